@@ -1,0 +1,374 @@
+//! The check pipeline: discover → read → load and classify → derive components → evaluate.
+//!
+//! The CLI, the pre-commit hook, the CI formats, `celador test` and the webhook all go
+//! through [`Checker`], so they report identical diagnostics.
+
+use crate::components::components_of;
+use crate::diagnostic::{Diagnostic, Problem};
+use crate::document::{Document, path_to};
+use crate::eval::value::{DocMap, Loc, to_cel};
+use crate::eval::{Evaluator, Unit, to_diagnostic};
+use crate::kind::{InputKind, Syntax, classify_content, classify_name};
+use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
+use crate::pack::{Rule, Scope};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::tree::{Node, Value};
+use cel::common::types::CelString;
+use cel::common::value::Val;
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One input to check: a file's content with the name reports show.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Name shown in reports (relative to the working directory when under it, `/`-separated).
+    pub name: String,
+    /// Where it was read from; `None` for stdin and embedded fixtures.
+    pub path: Option<PathBuf>,
+    /// The raw content.
+    pub bytes: Vec<u8>,
+    /// Whether the user named this input explicitly (then an unknown kind is an error).
+    pub explicit: bool,
+    /// A kind that overrides classification.
+    pub kind: Option<InputKind>,
+}
+
+/// What discovery found: readable inputs, problems, and files skipped as not ours.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Inputs to load.
+    pub inputs: Vec<Input>,
+    /// Unreadable paths.
+    pub problems: Vec<Problem>,
+    /// Files found while walking directories that are of no known kind.
+    pub skipped: usize,
+}
+
+/// The name a path is shown by: relative to `cwd` when under it, with `/` separators.
+pub fn display_name(path: &Path, cwd: &Path) -> String {
+    let shown = if path.is_absolute() { path.strip_prefix(cwd).unwrap_or(path) } else { path };
+    let text = shown.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
+}
+
+/// Walks the given paths (files and directories; gitignore-aware, dotfiles included, `.git`,
+/// `node_modules`, `target` and Helm chart `templates/` skipped) and reads every candidate file.
+pub fn discover(paths: &[PathBuf], cwd: &Path) -> Discovered {
+    let mut found: Vec<(PathBuf, bool)> = Vec::new();
+    let mut discovered = Discovered::default();
+    for path in paths {
+        if path.is_dir() {
+            let mut builder = ignore::WalkBuilder::new(path);
+            builder.hidden(false).require_git(false).git_global(false).filter_entry(|entry| {
+                let name = entry.file_name().to_string_lossy();
+                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                !(is_dir && (matches!(&*name, ".git" | "node_modules" | "target") || is_chart_templates(entry.path())))
+            });
+            let (tx, rx) = std::sync::mpsc::channel();
+            builder.build_parallel().run(|| {
+                let tx = tx.clone();
+                Box::new(move |entry| {
+                    let _ = tx.send(entry.map(ignore::DirEntry::into_path));
+                    ignore::WalkState::Continue
+                })
+            });
+            drop(tx);
+            for entry in rx {
+                match entry {
+                    Ok(p) if p.is_file() => found.push((p, false)),
+                    Ok(_) => {}
+                    Err(e) => discovered
+                        .problems
+                        .push(Problem::file(Some(display_name(path, cwd)), format!("cannot walk directory: {e}"))),
+                }
+            }
+        } else if path.exists() {
+            found.push((path.clone(), true));
+        } else {
+            discovered.problems.push(Problem::file(Some(display_name(path, cwd)), "no such file or directory"));
+        }
+    }
+    found.sort();
+    found.dedup_by(|a, b| a.0 == b.0);
+    let (ours, skipped): (Vec<_>, Vec<_>) =
+        found.into_iter().partition(|(p, explicit)| *explicit || classify_name(p).is_some());
+    discovered.skipped = skipped.len();
+    let read: Vec<Result<Input, Problem>> = ours
+        .into_par_iter()
+        .map(|(path, explicit)| {
+            let name = display_name(&path, cwd);
+            match std::fs::read(&path) {
+                Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind: None }),
+                Err(e) => Err(Problem::file(Some(name), format!("cannot read file: {e}"))),
+            }
+        })
+        .collect();
+    for r in read {
+        match r {
+            Ok(input) => discovered.inputs.push(input),
+            Err(p) => discovered.problems.push(p),
+        }
+    }
+    discovered
+}
+
+fn is_chart_templates(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file())
+}
+
+/// Loaded, classified documents of a run.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Documents of a known kind.
+    pub documents: Vec<Document>,
+    /// Malformed or unclassifiable inputs.
+    pub problems: Vec<Problem>,
+    /// Number of files read.
+    pub files: usize,
+    /// Files and documents of no known kind that were skipped.
+    pub skipped: usize,
+}
+
+/// Parses and classifies inputs in parallel. `kind` overrides every input's kind.
+pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>) -> Loaded {
+    let files = inputs.len();
+    let results: Vec<(Vec<Document>, Vec<Problem>, usize)> =
+        inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
+    let mut loaded = Loaded { files, ..Loaded::default() };
+    for (docs, problems, skipped) in results {
+        loaded.documents.extend(docs);
+        loaded.problems.extend(problems);
+        loaded.skipped += skipped;
+    }
+    loaded.documents.sort_by_key(|d| (d.file, d.index));
+    loaded
+}
+
+fn load_input(
+    input: Input,
+    sources: &SourceMap,
+    kind_override: Option<InputKind>,
+) -> (Vec<Document>, Vec<Problem>, usize) {
+    let kind_override = input.kind.or(kind_override);
+    let text = match String::from_utf8(input.bytes) {
+        Ok(text) if !text.contains('\0') => text,
+        _ => return (Vec::new(), vec![Problem::file(Some(input.name), "not a UTF-8 text file (binary content)")], 0),
+    };
+    let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
+    let syntax = match (by_name, kind_override) {
+        (Some((syntax, _)), _) => syntax,
+        (None, Some(InputKind::Env)) => Syntax::Env,
+        (None, Some(k))
+            if matches!(k, InputKind::PulumiState | InputKind::TerraformState | InputKind::TerraformPlan) =>
+        {
+            Syntax::Json
+        }
+        (None, _) if text.trim_start().starts_with(['{', '[']) => Syntax::Json,
+        (None, _) => Syntax::Yaml,
+    };
+    let name_kind = kind_override.or(by_name.and_then(|(_, k)| k));
+    let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), &text));
+    let source = sources.get(file);
+    let parsed: Result<Vec<(Node, Option<String>)>, ParseError> = match syntax {
+        Syntax::Yaml => {
+            load_yaml(file, &source.text).map(|docs| docs.into_iter().map(|d| (d.root, d.helm_source)).collect())
+        }
+        Syntax::Json => load_json(file, &source.text).map(|n| vec![(n, None)]),
+        Syntax::Toml => load_toml(file, &source.text).map(|n| vec![(n, None)]),
+        Syntax::Env => load_env(file, &source.text).map(|n| vec![(n, None)]),
+    };
+    let roots = match parsed {
+        Ok(roots) => roots,
+        Err(e) => return (Vec::new(), vec![Problem::at(e.span, e.message)], 0),
+    };
+    let mut documents = Vec::new();
+    let mut skipped = 0;
+    for (index, (root, helm_source)) in roots.into_iter().enumerate() {
+        if root.value == Value::Null && syntax == Syntax::Yaml {
+            continue;
+        }
+        match name_kind.or_else(|| classify_content(&root)) {
+            Some(kind) => documents.push(Document::new(file, index, kind, root, helm_source)),
+            None => skipped += 1,
+        }
+    }
+    let mut problems = Vec::new();
+    if documents.is_empty() && skipped > 0 && input.explicit {
+        problems.push(Problem::file(
+            Some(input.name),
+            "not a known kind of input (use --kind to say what it is: kubernetes, helm-values, compose, env, pulumi-stack-config, pulumi-project, pulumi-state, terraform-state, terraform-plan)",
+        ));
+        skipped = 0;
+    }
+    (documents, problems, skipped)
+}
+
+/// Evaluates rules over loaded documents.
+pub struct Checker {
+    evaluator: Evaluator,
+    rules: Vec<Arc<Rule>>,
+    params: Vec<Box<dyn Val>>,
+}
+
+impl Checker {
+    /// Prepares rules (parameters converted once).
+    pub fn new(rules: Vec<Arc<Rule>>) -> Self {
+        let params = rules.iter().map(|r| to_cel(&r.params)).collect();
+        Self { evaluator: Evaluator::new(), rules, params }
+    }
+
+    /// The rules, in pack order.
+    pub fn rules(&self) -> &[Arc<Rule>] {
+        &self.rules
+    }
+
+    /// Runs every applicable rule once per document, and deployment-scoped rules once per
+    /// deployment (the documents of one directory). Returns diagnostics sorted by location.
+    pub fn check(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+        let prepared: Vec<PreparedDoc> = documents.par_iter().map(|doc| PreparedDoc::new(doc, sources)).collect();
+        let mut diagnostics: Vec<Diagnostic> = prepared
+            .par_iter()
+            .flat_map_iter(|doc| {
+                let mut out = Vec::new();
+                let unit = doc.unit();
+                for (rule, params) in self.rules.iter().zip(&self.params) {
+                    if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
+                        continue;
+                    }
+                    for failure in self.evaluator.run(rule, &unit, &**params) {
+                        let path = logical_path(std::slice::from_ref(doc.doc), failure.loc.span);
+                        out.push(to_diagnostic(rule, failure, path));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
+        for doc in &prepared {
+            groups.entry(deployment_of(&sources.get(doc.doc.file).name)).or_default().push(doc);
+        }
+        let deployment_rules: Vec<_> =
+            self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
+        if !deployment_rules.is_empty() {
+            let more: Vec<Diagnostic> = groups
+                .par_iter()
+                .flat_map_iter(|(_, docs)| {
+                    let mut out = Vec::new();
+                    for (rule, params) in &deployment_rules {
+                        let members: Vec<&&PreparedDoc> =
+                            docs.iter().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
+                        if members.is_empty() {
+                            continue;
+                        }
+                        let unit = deployment_unit(&members);
+                        let all_docs: Vec<Document> = members.iter().map(|d| d.doc.clone()).collect();
+                        for failure in self.evaluator.run(rule, &unit, &***params) {
+                            let path = logical_path(&all_docs, failure.loc.span);
+                            out.push(to_diagnostic(rule, failure, path));
+                        }
+                    }
+                    out
+                })
+                .collect();
+            diagnostics.extend(more);
+        }
+        sort_and_dedup(&mut diagnostics, sources);
+        diagnostics
+    }
+}
+
+/// Documents of one directory form one deployment; stdin is its own.
+fn deployment_of(name: &str) -> String {
+    name.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_owned())
+}
+
+struct PreparedDoc<'a> {
+    doc: &'a Document,
+    root: Box<dyn Val>,
+    components: Vec<Node>,
+    components_val: Box<dyn Val>,
+    file_name: String,
+}
+
+impl<'a> PreparedDoc<'a> {
+    fn new(doc: &'a Document, sources: &SourceMap) -> Self {
+        let components = components_of(doc);
+        let list = Node::new(Value::List(components.clone()), doc.root.span);
+        Self {
+            doc,
+            root: to_cel(&doc.root),
+            components_val: to_cel(&list),
+            components,
+            file_name: sources.get(doc.file).name.clone(),
+        }
+    }
+
+    fn unit(&self) -> Unit {
+        Unit {
+            vars: vec![
+                ("doc", self.root.clone_as_boxed()),
+                ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
+                ("file", Box::new(CelString::from(self.file_name.clone()))),
+                ("components", self.components_val.clone_as_boxed()),
+            ],
+            loc: Loc { span: first_line(&self.doc.root), key_span: None },
+            scope: Scope::Document,
+        }
+    }
+}
+
+fn deployment_unit(docs: &[&&PreparedDoc]) -> Unit {
+    let anchor = docs[0].doc.root.span;
+    let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
+    let doc_nodes: Vec<Node> = docs.iter().map(|d| d.doc.root.clone()).collect();
+    Unit {
+        vars: vec![
+            ("components", to_cel(&Node::new(Value::List(components), anchor))),
+            ("docs", to_cel(&Node::new(Value::List(doc_nodes), anchor))),
+        ],
+        loc: Loc { span: first_line(&docs[0].doc.root), key_span: None },
+        scope: Scope::Deployment,
+    }
+}
+
+/// A whole-document finding points at the document's first line, not at all of it.
+fn first_line(root: &Node) -> Span {
+    match &root.value {
+        Value::Map(entries) if !entries.is_empty() => {
+            let first = &entries[0].value;
+            let start = first.key_span.unwrap_or(first.span);
+            Span { file: start.file, start: start.start, end: start.end }
+        }
+        _ => Span { file: root.span.file, start: root.span.start, end: root.span.start },
+    }
+}
+
+fn logical_path(docs: &[Document], span: Span) -> String {
+    docs.iter()
+        .filter(|d| d.file == span.file)
+        .find_map(|d| path_to(&d.root, span).map(|p| format!("{}/{p}", d.identity)))
+        .unwrap_or_else(|| format!("@{}", span.start))
+}
+
+fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &SourceMap) {
+    let key = |d: &Diagnostic| {
+        (sources.get(d.primary.span.file).name.clone(), d.primary.span.start, d.primary.span.end, d.rule.clone())
+    };
+    diagnostics.sort_by_cached_key(key);
+    diagnostics.dedup_by(|a, b| a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message);
+}
+
+/// The `FileId` of the first document of each file, for callers that report per file.
+pub fn files_of(documents: &[Document]) -> Vec<FileId> {
+    let mut files: Vec<FileId> = documents.iter().map(|d| d.file).collect();
+    files.dedup();
+    files
+}
+
+#[doc(hidden)]
+pub fn _assert_doc_map_is_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<DocMap>();
+}

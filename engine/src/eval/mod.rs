@@ -1,0 +1,270 @@
+//! Evaluation of compiled rules against documents and deployments.
+//!
+//! Each document is converted to CEL values once ([`value::to_cel`]); the rules are compiled
+//! once (at pack load); the root context with celador's functions is built once and shared by
+//! every thread. A unit (a document, or a deployment for cross-file rules) gets a child scope
+//! with its variables, and each element a rule selects with `each` gets a child of that.
+
+pub mod functions;
+pub mod value;
+
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::pack::{Rule, Scope};
+use cel::common::types::{CelBool, CelString};
+use cel::common::value::{CowVal, Val};
+use cel::{Context, ExecutionError, Program, Value};
+use std::sync::Arc;
+use value::{Access, Loc, loc_of_val, reset_access};
+
+/// The variables and identity of one evaluation unit.
+pub struct Unit {
+    /// `(name, value)` pairs bound for every rule (`doc`, `kind`, `file`, `components`, …).
+    pub vars: Vec<(&'static str, Box<dyn Val>)>,
+    /// Where to report a finding whose element has no location of its own.
+    pub loc: Loc,
+    /// The scope it is evaluated in.
+    pub scope: Scope,
+}
+
+/// What evaluating one rule on one unit found: a failing element, or an evaluation error.
+pub struct Failure {
+    /// The primary location.
+    pub loc: Loc,
+    /// Whether the location is the nearest parent of something missing.
+    pub missing: Option<Arc<str>>,
+    /// The rendered message.
+    pub message: String,
+    /// Related locations with their messages.
+    pub related: Vec<(Loc, String)>,
+    /// Whether this is a rule error rather than a finding.
+    pub error: bool,
+}
+
+/// Evaluates rules; holds the shared root context.
+pub struct Evaluator {
+    root: Context<'static, 'static>,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Evaluator {
+    /// Builds the root context once.
+    pub fn new() -> Self {
+        Self { root: functions::root_context() }
+    }
+
+    /// Runs one rule on one unit, returning each failing element.
+    pub fn run(&self, rule: &Rule, unit: &Unit, params: &(dyn Val + 'static)) -> Vec<Failure> {
+        let mut scope = self.root.new_inner_scope();
+        for (name, val) in &unit.vars {
+            scope.add_variable_as_val(*name, val.clone_as_boxed());
+        }
+        scope.add_variable_as_val("params", params.clone_as_boxed());
+        let mut failures = Vec::new();
+        let Some(each) = &rule.each else {
+            self.check_element(rule, &scope, unit.loc, &mut failures);
+            return failures;
+        };
+        let selected = match Value::resolve_val(each.expression(), &scope) {
+            Ok(v) => v,
+            Err(e) => {
+                failures.push(rule_error(rule, unit.loc, "each", &e));
+                return failures;
+            }
+        };
+        let elements = match elements(&selected, unit.loc) {
+            Ok(elements) => elements,
+            Err(got) => {
+                failures.push(Failure {
+                    loc: unit.loc,
+                    missing: None,
+                    message: format!(
+                        "rule {} failed to evaluate: `each` must yield a list or a map, not {got}",
+                        rule.id
+                    ),
+                    related: Vec::new(),
+                    error: true,
+                });
+                return failures;
+            }
+        };
+        for element in elements {
+            let mut inner = scope.new_inner_scope();
+            inner.add_variable_as_val(&*rule.bind, element.value);
+            if let Some(key) = element.key {
+                inner.add_variable_as_val("key", Box::new(CelString::from(key)));
+            }
+            self.check_element(rule, &inner, element.loc, &mut failures);
+        }
+        failures
+    }
+
+    fn check_element(&self, rule: &Rule, ctx: &Context, loc: Loc, failures: &mut Vec<Failure>) {
+        if let Some(when) = &rule.when {
+            match eval_bool(when, ctx) {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => {
+                    failures.push(rule_error(rule, loc, "when", &e));
+                    return;
+                }
+            }
+        }
+        match eval_bool(&rule.assert, ctx) {
+            Ok(true) => {}
+            Ok(false) => {
+                let (loc, missing) = match &rule.locate {
+                    Some(locate) => locate_value(locate, ctx).unwrap_or((loc, None)),
+                    None => (loc, None),
+                };
+                let message = rule.message.render(|p| render_value(p, ctx));
+                let related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
+                failures.push(Failure { loc, missing, message, related, error: false });
+            }
+            Err(e) => failures.push(rule_error(rule, loc, "assert", &e)),
+        }
+    }
+}
+
+struct Element {
+    value: Box<dyn Val>,
+    key: Option<String>,
+    loc: Loc,
+}
+
+fn elements(selected: &CowVal<'_, 'static>, fallback: Loc) -> Result<Vec<Element>, String> {
+    let val: &(dyn Val + 'static) = &**selected;
+    if let Some(any) = val.as_any() {
+        if let Some(map) = any.downcast_ref::<value::DocMap>() {
+            return Ok(map
+                .entries()
+                .map(|(k, v, loc)| Element { value: v.clone_as_boxed(), key: Some(k.to_owned()), loc })
+                .collect());
+        }
+        if let Some(list) = any.downcast_ref::<value::DocList>() {
+            return Ok(list.items().map(|(v, loc)| Element { value: v.clone_as_boxed(), key: None, loc }).collect());
+        }
+    }
+    if val.get_type().name() == "list" {
+        if let Some(iterable) = val.as_iterable() {
+            let mut out = Vec::new();
+            let mut iter = iterable.iter();
+            while let Some(item) = iter.next() {
+                let loc = loc_of_val(item).unwrap_or(fallback);
+                out.push(Element { value: item.clone_as_boxed(), key: None, loc });
+            }
+            return Ok(out);
+        }
+    }
+    Err(val.get_type().name().to_owned())
+}
+
+fn eval_bool(program: &Program, ctx: &Context) -> Result<bool, ExecutionError> {
+    let value = Value::resolve_val(program.expression(), ctx)?;
+    value.downcast_ref::<CelBool>().map(|b| bool::from(*b)).ok_or_else(|| ExecutionError::UnexpectedType {
+        got: value.get_type().name().to_owned(),
+        want: "bool".to_owned(),
+    })
+}
+
+/// Evaluates a `locate` expression: its value's location, or — when it names a missing key —
+/// the nearest existing parent.
+fn locate_value(program: &Program, ctx: &Context) -> Option<(Loc, Option<Arc<str>>)> {
+    reset_access();
+    let result = Value::resolve_val(program.expression(), ctx);
+    match result {
+        Ok(val) => loc_of_val(&*val).map(|l| (l, None)).or_else(|| match value::last_access() {
+            Some(Access::Found(loc)) => Some((loc, None)),
+            _ => None,
+        }),
+        Err(ExecutionError::NoSuchKey(_)) => match value::last_access() {
+            Some(Access::Missing(loc, key)) => Some((Loc { span: loc.anchor(), key_span: None }, Some(key))),
+            _ => None,
+        },
+        Err(_) => None,
+    }
+}
+
+fn related_values(program: &Program, ctx: &Context) -> Vec<(Loc, String)> {
+    let Ok(val) = Value::resolve_val(program.expression(), ctx) else { return Vec::new() };
+    let Some(iterable) = val.as_iterable() else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut iter = iterable.iter();
+    while let Some(item) = iter.next() {
+        if let Some(loc) = loc_of_val(item) {
+            out.push((loc, String::new()));
+        }
+    }
+    out
+}
+
+/// Renders a template hole: strings as they are, other values in CEL syntax.
+fn render_value(program: &Program, ctx: &Context) -> String {
+    match Value::resolve_val(program.expression(), ctx) {
+        Ok(val) => {
+            if let Some(s) = val.downcast_ref::<CelString>() {
+                return s.inner().to_owned();
+            }
+            match Value::try_from(&*val) {
+                Ok(Value::Int(i)) => i.to_string(),
+                Ok(Value::UInt(u)) => u.to_string(),
+                Ok(Value::Float(f)) => f.to_string(),
+                Ok(Value::Bool(b)) => b.to_string(),
+                Ok(Value::Null) => "null".to_owned(),
+                Ok(other) => format!("{other:?}"),
+                Err(_) => "<value>".to_owned(),
+            }
+        }
+        Err(e) => format!("<{e}>"),
+    }
+}
+
+fn rule_error(rule: &Rule, loc: Loc, part: &str, error: &ExecutionError) -> Failure {
+    Failure {
+        loc,
+        missing: None,
+        message: format!("rule {} failed to evaluate its `{part}` expression here: {error}", rule.id),
+        related: Vec::new(),
+        error: true,
+    }
+}
+
+/// Turns a failure into a diagnostic.
+pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Diagnostic {
+    if failure.error {
+        return Diagnostic {
+            rule: Arc::from("rule-error"),
+            severity: Severity::High,
+            title: Arc::from("A rule failed to evaluate"),
+            message: failure.message,
+            primary: Label { span: failure.loc.span, message: format!("while checking {}", rule.id) },
+            related: Vec::new(),
+            help: Some(Arc::from(
+                "Fix the rule's CEL expression (guard optional fields with `has()`), or report it if it is built in.",
+            )),
+            docs: rule.docs_url.clone(),
+            masked: Vec::new(),
+            logical_path,
+        };
+    }
+    let label = match &failure.missing {
+        Some(key) => format!("`{key}` is missing here"),
+        None => rule.title.to_string(),
+    };
+    Diagnostic {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        title: rule.title.clone(),
+        message: failure.message,
+        primary: Label { span: failure.loc.span, message: label },
+        related: failure.related.into_iter().map(|(loc, message)| Label { span: loc.span, message }).collect(),
+        help: rule.help.clone(),
+        docs: rule.docs_url.clone(),
+        masked: if rule.secret && failure.missing.is_none() { vec![failure.loc.span] } else { Vec::new() },
+        logical_path,
+    }
+}

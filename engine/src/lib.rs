@@ -1,0 +1,16 @@
+//! celador's engine: located documents, CEL rule packs, diagnostics and reports.
+//!
+//! The data flows one way: files are discovered and classified, loaded into located
+//! [`tree::Node`]s, turned into components, evaluated by compiled rules, and the resulting
+//! [`diagnostic::Diagnostic`]s are rendered by one renderer per output format.
+
+pub mod check;
+pub mod components;
+pub mod diagnostic;
+pub mod document;
+pub mod eval;
+pub mod kind;
+pub mod load;
+pub mod pack;
+pub mod source;
+pub mod tree;

@@ -1,0 +1,472 @@
+//! YAML streams → located trees, on top of `saphyr-parser`'s event stream.
+//!
+//! Schema: the YAML 1.2 *core* schema, deliberately. Plain `yes`, `no`, `on`, `off` and `0755`
+//! are the strings `"yes"`, `"no"`, … and the integer 755 — not YAML 1.1 booleans or octal.
+//! Quoted scalars are always strings. Rules that compare such values should compare text.
+//!
+//! Anchors and aliases are resolved: an alias becomes a copy of the anchored value whose own
+//! span is the alias site (`*labels`), while its children keep the spans of their definition.
+//! Merge keys (`<<: *base`, `<<: [*a, *b]`) are applied when their mapping ends; explicit keys
+//! win. A key defined twice in one mapping is an error, as in Kubernetes' strict decoding.
+//! `saphyr-parser` counts characters; spans are converted to byte offsets here.
+
+use super::ParseError;
+use crate::source::{FileId, Span};
+use crate::tree::{Entry, Node, Tag, Value, entry};
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone)]
+pub struct YamlDocument {
+    /// The document's root value (`Null` for an empty document).
+    pub root: Node,
+    /// 0-based position of the document in its stream.
+    pub index: usize,
+    /// The path of a `# Source: <path>` comment heading the document, as `helm template` writes.
+    pub helm_source: Option<String>,
+}
+
+/// Parses every document of a YAML stream.
+///
+/// # Errors
+/// The first syntax error, duplicate key, undefined alias or unrendered template, located.
+pub fn load_yaml(file: FileId, text: &str) -> Result<Vec<YamlDocument>, ParseError> {
+    Loader::new(file, text).run()
+}
+
+/// Maps saphyr's character indices to byte offsets.
+enum CharToByte {
+    Ascii,
+    Table(Vec<u32>),
+}
+
+impl CharToByte {
+    fn new(text: &str) -> Self {
+        if text.is_ascii() {
+            return Self::Ascii;
+        }
+        let mut table: Vec<u32> = text.char_indices().map(|(i, _)| i as u32).collect();
+        table.push(text.len() as u32);
+        Self::Table(table)
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match self {
+            Self::Ascii => char_index,
+            Self::Table(table) => table.get(char_index).copied().unwrap_or(*table.last().unwrap_or(&0)) as usize,
+        }
+    }
+}
+
+enum Frame {
+    Seq { start: usize, anchor: usize, items: Vec<Node> },
+    Map { start: usize, anchor: usize, entries: Vec<Entry>, key: Option<Node>, merges: Vec<Node> },
+}
+
+struct Loader<'a> {
+    file: FileId,
+    text: &'a str,
+    offsets: CharToByte,
+    anchors: HashMap<usize, Node>,
+    stack: Vec<Frame>,
+}
+
+impl<'a> Loader<'a> {
+    fn new(file: FileId, text: &'a str) -> Self {
+        Self { file, text, offsets: CharToByte::new(text), anchors: HashMap::new(), stack: Vec::new() }
+    }
+
+    fn span(&self, span: saphyr_parser::Span) -> Span {
+        Span::new(self.file, self.offsets.byte(span.start.index()), self.offsets.byte(span.end.index()))
+    }
+
+    fn scan_error(&self, error: &ScanError) -> ParseError {
+        let at = self.offsets.byte(error.marker().index()).min(self.text.len());
+        let end = self.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+        ParseError::new(Span::new(self.file, at, end), format!("invalid YAML: {}", error.info()))
+    }
+
+    fn run(mut self) -> Result<Vec<YamlDocument>, ParseError> {
+        let mut parser = Parser::new_from_str(self.text);
+        let mut documents = Vec::new();
+        let mut root: Option<Node> = None;
+        let mut doc_start = 0usize;
+        let mut previous_end = 0usize;
+        while let Some(event) = parser.next_event() {
+            let (event, raw_span) = event.map_err(|e| self.scan_error(&e))?;
+            let span = self.span(raw_span);
+            match event {
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+                Event::DocumentStart(_) => {
+                    self.anchors.clear();
+                    doc_start = span.start as usize;
+                    root = None;
+                }
+                Event::DocumentEnd => {
+                    let root_node = root
+                        .take()
+                        .unwrap_or_else(|| Node::new(Value::Null, Span::new(self.file, doc_start, doc_start)));
+                    let content_start = (root_node.span.start as usize).max(previous_end);
+                    let helm_source = helm_source(&self.text[previous_end..content_start.max(previous_end)]);
+                    previous_end = (span.end as usize).max(root_node.span.end as usize).min(self.text.len());
+                    documents.push(YamlDocument { root: root_node, index: documents.len(), helm_source });
+                }
+                Event::Alias(id) => {
+                    let mut node = self
+                        .anchors
+                        .get(&id)
+                        .cloned()
+                        .ok_or_else(|| ParseError::new(span, "alias refers to an undefined anchor"))?;
+                    node.span = span;
+                    node.key_span = None;
+                    self.push_value(node, &mut root)?;
+                }
+                Event::Scalar(value, style, anchor, tag) => {
+                    let node = self.scalar(&value, style, tag.as_deref(), span);
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_value(node, &mut root)?;
+                }
+                Event::SequenceStart(anchor, _) => {
+                    self.stack.push(Frame::Seq { start: span.start as usize, anchor, items: Vec::new() });
+                }
+                Event::MappingStart(anchor, _) => {
+                    self.stack.push(Frame::Map {
+                        start: span.start as usize,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                        merges: Vec::new(),
+                    });
+                }
+                Event::SequenceEnd => {
+                    let Some(Frame::Seq { start, anchor, items }) = self.stack.pop() else {
+                        return Err(ParseError::new(span, "invalid YAML: unbalanced sequence"));
+                    };
+                    let end =
+                        items.last().map_or(span.end as usize, |n| n.span.end as usize).max(self.flow_end(start, span));
+                    let node = Node::new(Value::List(items), Span::new(self.file, start, end));
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_value(node, &mut root)?;
+                }
+                Event::MappingEnd => {
+                    let Some(Frame::Map { start, anchor, mut entries, merges, .. }) = self.stack.pop() else {
+                        return Err(ParseError::new(span, "invalid YAML: unbalanced mapping"));
+                    };
+                    apply_merges(&mut entries, merges);
+                    let end = entries
+                        .iter()
+                        .map(|e| e.value.span.end as usize)
+                        .max()
+                        .unwrap_or(span.end as usize)
+                        .max(self.flow_end(start, span));
+                    let node = Node::new(Value::Map(entries), Span::new(self.file, start, end));
+                    if anchor > 0 {
+                        self.anchors.insert(anchor, node.clone());
+                    }
+                    self.push_value(node, &mut root)?;
+                }
+            }
+        }
+        Ok(documents)
+    }
+
+    /// For flow collections (`[…]`, `{…}`) the end event sits on the closing bracket; block
+    /// collections end at their last child instead.
+    fn flow_end(&self, start: usize, end_event: Span) -> usize {
+        match self.text.as_bytes().get(start) {
+            Some(b'[' | b'{') => end_event.end as usize,
+            _ => start,
+        }
+    }
+
+    fn push_value(&mut self, node: Node, root: &mut Option<Node>) -> Result<(), ParseError> {
+        match self.stack.last_mut() {
+            None => *root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { key, entries, merges, .. }) => match key.take() {
+                None => {
+                    if matches!(node.value, Value::Map(_) | Value::List(_)) {
+                        return Err(self.complex_key(&node));
+                    }
+                    *key = Some(node);
+                }
+                Some(key_node) => {
+                    let name: Arc<str> = match &key_node.value {
+                        Value::String(s) => s.clone(),
+                        Value::Null => Arc::from(""),
+                        _ => Arc::from(&self.text[key_node.span.range()]),
+                    };
+                    if &*name == "<<"
+                        && key_node.tag == Tag::None
+                        && matches!(node.value, Value::Map(_) | Value::List(_))
+                    {
+                        merges.push(node);
+                        return Ok(());
+                    }
+                    if let Some(first) = entries.iter().find(|e| e.key == name) {
+                        let line = line_of(self.text, first.value.anchor_span().start as usize);
+                        return Err(ParseError::new(
+                            key_node.span,
+                            format!("duplicate key `{name}` (first defined on line {line})"),
+                        ));
+                    }
+                    entries.push(entry(name, Some(key_node.span), node));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn complex_key(&self, node: &Node) -> ParseError {
+        let line = self.text[node.span.range()].to_owned();
+        let line_text = &self.text[line_bounds(self.text, node.span.start as usize)];
+        if line.contains("{{") || line_text.contains("{{") {
+            ParseError::new(
+                node.span,
+                "this looks like an unrendered Helm template (`{{ … }}`); run `helm template` and check its output instead",
+            )
+        } else {
+            ParseError::new(node.span, "mappings and sequences as mapping keys are not supported")
+        }
+    }
+
+    fn scalar(&self, value: &str, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>, span: Span) -> Node {
+        let explicit = tag.filter(|t| t.handle == "tag:yaml.org,2002:" || t.handle == "!!").map(|t| t.suffix.as_str());
+        let resolved = match (style, explicit) {
+            (_, Some("str")) => Value::String(Arc::from(value)),
+            (ScalarStyle::Plain, _) => resolve_plain(value),
+            _ => Value::String(Arc::from(value)),
+        };
+        let mut node = Node::new(resolved, span);
+        if let Value::String(s) = &node.value {
+            if s.contains("${") {
+                node.tag = Tag::Interpolation;
+            }
+        }
+        node
+    }
+}
+
+/// Resolves a plain scalar by the YAML 1.2 core schema.
+fn resolve_plain(value: &str) -> Value {
+    match value {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<i64>().map_or_else(|_| Value::String(Arc::from(value)), Value::Int);
+    }
+    if let Some(hex) = value.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Value::Int(i);
+        }
+    }
+    if let Some(octal) = value.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(octal, 8) {
+            return Value::Int(i);
+        }
+    }
+    if is_core_float(digits) {
+        if let Ok(f) = value.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    Value::String(Arc::from(value))
+}
+
+/// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
+fn is_core_float(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => {
+            (!int.is_empty() || !frac.is_empty())
+                && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+                && !(int.is_empty() && frac.is_empty())
+        }
+        None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
+}
+
+/// Adds the entries of merged mappings that the mapping does not define itself. Earlier
+/// sources in `<<: [*a, *b]` win over later ones, as the merge-key spec says.
+fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+    for merge in merges {
+        let sources: Vec<Node> = match merge.value {
+            Value::List(items) => items,
+            _ => vec![merge],
+        };
+        for source in sources {
+            if let Value::Map(merged) = source.value {
+                for e in merged {
+                    if !entries.iter().any(|existing| existing.key == e.key) {
+                        entries.push(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn helm_source(gap: &str) -> Option<String> {
+    gap.lines().rev().find_map(|line| line.trim().strip_prefix("# Source:").map(|s| s.trim().to_owned()))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+fn line_bounds(text: &str, offset: usize) -> std::ops::Range<usize> {
+    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    start..end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LineCol, SourceFile};
+
+    fn load(text: &str) -> Vec<YamlDocument> {
+        load_yaml(FileId(0), text).unwrap()
+    }
+
+    fn at(text: &str, span: Span) -> (usize, usize) {
+        let LineCol { line, column } = SourceFile::new("t", None, text).line_col(span.start as usize);
+        (line, column)
+    }
+
+    #[test]
+    fn keys_scalars_and_sequence_items_are_located() {
+        let text = "apiVersion: v1\nspec:\n  containers:\n  - name: api\n    image: pulumi/service:latest\n  - name: console\n";
+        let docs = load(text);
+        let root = &docs[0].root;
+        let containers = root.path(&["spec", "containers"]).unwrap();
+        assert_eq!(at(text, containers.key_span.unwrap()), (3, 3));
+        let items = containers.as_list().unwrap();
+        assert_eq!(at(text, items[1].span), (6, 5));
+        let image = items[0].get("image").unwrap();
+        assert_eq!(&text[image.span.range()], "pulumi/service:latest");
+        assert_eq!(at(text, image.span), (5, 12));
+        assert_eq!(at(text, image.key_span.unwrap()), (5, 5));
+    }
+
+    #[test]
+    fn core_schema_keeps_yaml_11_words_as_strings() {
+        let docs =
+            load("a: yes\nb: off\nc: 0755\nd: 0x1F\ne: 1.5\nf: ~\ng: \"true\"\nh: true\ni: 99999999999999999999\n");
+        let root = &docs[0].root;
+        assert_eq!(root.get("a").unwrap().value, Value::String("yes".into()));
+        assert_eq!(root.get("b").unwrap().value, Value::String("off".into()));
+        assert_eq!(root.get("c").unwrap().value, Value::Int(755));
+        assert_eq!(root.get("d").unwrap().value, Value::Int(31));
+        assert_eq!(root.get("e").unwrap().value, Value::Float(1.5));
+        assert_eq!(root.get("f").unwrap().value, Value::Null);
+        assert_eq!(root.get("g").unwrap().value, Value::String("true".into()));
+        assert_eq!(root.get("h").unwrap().value, Value::Bool(true));
+        assert_eq!(root.get("i").unwrap().value, Value::String("99999999999999999999".into()));
+    }
+
+    #[test]
+    fn aliases_point_at_the_alias_site_and_merge_keys_apply() {
+        let text = "base: &b\n  x: 1\n  y: 2\nlabels: &l {app: api}\nsel: *l\nderived:\n  <<: *b\n  y: 3\n";
+        let root = &load(text)[0].root;
+        let sel = root.get("sel").unwrap();
+        assert_eq!(&text[sel.span.range()], "*l");
+        assert_eq!(at(text, sel.span), (5, 6));
+        let app = sel.get("app").unwrap();
+        assert_eq!(at(text, app.span), (4, 18));
+        let derived = root.get("derived").unwrap();
+        assert_eq!(derived.get("y").unwrap().value, Value::Int(3));
+        let x = derived.get("x").unwrap();
+        assert_eq!(x.value, Value::Int(1));
+        assert_eq!(at(text, x.span), (2, 6));
+    }
+
+    #[test]
+    fn multi_document_offsets_and_helm_sources() {
+        let text = "---\n# Source: chart/templates/a.yaml\nkind: A\n---\n# Source: chart/templates/b.yaml\nkind: B\nname: ünï\nx: y\n";
+        let docs = load(text);
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].helm_source.as_deref(), Some("chart/templates/a.yaml"));
+        assert_eq!(docs[1].helm_source.as_deref(), Some("chart/templates/b.yaml"));
+        let x = docs[1].root.get("x").unwrap();
+        assert_eq!(at(text, x.span), (8, 4));
+        assert_eq!(docs[1].index, 1);
+    }
+
+    #[test]
+    fn crlf_bom_and_non_ascii_before_the_value() {
+        let file = SourceFile::new("t", None, "\u{feff}név: \"ünïcødé\"\r\nport: 8080\r\n");
+        let docs = load_yaml(FileId(0), &file.text).unwrap();
+        let port = docs[0].root.get("port").unwrap();
+        assert_eq!(&file.text[port.span.range()], "8080");
+        assert_eq!(file.line_col(port.span.start as usize), LineCol { line: 2, column: 7 });
+        let name = docs[0].root.get("név").unwrap();
+        assert_eq!(file.line_col(name.span.start as usize), LineCol { line: 1, column: 6 });
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let text = "a: 1\nb: 2\na: 3\n";
+        let err = load_yaml(FileId(0), text).unwrap_err();
+        assert_eq!(at(text, err.span), (3, 1));
+        assert!(err.message.contains("duplicate key `a` (first defined on line 1)"), "{}", err.message);
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let text = "a: [1, 2\nb: c\n";
+        let err = load_yaml(FileId(0), text).unwrap_err();
+        assert!(err.message.starts_with("invalid YAML"), "{}", err.message);
+        let text = "a: b\n  c: d\n";
+        let err = load_yaml(FileId(0), text).unwrap_err();
+        assert_eq!(at(text, err.span).0, 2);
+    }
+
+    #[test]
+    fn unrendered_helm_templates_get_a_targeted_message() {
+        let err = load_yaml(FileId(0), "image: {{ .Values.image }}\n").unwrap_err();
+        assert!(err.message.contains("unrendered Helm template"), "{}", err.message);
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        for text in [
+            "",
+            "-",
+            ":",
+            "---\n...\n",
+            "*x",
+            "&a [*a]",
+            "{",
+            "[",
+            "? [a]\n: b",
+            "a: &x\nb: *x",
+            "\t- a",
+            "'",
+            "a: |\n  x\n b",
+        ] {
+            let _ = load_yaml(FileId(0), text);
+        }
+    }
+}

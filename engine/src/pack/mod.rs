@@ -1,0 +1,459 @@
+//! Rule packs: TOML files whose rules are CEL expressions.
+//!
+//! A pack is either one TOML file (`[pack]` plus `[[rule]]`s) or a directory holding
+//! `pack.toml` and any number of rule files (`[[rule]]`s), each rule's fixtures in a directory
+//! named like its file (`tls/PSH-TLS-008.toml` → `tls/PSH-TLS-008/`). Every problem in a pack
+//! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
+//! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
+
+mod schema;
+mod template;
+
+pub use template::Template;
+
+use crate::diagnostic::{Problem, Severity};
+use crate::eval::functions::cel_env;
+use crate::kind::InputKind;
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::tree::Node;
+use cel::Program;
+use schema::{PackFileToml, RuleToml};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A file of a pack, read into memory (from disk or embedded in the binary).
+#[derive(Clone, Debug)]
+pub struct PackFile {
+    /// Path relative to the pack root, with `/` separators.
+    pub relative: String,
+    /// The name shown in messages.
+    pub display: String,
+    /// Where it was read from on disk, if it was.
+    pub path: Option<PathBuf>,
+    /// The content.
+    pub text: Arc<str>,
+}
+
+/// A loaded pack: metadata, compiled rules, and the files behind it (for fixtures).
+#[derive(Debug)]
+pub struct Pack {
+    /// Metadata from `[pack]`.
+    pub meta: PackMeta,
+    /// The rules, in file order.
+    pub rules: Vec<Arc<Rule>>,
+    /// Every file of the pack, for fixtures.
+    pub files: Vec<PackFile>,
+}
+
+/// `[pack]`.
+#[derive(Clone, Debug, Default)]
+pub struct PackMeta {
+    /// Stable identifier.
+    pub id: String,
+    /// Version of the pack.
+    pub version: String,
+    /// Human title.
+    pub title: String,
+    /// Where the pack is documented.
+    pub docs: Option<String>,
+}
+
+/// Where a rule's elements come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Once per document: `doc`, `kind`, `file` and the document's `components` are bound.
+    Document,
+    /// Once per deployment (the documents of one directory, or of stdin): `components` and
+    /// `docs` from all of them, for checks that span files.
+    Deployment,
+}
+
+/// The prose of a rule: what `celador explain`, SARIF help and the rule reference show.
+#[derive(Clone, Debug, Default)]
+pub struct RuleDocs {
+    /// What the rule checks.
+    pub what: String,
+    /// Why it matters.
+    pub why: String,
+    /// How to fix it, usually with a snippet.
+    pub fix: String,
+    /// The hardening guide section the rule encodes.
+    pub guide: Option<String>,
+    /// Further reading.
+    pub references: Vec<String>,
+}
+
+/// A fixture a rule ships with: a file or directory and the findings it must produce.
+#[derive(Clone, Debug)]
+pub struct Fixture {
+    /// Path relative to the pack root.
+    pub path: String,
+    /// Expected `(line, column)` of each finding of this rule, in any order.
+    pub expect: Vec<(usize, usize)>,
+    /// Kind override for the fixture's files.
+    pub kind: Option<InputKind>,
+    /// Where the fixture is declared, for messages.
+    pub span: Span,
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    /// Rule id, e.g. `PSH-TLS-008`.
+    pub id: Arc<str>,
+    /// One-line title.
+    pub title: Arc<str>,
+    /// Severity.
+    pub severity: Severity,
+    /// Input kinds the rule applies to.
+    pub kinds: Vec<InputKind>,
+    /// Per document or per deployment.
+    pub scope: Scope,
+    /// Precondition, evaluated with the element bound; the element is skipped when false.
+    pub when: Option<Program>,
+    /// Selector of the elements to check; `None` checks the scope once.
+    pub each: Option<Program>,
+    /// The name the element is bound to.
+    pub bind: Arc<str>,
+    /// Must hold for every element.
+    pub assert: Program,
+    /// Where to report a failure; defaults to the element.
+    pub locate: Option<Program>,
+    /// Places reported as `related`: a list of values.
+    pub related: Option<Program>,
+    /// The finding's message.
+    pub message: Template,
+    /// Short remediation shown with each finding.
+    pub help: Option<Arc<str>>,
+    /// Documentation URL.
+    pub docs_url: Option<Arc<str>>,
+    /// Long-form docs.
+    pub docs: RuleDocs,
+    /// Tags (e.g. `security`, `tls`).
+    pub tags: Vec<String>,
+    /// Whether the located value is a secret that must never be shown.
+    pub secret: bool,
+    /// Default parameters, bound as `params`.
+    pub params: Node,
+    /// Fixtures.
+    pub fixtures: Vec<Fixture>,
+    /// Pack the rule belongs to.
+    pub pack: String,
+    /// The span of the rule's `id` in its pack file.
+    pub span: Span,
+}
+
+/// Reads a pack from a file or a directory on disk.
+///
+/// # Errors
+/// Unreadable files, as problems.
+pub fn read_pack_files(path: &Path, display: &str) -> Result<Vec<PackFile>, Problem> {
+    let read = |file: &Path, relative: String, shown: String| -> Result<PackFile, Problem> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Problem::file(Some(shown.clone()), format!("cannot read pack file: {e}")))?;
+        Ok(PackFile { relative, display: shown, path: Some(file.to_path_buf()), text: Arc::from(text) })
+    };
+    if path.is_file() {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("pack.toml").to_owned();
+        return Ok(vec![read(path, name, display.to_owned())?]);
+    }
+    if !path.is_dir() {
+        return Err(Problem::file(Some(display.to_owned()), "no such pack file or directory"));
+    }
+    let mut files = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| Problem::file(Some(display.to_owned()), format!("cannot read pack directory: {e}")))?;
+        for entry in entries.flatten() {
+            let child = entry.path();
+            if child.is_dir() {
+                stack.push(child);
+                continue;
+            }
+            let relative = child.strip_prefix(path).unwrap_or(&child).to_string_lossy().replace('\\', "/");
+            let shown = format!("{}/{relative}", display.trim_end_matches('/'));
+            files.push(read(&child, relative, shown)?);
+        }
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(files)
+}
+
+/// Whether `relative` is a rule file of the pack rather than a fixture: a `.toml` file that no
+/// rule file's fixture directory contains.
+fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
+    if !relative.ends_with(".toml") {
+        return false;
+    }
+    let mut dir = relative;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        let owner = format!("{parent}.toml");
+        if files.iter().any(|f| f.relative == owner) {
+            return false;
+        }
+        dir = parent;
+    }
+    true
+}
+
+/// Parses and compiles a pack. Every problem is collected, so one run reports them all.
+///
+/// # Errors
+/// Syntax errors, unknown keys, invalid values and CEL compile errors, located in `sources`.
+pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+    let env = cel_env();
+    let mut problems = Vec::new();
+    let mut meta: Option<PackMeta> = None;
+    let mut rules: Vec<Arc<Rule>> = Vec::new();
+    let single_file = files.len() == 1;
+    for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
+        let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
+        let source = sources.get(id);
+        let parsed: PackFileToml = match toml::from_str(&source.text) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let span = e.span().map_or(Span::new(id, 0, 0), |r| Span::new(id, r.start, r.end));
+                problems.push(Problem::at(span, format!("invalid rule pack: {}", e.message().trim())));
+                continue;
+            }
+        };
+        if let Some(pack) = parsed.pack {
+            meta = Some(PackMeta { id: pack.id, version: pack.version, title: pack.title, docs: pack.docs });
+        }
+        let pack_id = meta.as_ref().map(|m| m.id.clone()).unwrap_or_default();
+        let base_dir = file.relative.rsplit_once('/').map_or("", |(d, _)| d);
+        for rule in parsed.rule {
+            match compile_rule(rule, id, &source, &env, &pack_id, base_dir) {
+                Ok(rule) => {
+                    if let Some(first) = rules.iter().find(|r| r.id == rule.id) {
+                        let line = sources.start(first.span).line;
+                        problems.push(Problem::at(
+                            rule.span,
+                            format!(
+                                "rule `{}` is defined twice (first in {} line {line})",
+                                rule.id,
+                                sources.get(first.span.file).name
+                            ),
+                        ));
+                    }
+                    rules.push(Arc::new(rule));
+                }
+                Err(mut errs) => problems.append(&mut errs),
+            }
+        }
+    }
+    if meta.is_none() && problems.is_empty() {
+        let shown = files.first().map(|f| f.display.clone());
+        problems.push(Problem::file(
+            shown,
+            if single_file {
+                "rule pack has no [pack] table"
+            } else {
+                "rule pack directory has no pack.toml with a [pack] table"
+            },
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let meta = meta.unwrap_or_default();
+    for rule in &mut rules {
+        if let Some(rule) = Arc::get_mut(rule) {
+            rule.pack.clone_from(&meta.id);
+        }
+    }
+    Ok(Pack { meta, rules, files })
+}
+
+fn compile_rule(
+    rule: RuleToml,
+    file: FileId,
+    source: &SourceFile,
+    env: &cel::Env,
+    pack: &str,
+    base_dir: &str,
+) -> Result<Rule, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let span = |r: std::ops::Range<usize>| Span::new(file, r.start, r.end);
+    let mut compile = |expr: &toml::Spanned<String>| -> Option<Program> {
+        match env.compile(expr.get_ref()) {
+            Ok(program) => Some(program),
+            Err(errors) => {
+                for error in errors.errors {
+                    let at = cel_position(source, expr.span(), error.pos);
+                    let message = error.msg.trim().to_owned();
+                    problems.push(Problem::at(
+                        Span::new(file, at, (at + 1).min(source.text.len())),
+                        format!("CEL syntax error: {message}"),
+                    ));
+                }
+                None
+            }
+        }
+    };
+    let when = rule.when.as_ref().map(&mut compile);
+    let each = rule.each.as_ref().map(&mut compile);
+    let assert = compile(&rule.assert);
+    let locate = rule.locate.as_ref().map(&mut compile);
+    let related = rule.related.as_ref().map(&mut compile);
+    let message = Template::compile(&rule.message, source, file, env);
+
+    let severity = Severity::parse(rule.severity.get_ref()).ok_or_else(|| {
+        Problem::at(
+            span(rule.severity.span()),
+            format!(
+                "unknown severity `{}` (expected one of critical, high, medium, low, info)",
+                rule.severity.get_ref()
+            ),
+        )
+    });
+    let mut kinds = Vec::new();
+    for kind in rule.kinds.get_ref() {
+        match InputKind::parse(kind.get_ref()) {
+            Some(k) => kinds.push(k),
+            None => problems.push(Problem::at(
+                span(kind.span()),
+                format!(
+                    "unknown input kind `{}` (expected one of {})",
+                    kind.get_ref(),
+                    InputKind::ALL.map(InputKind::as_str).join(", ")
+                ),
+            )),
+        }
+    }
+    if kinds.is_empty() && problems.is_empty() {
+        problems.push(Problem::at(span(rule.kinds.span()), "a rule needs at least one input kind"));
+    }
+    let scope = match rule.scope.as_ref().map(|s| s.get_ref().as_str()) {
+        None | Some("document") => Scope::Document,
+        Some("deployment") => Scope::Deployment,
+        Some(other) => {
+            let s = rule.scope.as_ref().map_or(0..0, toml::Spanned::span);
+            problems
+                .push(Problem::at(span(s), format!("unknown scope `{other}` (expected `document` or `deployment`)")));
+            Scope::Document
+        }
+    };
+    let id_span = span(rule.id.span());
+    let mut fixtures = Vec::new();
+    for test in &rule.tests {
+        let mut expect = Vec::new();
+        for e in test.expect.get_ref() {
+            match parse_line_col(e) {
+                Some(lc) => expect.push(lc),
+                None => {
+                    problems.push(Problem::at(span(test.expect.span()), format!("expected `LINE:COLUMN`, found `{e}`")))
+                }
+            }
+        }
+        let kind = match test.kind.as_deref() {
+            None => None,
+            Some(k) => {
+                let parsed = InputKind::parse(k);
+                if parsed.is_none() {
+                    problems.push(Problem::at(span(test.expect.span()), format!("unknown input kind `{k}`")));
+                }
+                parsed
+            }
+        };
+        let path = if base_dir.is_empty() {
+            test.file.get_ref().clone()
+        } else {
+            format!("{base_dir}/{}", test.file.get_ref())
+        };
+        fixtures.push(Fixture { path, expect, kind, span: span(test.file.span()) });
+    }
+    let severity = match severity {
+        Ok(s) => Some(s),
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    };
+    let message = match message {
+        Ok(m) => Some(m),
+        Err(mut errs) => {
+            problems.append(&mut errs);
+            None
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let (Some(assert), Some(severity), Some(message)) = (assert, severity, message) else {
+        return Err(problems);
+    };
+    let docs = rule.docs.unwrap_or_default();
+    let params = rule.params.map_or_else(
+        || Node::new(crate::tree::Value::Map(Vec::new()), id_span),
+        |t| schema::toml_to_node(&toml::Value::Table(t), id_span),
+    );
+    Ok(Rule {
+        id: Arc::from(rule.id.into_inner()),
+        title: Arc::from(rule.title),
+        severity,
+        kinds,
+        scope,
+        when: when.flatten(),
+        each: each.flatten(),
+        bind: Arc::from(rule.bind.unwrap_or_else(|| "it".to_owned())),
+        assert,
+        locate: locate.flatten(),
+        related: related.flatten(),
+        message,
+        help: rule.help.map(Arc::from),
+        docs_url: rule.url.map(Arc::from),
+        docs: RuleDocs {
+            what: docs.what,
+            why: docs.why,
+            fix: docs.fix,
+            guide: docs.guide,
+            references: docs.references,
+        },
+        tags: rule.tags,
+        secret: rule.secret,
+        params,
+        fixtures,
+        pack: pack.to_owned(),
+        span: id_span,
+    })
+}
+
+fn parse_line_col(s: &str) -> Option<(usize, usize)> {
+    let (line, col) = s.split_once(':')?;
+    Some((line.trim().parse().ok()?, col.trim().parse().ok()?))
+}
+
+/// Maps a CEL parse position (1-based line and character column inside the expression) to a
+/// byte offset in the pack file, through the TOML string token at `token`.
+///
+/// Exact for literal strings (`'…'`, `'''…'''`), which packs should use for CEL; for basic
+/// strings an escape before the position shifts it by the escape's length.
+pub(crate) fn cel_position(source: &SourceFile, token: std::ops::Range<usize>, pos: (isize, isize)) -> usize {
+    let raw = &source.text[token.clone()];
+    let mut content_start = token.start;
+    if raw.starts_with("'''") || raw.starts_with("\"\"\"") {
+        content_start += 3;
+        let rest = &source.text[content_start..];
+        if rest.starts_with("\r\n") {
+            content_start += 2;
+        } else if rest.starts_with('\n') {
+            content_start += 1;
+        }
+    } else if raw.starts_with('\'') || raw.starts_with('"') {
+        content_start += 1;
+    }
+    let line = usize::try_from(pos.0).unwrap_or(1).max(1);
+    let column = usize::try_from(pos.1).unwrap_or(1).max(1);
+    let content = &source.text[content_start..token.end];
+    let mut offset = content_start;
+    for (i, text) in content.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let in_line = text.char_indices().nth(column - 1).map_or(text.trim_end().len(), |(b, _)| b);
+            return (offset + in_line).min(token.end.saturating_sub(1));
+        }
+        offset += text.len();
+    }
+    content_start
+}

@@ -1,0 +1,157 @@
+//! The located document tree: one shape for every input format.
+//!
+//! Loaders turn YAML, JSON, TOML and `.env` text into [`Node`]s. Every node carries the
+//! [`Span`] of its value and, when it is the value of a mapping entry, the span of its key,
+//! so a finding can point at the offending value, and a finding about a *missing* key can
+//! point at the key of the nearest parent that exists.
+
+use crate::source::Span;
+use std::sync::Arc;
+
+/// One value of a document, with where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub value: Value,
+    /// The span of the value itself.
+    pub span: Span,
+    /// The span of the key this value sits under, for values of mapping entries.
+    pub key_span: Option<Span>,
+    /// What the value is known to be beyond its type: e.g. a `${VAR}` interpolation.
+    pub tag: Tag,
+}
+
+/// Extra facts a loader knows about a scalar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Tag {
+    /// Nothing special.
+    #[default]
+    None,
+    /// A string that is (or contains) a `${VAR}` / `$VAR` interpolation, kept literally.
+    Interpolation,
+    /// A number too large for `i64`, kept as its source text in a string.
+    BigNumber,
+}
+
+/// The value of a [`Node`].
+///
+/// Integers stay `i64` (as Kubernetes CEL does); numbers outside `i64` become
+/// [`Tag::BigNumber`] strings rather than losing precision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null` / `~` / an empty YAML value.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// A string.
+    String(Arc<str>),
+    /// A sequence.
+    List(Vec<Node>),
+    /// A mapping, in source order.
+    Map(Vec<Entry>),
+}
+
+/// One entry of a mapping.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The key, as a string (non-string keys are rendered to their source text).
+    pub key: Arc<str>,
+    /// The value; its `key_span` is the span of the key.
+    pub value: Node,
+}
+
+impl Node {
+    /// A node for `value` at `span`.
+    pub fn new(value: Value, span: Span) -> Self {
+        Self { value, span, key_span: None, tag: Tag::None }
+    }
+
+    /// A string node.
+    pub fn string(s: impl Into<Arc<str>>, span: Span) -> Self {
+        Self::new(Value::String(s.into()), span)
+    }
+
+    /// The span to report when this node is the nearest existing parent of something missing:
+    /// its key if it has one, else the value.
+    pub fn anchor_span(&self) -> Span {
+        self.key_span.unwrap_or(self.span)
+    }
+
+    /// The entry value under `key`, for mappings.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.value {
+            Value::Map(entries) => entries.iter().rev().find(|e| &*e.key == key).map(|e| &e.value),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of mapping keys.
+    pub fn path(&self, keys: &[&str]) -> Option<&Node> {
+        keys.iter().try_fold(self, |node, key| node.get(key))
+    }
+
+    /// The string value, for strings.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The elements, for sequences.
+    pub fn as_list(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The entries, for mappings.
+    pub fn as_map(&self) -> Option<&[Entry]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// A scalar rendered as text (`true`, `42`, the string itself); `None` for containers and null.
+    pub fn scalar_text(&self) -> Option<String> {
+        match &self.value {
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Int(i) => Some(i.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+            Value::String(s) => Some(s.to_string()),
+            Value::Null | Value::List(_) | Value::Map(_) => None,
+        }
+    }
+
+    /// The type name used in messages.
+    pub fn type_name(&self) -> &'static str {
+        match self.value {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "double",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+        }
+    }
+}
+
+/// Builds a mapping node from entries, each value already carrying its key span.
+pub fn map_node(entries: Vec<Entry>, span: Span) -> Node {
+    Node::new(Value::Map(entries), span)
+}
+
+/// Builds an entry whose value's `key_span` is set to `key_span`.
+pub fn entry(key: impl Into<Arc<str>>, key_span: Option<Span>, mut value: Node) -> Entry {
+    if key_span.is_some() {
+        value.key_span = key_span;
+    }
+    Entry { key: key.into(), value }
+}

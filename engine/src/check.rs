@@ -180,7 +180,12 @@ fn load_input(
         Syntax::Env => load_env(file, &source.text).map(|n| vec![(n, None)]),
     };
     let roots = match parsed {
-        Ok(roots) => roots,
+        Ok(mut roots) => {
+            for (root, _) in &mut roots {
+                crate::tree::anchor_sequence_items(root);
+            }
+            roots
+        }
         Err(e) => return (Vec::new(), vec![Problem::at(e.span, e.message)], 0),
     };
     let mut documents = Vec::new();
@@ -238,8 +243,10 @@ impl Checker {
                         continue;
                     }
                     for failure in self.evaluator.run(rule, &unit, &**params) {
-                        let path = logical_path(std::slice::from_ref(doc.doc), failure.loc.span);
-                        out.push(to_diagnostic(rule, failure, path));
+                        let path = logical_path(std::slice::from_ref(doc.doc), failure.span);
+                        let mut diagnostic = to_diagnostic(rule, failure, path);
+                        diagnostic.origin.clone_from(&doc.doc.helm_source);
+                        out.push(diagnostic);
                     }
                 }
                 out
@@ -265,7 +272,7 @@ impl Checker {
                         let unit = deployment_unit(&members);
                         let all_docs: Vec<Document> = members.iter().map(|d| d.doc.clone()).collect();
                         for failure in self.evaluator.run(rule, &unit, &***params) {
-                            let path = logical_path(&all_docs, failure.loc.span);
+                            let path = logical_path(&all_docs, failure.span);
                             out.push(to_diagnostic(rule, failure, path));
                         }
                     }

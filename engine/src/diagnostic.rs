@@ -80,6 +80,8 @@ pub struct Diagnostic {
     /// A path to the finding inside its document that does not change when lines move,
     /// e.g. `Deployment/pulumi-api/containers[api]/env/DATABASE_CA_CERTIFICATE`.
     pub logical_path: String,
+    /// The template a rendered document came from (`# Source:` of `helm template` output).
+    pub origin: Option<String>,
 }
 
 /// A problem with an input or a pack that stops it from being checked (exit code 2).

@@ -14,3 +14,5 @@ pub mod load;
 pub mod pack;
 pub mod source;
 pub mod tree;
+pub mod report;
+pub mod fixtures;

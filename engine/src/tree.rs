@@ -155,3 +155,37 @@ pub fn entry(key: impl Into<Arc<str>>, key_span: Option<Span>, mut value: Node) 
     }
     Entry { key: key.into(), value }
 }
+
+/// Gives every mapping that is a sequence item a `key_span`: its first line, from the first
+/// key to the end of that entry's value (or key, for a nested collection).
+///
+/// A sequence item has no key of its own, yet "the nearest existing parent" of a key missing
+/// from, say, a container must point somewhere compact: `- name: api` rather than the whole
+/// container. Loaders call this once after building a tree.
+pub fn anchor_sequence_items(node: &mut Node) {
+    match &mut node.value {
+        Value::List(items) => {
+            for item in items.iter_mut() {
+                if item.key_span.is_none() {
+                    if let Value::Map(entries) = &item.value {
+                        if let Some(first) = entries.first() {
+                            let key = first.value.key_span.unwrap_or(first.value.span);
+                            let end = match first.value.value {
+                                Value::Map(_) | Value::List(_) => key.end,
+                                _ => first.value.span.end.max(key.end),
+                            };
+                            item.key_span = Some(Span { file: key.file, start: key.start, end });
+                        }
+                    }
+                }
+                anchor_sequence_items(item);
+            }
+        }
+        Value::Map(entries) => {
+            for e in entries.iter_mut() {
+                anchor_sequence_items(&mut e.value);
+            }
+        }
+        _ => {}
+    }
+}

@@ -14,6 +14,7 @@ use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
 use std::sync::Arc;
+use crate::source::Span;
 use value::{Access, Loc, loc_of_val, reset_access};
 
 /// The variables and identity of one evaluation unit.
@@ -29,13 +30,13 @@ pub struct Unit {
 /// What evaluating one rule on one unit found: a failing element, or an evaluation error.
 pub struct Failure {
     /// The primary location.
-    pub loc: Loc,
+    pub span: Span,
     /// Whether the location is the nearest parent of something missing.
     pub missing: Option<Arc<str>>,
     /// The rendered message.
     pub message: String,
     /// Related locations with their messages.
-    pub related: Vec<(Loc, String)>,
+    pub related: Vec<(Span, String)>,
     /// Whether this is a rule error rather than a finding.
     pub error: bool,
 }
@@ -66,21 +67,21 @@ impl Evaluator {
         scope.add_variable_as_val("params", params.clone_as_boxed());
         let mut failures = Vec::new();
         let Some(each) = &rule.each else {
-            self.check_element(rule, &scope, unit.loc, &mut failures);
+            self.check_element(rule, &scope, unit.loc.anchor(), &mut failures);
             return failures;
         };
         let selected = match Value::resolve_val(each.expression(), &scope) {
             Ok(v) => v,
             Err(e) => {
-                failures.push(rule_error(rule, unit.loc, "each", &e));
+                failures.push(rule_error(rule, unit.loc.anchor(), "each", &e));
                 return failures;
             }
         };
-        let elements = match elements(&selected, unit.loc) {
+        let elements = match elements(&selected, unit.loc.anchor()) {
             Ok(elements) => elements,
             Err(got) => {
                 failures.push(Failure {
-                    loc: unit.loc,
+                    span: unit.loc.anchor(),
                     missing: None,
                     message: format!(
                         "rule {} failed to evaluate: `each` must yield a list or a map, not {got}",
@@ -98,18 +99,18 @@ impl Evaluator {
             if let Some(key) = element.key {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
             }
-            self.check_element(rule, &inner, element.loc, &mut failures);
+            self.check_element(rule, &inner, element.span, &mut failures);
         }
         failures
     }
 
-    fn check_element(&self, rule: &Rule, ctx: &Context, loc: Loc, failures: &mut Vec<Failure>) {
+    fn check_element(&self, rule: &Rule, ctx: &Context, span: Span, failures: &mut Vec<Failure>) {
         if let Some(when) = &rule.when {
             match eval_bool(when, ctx) {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(e) => {
-                    failures.push(rule_error(rule, loc, "when", &e));
+                    failures.push(rule_error(rule, span, "when", &e));
                     return;
                 }
             }
@@ -117,15 +118,15 @@ impl Evaluator {
         match eval_bool(&rule.assert, ctx) {
             Ok(true) => {}
             Ok(false) => {
-                let (loc, missing) = match &rule.locate {
-                    Some(locate) => locate_value(locate, ctx).unwrap_or((loc, None)),
-                    None => (loc, None),
+                let (span, missing) = match &rule.locate {
+                    Some(locate) => locate_value(locate, ctx).unwrap_or((span, None)),
+                    None => (span, None),
                 };
                 let message = rule.message.render(|p| render_value(p, ctx));
                 let related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
-                failures.push(Failure { loc, missing, message, related, error: false });
+                failures.push(Failure { span, missing, message, related, error: false });
             }
-            Err(e) => failures.push(rule_error(rule, loc, "assert", &e)),
+            Err(e) => failures.push(rule_error(rule, span, "assert", &e)),
         }
     }
 }
@@ -133,20 +134,26 @@ impl Evaluator {
 struct Element {
     value: Box<dyn Val>,
     key: Option<String>,
-    loc: Loc,
+    span: Span,
 }
 
-fn elements(selected: &CowVal<'_, 'static>, fallback: Loc) -> Result<Vec<Element>, String> {
+/// The span to report for a value at `loc`: a scalar's own span, a collection's key (or, for
+/// a sequence item, its first line).
+fn report_span(val: &dyn Val, loc: Loc) -> Span {
+    if loc_of_val(val).is_some() { loc.anchor() } else { loc.span }
+}
+
+fn elements(selected: &CowVal<'_, 'static>, fallback: Span) -> Result<Vec<Element>, String> {
     let val: &(dyn Val + 'static) = &**selected;
     if let Some(any) = val.as_any() {
         if let Some(map) = any.downcast_ref::<value::DocMap>() {
             return Ok(map
                 .entries()
-                .map(|(k, v, loc)| Element { value: v.clone_as_boxed(), key: Some(k.to_owned()), loc })
+                .map(|(k, v, loc)| Element { value: v.clone_as_boxed(), key: Some(k.to_owned()), span: report_span(v, loc) })
                 .collect());
         }
         if let Some(list) = any.downcast_ref::<value::DocList>() {
-            return Ok(list.items().map(|(v, loc)| Element { value: v.clone_as_boxed(), key: None, loc }).collect());
+            return Ok(list.items().map(|(v, loc)| Element { value: v.clone_as_boxed(), key: None, span: report_span(v, loc) }).collect());
         }
     }
     if val.get_type().name() == "list" {
@@ -154,8 +161,8 @@ fn elements(selected: &CowVal<'_, 'static>, fallback: Loc) -> Result<Vec<Element
             let mut out = Vec::new();
             let mut iter = iterable.iter();
             while let Some(item) = iter.next() {
-                let loc = loc_of_val(item).unwrap_or(fallback);
-                out.push(Element { value: item.clone_as_boxed(), key: None, loc });
+                let span = loc_of_val(item).map_or(fallback, |l| l.anchor());
+                out.push(Element { value: item.clone_as_boxed(), key: None, span });
             }
             return Ok(out);
         }
@@ -173,30 +180,30 @@ fn eval_bool(program: &Program, ctx: &Context) -> Result<bool, ExecutionError> {
 
 /// Evaluates a `locate` expression: its value's location, or — when it names a missing key —
 /// the nearest existing parent.
-fn locate_value(program: &Program, ctx: &Context) -> Option<(Loc, Option<Arc<str>>)> {
+fn locate_value(program: &Program, ctx: &Context) -> Option<(Span, Option<Arc<str>>)> {
     reset_access();
     let result = Value::resolve_val(program.expression(), ctx);
     match result {
-        Ok(val) => loc_of_val(&*val).map(|l| (l, None)).or_else(|| match value::last_access() {
-            Some(Access::Found(loc)) => Some((loc, None)),
+        Ok(val) => loc_of_val(&*val).map(|l| (l.anchor(), None)).or_else(|| match value::last_access() {
+            Some(Access::Found(loc)) => Some((loc.span, None)),
             _ => None,
         }),
         Err(ExecutionError::NoSuchKey(_)) => match value::last_access() {
-            Some(Access::Missing(loc, key)) => Some((Loc { span: loc.anchor(), key_span: None }, Some(key))),
+            Some(Access::Missing(loc, key)) => Some((loc.anchor(), Some(key))),
             _ => None,
         },
         Err(_) => None,
     }
 }
 
-fn related_values(program: &Program, ctx: &Context) -> Vec<(Loc, String)> {
+fn related_values(program: &Program, ctx: &Context) -> Vec<(Span, String)> {
     let Ok(val) = Value::resolve_val(program.expression(), ctx) else { return Vec::new() };
     let Some(iterable) = val.as_iterable() else { return Vec::new() };
     let mut out = Vec::new();
     let mut iter = iterable.iter();
     while let Some(item) = iter.next() {
         if let Some(loc) = loc_of_val(item) {
-            out.push((loc, String::new()));
+            out.push((loc.anchor(), String::new()));
         }
     }
     out
@@ -223,9 +230,9 @@ fn render_value(program: &Program, ctx: &Context) -> String {
     }
 }
 
-fn rule_error(rule: &Rule, loc: Loc, part: &str, error: &ExecutionError) -> Failure {
+fn rule_error(rule: &Rule, span: Span, part: &str, error: &ExecutionError) -> Failure {
     Failure {
-        loc,
+        span,
         missing: None,
         message: format!("rule {} failed to evaluate its `{part}` expression here: {error}", rule.id),
         related: Vec::new(),
@@ -241,7 +248,7 @@ pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Dia
             severity: Severity::High,
             title: Arc::from("A rule failed to evaluate"),
             message: failure.message,
-            primary: Label { span: failure.loc.span, message: format!("while checking {}", rule.id) },
+            primary: Label { span: failure.span, message: format!("while checking {}", rule.id) },
             related: Vec::new(),
             help: Some(Arc::from(
                 "Fix the rule's CEL expression (guard optional fields with `has()`), or report it if it is built in.",
@@ -249,6 +256,7 @@ pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Dia
             docs: rule.docs_url.clone(),
             masked: Vec::new(),
             logical_path,
+            origin: None,
         };
     }
     let label = match &failure.missing {
@@ -260,11 +268,12 @@ pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Dia
         severity: rule.severity,
         title: rule.title.clone(),
         message: failure.message,
-        primary: Label { span: failure.loc.span, message: label },
-        related: failure.related.into_iter().map(|(loc, message)| Label { span: loc.span, message }).collect(),
+        primary: Label { span: failure.span, message: label },
+        related: failure.related.into_iter().map(|(span, message)| Label { span, message }).collect(),
         help: rule.help.clone(),
         docs: rule.docs_url.clone(),
-        masked: if rule.secret && failure.missing.is_none() { vec![failure.loc.span] } else { Vec::new() },
+        masked: if rule.secret && failure.missing.is_none() { vec![failure.span] } else { Vec::new() },
         logical_path,
+        origin: None,
     }
 }

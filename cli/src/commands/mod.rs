@@ -1,0 +1,28 @@
+//! Subcommands.
+
+mod check;
+mod explain;
+mod rules;
+mod test;
+
+use crate::ExitStatus;
+use crate::args::{Cli, Command};
+use std::io::Write;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Rules(args) => rules::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Test(args) => test::run(&args),
+    }
+}
+
+/// Writes to stdout, all at once.
+pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}

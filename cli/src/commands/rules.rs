@@ -1,0 +1,42 @@
+//! `celador rules`.
+
+use super::emit;
+use crate::ExitStatus;
+use crate::args::{ListFormat, RulesArgs};
+use crate::packs::load_packs;
+use celador_engine::report::{Report, Summary, render_human};
+use celador_engine::source::SourceMap;
+use std::fmt::Write as _;
+
+pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
+    let sources = SourceMap::new();
+    let (packs, problems) = load_packs(&args.packs, &sources);
+    if !problems.is_empty() {
+        emit(&render_human(&Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() }, Default::default()))?;
+        return Ok(ExitStatus::Error);
+    }
+    let rules = packs.iter().flat_map(|p| p.rules.iter());
+    let out = match args.format {
+        ListFormat::Json => {
+            let list: Vec<_> = rules
+                .map(|r| {
+                    serde_json::json!({
+                        "id": &*r.id, "severity": r.severity.as_str(), "title": &*r.title, "pack": r.pack,
+                        "kinds": r.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>(), "tags": r.tags,
+                        "docs": r.docs_url.as_deref(),
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list)? + "\n"
+        }
+        ListFormat::Human => {
+            let mut out = String::new();
+            for r in rules {
+                let _ = writeln!(out, "{:<13} {:<9} {}", r.id, r.severity.as_str(), r.title);
+            }
+            out
+        }
+    };
+    emit(&out)?;
+    Ok(ExitStatus::Success)
+}

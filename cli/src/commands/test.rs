@@ -1,0 +1,45 @@
+//! `celador test [PACK...]`.
+
+use super::emit;
+use crate::ExitStatus;
+use crate::args::{PackArgs, TestArgs};
+use crate::packs::load_packs;
+use celador_engine::fixtures::run_fixtures;
+use celador_engine::report::{Report, Summary, render_human};
+use celador_engine::source::SourceMap;
+use std::fmt::Write as _;
+
+pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
+    let sources = SourceMap::new();
+    let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
+    let (packs, problems) = load_packs(&pack_args, &sources);
+    if !problems.is_empty() {
+        emit(&render_human(&Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() }, Default::default()))?;
+        return Ok(ExitStatus::Error);
+    }
+    let mut out = String::new();
+    let (mut passed, mut failed) = (0, 0);
+    for pack in &packs {
+        for outcome in run_fixtures(pack) {
+            if outcome.passed() {
+                passed += 1;
+                let _ = writeln!(out, "ok   {} {} ({} finding{})", outcome.rule, outcome.fixture, outcome.matched, if outcome.matched == 1 { "" } else { "s" });
+                continue;
+            }
+            failed += 1;
+            let _ = writeln!(out, "FAIL {} {}", outcome.rule, outcome.fixture);
+            for (line, column) in &outcome.missing {
+                let _ = writeln!(out, "     expected a finding at {line}:{column}, none was reported");
+            }
+            for (position, message) in &outcome.unexpected {
+                let _ = writeln!(out, "     unexpected finding at {}:{}:{}: {message}", position.file, position.line, position.column);
+            }
+            for error in &outcome.errors {
+                let _ = writeln!(out, "     error: {error}");
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{passed} passed, {failed} failed");
+    emit(&out)?;
+    Ok(if failed > 0 { ExitStatus::Failure } else { ExitStatus::Success })
+}

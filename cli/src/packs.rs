@@ -1,0 +1,33 @@
+//! Loading the packs a command uses: the built-in one and any `--pack`.
+
+use crate::args::PackArgs;
+use celador_engine::check::display_name;
+use celador_engine::diagnostic::Problem;
+use celador_engine::pack::{Pack, load_pack, read_pack_files};
+use celador_engine::source::SourceMap;
+
+/// Loads the packs; every problem of every pack is collected.
+pub fn load_packs(args: &PackArgs, sources: &SourceMap) -> (Vec<Pack>, Vec<Problem>) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let mut packs = Vec::new();
+    let mut problems = Vec::new();
+    let mut file_sets = Vec::new();
+    if !args.no_builtin {
+        if let Some(files) = celador_rules::builtin_files(celador_rules::DEFAULT_PACK) {
+            file_sets.push(files);
+        }
+    }
+    for path in &args.packs {
+        match read_pack_files(path, &display_name(path, &cwd)) {
+            Ok(files) => file_sets.push(files),
+            Err(p) => problems.push(p),
+        }
+    }
+    for files in file_sets {
+        match load_pack(files, sources) {
+            Ok(pack) => packs.push(pack),
+            Err(mut errs) => problems.append(&mut errs),
+        }
+    }
+    (packs, problems)
+}

@@ -1,0 +1,101 @@
+//! Running the fixtures rules ship with (`celador test`, and the built-in pack's `cargo test`).
+//!
+//! A fixture is a file or a directory of the pack. Its files are checked with the one rule
+//! that declares it, and the rule's findings must be exactly the expected `line:column`s —
+//! a passing fixture expects none. Rule errors and input problems always fail the fixture.
+
+use crate::check::{Checker, Input, load_inputs};
+use crate::pack::{Fixture, Pack, Rule};
+use crate::report::Position;
+use crate::source::SourceMap;
+use std::sync::Arc;
+
+/// The result of one fixture.
+#[derive(Debug)]
+pub struct FixtureOutcome {
+    /// The rule under test.
+    pub rule: Arc<str>,
+    /// The fixture path, relative to the pack.
+    pub fixture: String,
+    /// Expected findings that were not produced, as `(line, column)`.
+    pub missing: Vec<(usize, usize)>,
+    /// Findings that were not expected: position and message.
+    pub unexpected: Vec<(Position, String)>,
+    /// Problems loading the fixture, or rule errors.
+    pub errors: Vec<String>,
+    /// Number of findings that matched.
+    pub matched: usize,
+}
+
+impl FixtureOutcome {
+    /// Whether the fixture passed.
+    pub fn passed(&self) -> bool {
+        self.missing.is_empty() && self.unexpected.is_empty() && self.errors.is_empty()
+    }
+}
+
+/// Runs every fixture of every rule of `pack`.
+pub fn run_fixtures(pack: &Pack) -> Vec<FixtureOutcome> {
+    let mut outcomes = Vec::new();
+    for rule in &pack.rules {
+        for fixture in &rule.fixtures {
+            outcomes.push(run_fixture(pack, rule, fixture));
+        }
+    }
+    outcomes
+}
+
+fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutcome {
+    let mut outcome = FixtureOutcome {
+        rule: rule.id.clone(),
+        fixture: fixture.path.clone(),
+        missing: Vec::new(),
+        unexpected: Vec::new(),
+        errors: Vec::new(),
+        matched: 0,
+    };
+    let prefix = format!("{}/", fixture.path);
+    let inputs: Vec<Input> = pack
+        .files
+        .iter()
+        .filter(|f| f.relative == fixture.path || f.relative.starts_with(&prefix))
+        .map(|f| Input {
+            name: f.display.clone(),
+            path: f.path.clone(),
+            bytes: f.text.as_bytes().to_vec(),
+            explicit: f.relative == fixture.path,
+            kind: fixture.kind,
+        })
+        .collect();
+    if inputs.is_empty() {
+        outcome.errors.push(format!("fixture `{}` does not exist in the pack", fixture.path));
+        return outcome;
+    }
+    let sources = SourceMap::new();
+    let loaded = load_inputs(inputs, &sources, None);
+    for problem in &loaded.problems {
+        let at = problem.span.map(|s| Position::of(&sources, s));
+        outcome.errors.push(match at {
+            Some(p) => format!("{}:{}:{}: {}", p.file, p.line, p.column, problem.message),
+            None => format!("{}: {}", problem.file.as_deref().unwrap_or(&fixture.path), problem.message),
+        });
+    }
+    let checker = Checker::new(vec![rule.clone()]);
+    let mut expected = fixture.expect.clone();
+    for diagnostic in checker.check(&loaded.documents, &sources) {
+        let position = Position::of(&sources, diagnostic.primary.span);
+        if &*diagnostic.rule != &*rule.id {
+            outcome.errors.push(format!("{}:{}:{}: {}", position.file, position.line, position.column, diagnostic.message));
+            continue;
+        }
+        match expected.iter().position(|&(l, c)| l == position.line && c == position.column) {
+            Some(i) => {
+                expected.swap_remove(i);
+                outcome.matched += 1;
+            }
+            None => outcome.unexpected.push((position, diagnostic.message)),
+        }
+    }
+    outcome.missing = expected;
+    outcome
+}

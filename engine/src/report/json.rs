@@ -1,0 +1,86 @@
+//! `--format json`: the machine contract other tools and tests depend on (version 1).
+//!
+//! Extend it, never break it: fields are only ever added.
+
+use super::{Position, Report};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    errors: Vec<JsonError>,
+    summary: super::Summary,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    rule: &'a str,
+    severity: &'static str,
+    title: &'a str,
+    message: &'a str,
+    #[serde(flatten)]
+    position: Position,
+    related: Vec<JsonRelated>,
+    help: Option<&'a str>,
+    docs: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonRelated {
+    file: String,
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct JsonError {
+    file: Option<String>,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+}
+
+/// Renders the report as pretty JSON followed by a newline.
+pub fn render_json(report: &Report) -> String {
+    let findings = report
+        .diagnostics
+        .iter()
+        .map(|d| JsonFinding {
+            rule: &d.rule,
+            severity: d.severity.as_str(),
+            title: &d.title,
+            message: &d.message,
+            position: Position::of(report.sources, d.primary.span),
+            related: d
+                .related
+                .iter()
+                .map(|r| {
+                    let p = Position::of(report.sources, r.span);
+                    JsonRelated { file: p.file, line: p.line, column: p.column, message: r.message.clone() }
+                })
+                .collect(),
+            help: d.help.as_deref(),
+            docs: d.docs.as_deref(),
+            source: d.origin.as_deref(),
+        })
+        .collect();
+    let errors = report
+        .problems
+        .iter()
+        .map(|p| match p.span {
+            Some(span) => {
+                let pos = Position::of(report.sources, span);
+                JsonError { file: Some(pos.file), line: Some(pos.line), column: Some(pos.column), message: p.message.clone() }
+            }
+            None => JsonError { file: p.file.clone(), line: None, column: None, message: p.message.clone() },
+        })
+        .collect();
+    let json = JsonReport { version: 1, findings, errors, summary: report.summary };
+    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 const PACKS: &[&str] = &["pulumi-hardening"];
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("pack directory is readable").flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> =
+        std::fs::read_dir(dir).expect("pack directory is readable").flatten().map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -20,7 +21,9 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let mut code = String::from("/// Built-in packs: (pack name, [(path relative to the pack, content)]).\npub static PACKS: &[(&str, &[(&str, &str)])] = &[\n");
+    let mut code = String::from(
+        "/// Built-in packs: (pack name, [(path relative to the pack, content)]).\npub static PACKS: &[(&str, &[(&str, &str)])] = &[\n",
+    );
     for pack in PACKS {
         let dir = root.join(pack);
         println!("cargo:rerun-if-changed={}", dir.display());
@@ -28,7 +31,8 @@ fn main() {
         files_under(&dir, &mut files);
         let _ = writeln!(code, "    ({pack:?}, &[");
         for file in files {
-            let relative = file.strip_prefix(&dir).expect("file is under its pack").to_string_lossy().replace('\\', "/");
+            let relative =
+                file.strip_prefix(&dir).expect("file is under its pack").to_string_lossy().replace('\\', "/");
             let _ = writeln!(code, "        ({relative:?}, include_str!({:?})),", file.display().to_string());
         }
         code.push_str("    ]),\n");

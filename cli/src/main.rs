@@ -41,7 +41,9 @@ fn main() -> ExitCode {
         Ok(status) => status.into(),
         Err(e) => {
             // A closed pipe (`celador check | head`) is not an error.
-            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)) {
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
                 return ExitStatus::Success.into();
             }
             let _ = writeln!(std::io::stderr(), "celador: error: {e:#}");

@@ -3,7 +3,7 @@
 //! The CLI, the pre-commit hook, the CI formats, `celador test` and the webhook all go
 //! through [`Checker`], so they report identical diagnostics.
 
-use crate::components::components_of;
+use crate::components::{derive, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
 use crate::eval::value::{DocMap, Loc, to_cel};
@@ -142,8 +142,38 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
         loaded.problems.extend(problems);
         loaded.skipped += skipped;
     }
+    load_referenced(&mut loaded, sources);
     loaded.documents.sort_by_key(|d| (d.file, d.index));
     loaded
+}
+
+/// Loads the env files compose files reference that were not among the inputs, so a compose
+/// file checked alone (a pre-commit hook passes only changed files) still sees its variables.
+/// A referenced file that does not exist is not an error: it is often a git-ignored `.env`.
+fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
+    let known: std::collections::HashSet<String> =
+        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let mut wanted: Vec<(String, PathBuf)> = loaded
+        .documents
+        .iter()
+        .flat_map(|d| referenced_env_files(d, sources))
+        .filter(|(name, _)| !known.contains(name))
+        .filter_map(|(name, path)| path.filter(|p| p.is_file()).map(|p| (name, p)))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    for (name, path) in wanted {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
+                let (docs, problems, _) = load_input(input, sources, None);
+                loaded.files += 1;
+                loaded.documents.extend(docs);
+                loaded.problems.extend(problems);
+            }
+            Err(e) => loaded.problems.push(Problem::file(Some(name), format!("cannot read env file: {e}"))),
+        }
+    }
 }
 
 fn load_input(
@@ -232,7 +262,12 @@ impl Checker {
     /// Runs every applicable rule once per document, and deployment-scoped rules once per
     /// deployment (the documents of one directory). Returns diagnostics sorted by location.
     pub fn check(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
-        let prepared: Vec<PreparedDoc> = documents.par_iter().map(|doc| PreparedDoc::new(doc, sources)).collect();
+        let derived = derive(documents, sources);
+        let prepared: Vec<PreparedDoc> = documents
+            .par_iter()
+            .zip(derived)
+            .map(|(doc, components)| PreparedDoc::new(doc, components, sources))
+            .collect();
         let mut diagnostics: Vec<Diagnostic> = prepared
             .par_iter()
             .flat_map_iter(|doc| {
@@ -296,18 +331,20 @@ struct PreparedDoc<'a> {
     root: Box<dyn Val>,
     components: Vec<Node>,
     components_val: Box<dyn Val>,
+    resources: Box<dyn Val>,
     file_name: String,
 }
 
 impl<'a> PreparedDoc<'a> {
-    fn new(doc: &'a Document, sources: &SourceMap) -> Self {
-        let components = components_of(doc);
+    fn new(doc: &'a Document, components: Vec<Node>, sources: &SourceMap) -> Self {
         let list = Node::new(Value::List(components.clone()), doc.root.span);
+        let resources = Node::new(Value::List(crate::resources::resources_of(doc.kind, &doc.root)), doc.root.span);
         Self {
             doc,
             root: to_cel(&doc.root),
             components_val: to_cel(&list),
             components,
+            resources: to_cel(&resources),
             file_name: sources.get(doc.file).name.clone(),
         }
     }
@@ -319,6 +356,7 @@ impl<'a> PreparedDoc<'a> {
                 ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
                 ("file", Box::new(CelString::from(self.file_name.clone()))),
                 ("components", self.components_val.clone_as_boxed()),
+                ("resources", self.resources.clone_as_boxed()),
             ],
             loc: Loc { span: first_line(&self.doc.root), key_span: None },
             scope: Scope::Document,
@@ -330,10 +368,13 @@ fn deployment_unit(docs: &[&&PreparedDoc]) -> Unit {
     let anchor = docs[0].doc.root.span;
     let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
     let doc_nodes: Vec<Node> = docs.iter().map(|d| d.doc.root.clone()).collect();
+    let resources: Vec<Node> =
+        docs.iter().flat_map(|d| crate::resources::resources_of(d.doc.kind, &d.doc.root)).collect();
     Unit {
         vars: vec![
             ("components", to_cel(&Node::new(Value::List(components), anchor))),
             ("docs", to_cel(&Node::new(Value::List(doc_nodes), anchor))),
+            ("resources", to_cel(&Node::new(Value::List(resources), anchor))),
         ],
         loc: Loc { span: first_line(&docs[0].doc.root), key_span: None },
         scope: Scope::Deployment,

@@ -85,7 +85,9 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
     for diagnostic in checker.check(&loaded.documents, &sources) {
         let position = Position::of(&sources, diagnostic.primary.span);
         if &*diagnostic.rule != &*rule.id {
-            outcome.errors.push(format!("{}:{}:{}: {}", position.file, position.line, position.column, diagnostic.message));
+            outcome
+                .errors
+                .push(format!("{}:{}:{}: {}", position.file, position.line, position.column, diagnostic.message));
             continue;
         }
         match expected.iter().position(|&(l, c)| l == position.line && c == position.column) {

@@ -35,7 +35,9 @@ pub fn explain(rule: &Rule) -> String {
     if let Some(url) = &rule.docs_url {
         let _ = writeln!(out, "Docs: {url}");
     }
-    for (heading, body) in [("What it checks", &rule.docs.what), ("Why it matters", &rule.docs.why), ("How to fix it", &rule.docs.fix)] {
+    for (heading, body) in
+        [("What it checks", &rule.docs.what), ("Why it matters", &rule.docs.why), ("How to fix it", &rule.docs.fix)]
+    {
         if !body.trim().is_empty() {
             let _ = writeln!(out, "\n## {heading}\n\n{}", body.trim());
         }

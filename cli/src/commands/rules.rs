@@ -12,7 +12,10 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let (packs, problems) = load_packs(&args.packs, &sources);
     if !problems.is_empty() {
-        emit(&render_human(&Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() }, Default::default()))?;
+        emit(&render_human(
+            &Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() },
+            Default::default(),
+        ))?;
         return Ok(ExitStatus::Error);
     }
     let rules = packs.iter().flat_map(|p| p.rules.iter());

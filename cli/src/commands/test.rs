@@ -14,7 +14,10 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
     let (packs, problems) = load_packs(&pack_args, &sources);
     if !problems.is_empty() {
-        emit(&render_human(&Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() }, Default::default()))?;
+        emit(&render_human(
+            &Report { sources: &sources, diagnostics: &[], problems: &problems, summary: Summary::default() },
+            Default::default(),
+        ))?;
         return Ok(ExitStatus::Error);
     }
     let mut out = String::new();
@@ -23,7 +26,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
         for outcome in run_fixtures(pack) {
             if outcome.passed() {
                 passed += 1;
-                let _ = writeln!(out, "ok   {} {} ({} finding{})", outcome.rule, outcome.fixture, outcome.matched, if outcome.matched == 1 { "" } else { "s" });
+                let _ = writeln!(
+                    out,
+                    "ok   {} {} ({} finding{})",
+                    outcome.rule,
+                    outcome.fixture,
+                    outcome.matched,
+                    if outcome.matched == 1 { "" } else { "s" }
+                );
                 continue;
             }
             failed += 1;
@@ -32,7 +42,11 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
                 let _ = writeln!(out, "     expected a finding at {line}:{column}, none was reported");
             }
             for (position, message) in &outcome.unexpected {
-                let _ = writeln!(out, "     unexpected finding at {}:{}:{}: {message}", position.file, position.line, position.column);
+                let _ = writeln!(
+                    out,
+                    "     unexpected finding at {}:{}:{}: {message}",
+                    position.file, position.line, position.column
+                );
             }
             for error in &outcome.errors {
                 let _ = writeln!(out, "     error: {error}");

@@ -3,10 +3,20 @@
 //!
 //! Every function here is documented for rule authors in `docs/cel-functions.md` and tested
 //! below. Functions take and return plain CEL values, so they work on document values and on
-//! literals alike.
+//! literals alike. Each can be called as a function or as a method on its first argument:
+//! `hostOf(url)` and `url.hostOf()` are the same call.
+//!
+//! Functions that can only answer yes or no about malformed input (`isCidr`, `isTlsVersion`,
+//! `isTruthy`, the Pulumi-secret predicates) never fail; the others report malformed input as
+//! an evaluation error rather than a silent `false`.
 
+use cel::common::types::{CelBool, CelInt, CelString, Kind};
+use cel::common::value::CowVal;
+use cel::common::value::Val;
 use cel::extractors::This;
-use cel::{Context, Env, ExecutionError, FunctionContext};
+use cel::{Context, DeclarationError, Env, ExecutionError, FunctionContext, Value};
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 
 /// The shared CEL environment (built once per process).
@@ -26,34 +36,277 @@ pub fn cel_env() -> Arc<Env> {
 /// A root context holding celador's functions; evaluation scopes are children of it.
 pub fn root_context() -> Context<'static, 'static> {
     let mut ctx = Context::with_env(cel_env());
-    let functions: [(&str, fn(&mut Context<'static, 'static>) -> Result<(), cel::DeclarationError>); 4] = [
-        ("bareKey", |c| c.add_function("bareKey", bare_key)),
-        ("isPem", |c| c.add_function("isPem", is_pem)),
-        ("tlsAtLeast", |c| c.add_function("tlsAtLeast", tls_at_least)),
-        ("imageRepository", |c| c.add_function("imageRepository", image_repository)),
-    ];
-    for (_name, register) in functions {
-        // Names are unique and don't shadow the standard library, so registration can't fail.
-        let _ = register(&mut ctx);
-    }
+    // Every name is unique and shadows nothing in the environment (a test registers them all
+    // and checks), so registration can't fail.
+    let _ = register(&mut ctx);
     ctx
 }
 
-/// `bareKey('proj:licenseKey')` → `'licenseKey'`: a stack-config key without its namespace.
-fn bare_key(key: Arc<String>) -> Arc<String> {
+/// Adds celador's functions to `ctx`.
+fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError> {
+    // Documents and config keys.
+    ctx.add_function("bareKey", bare_key)?;
+    ctx.add_function("isPem", is_pem)?;
+    ctx.add_function("isTruthy", is_truthy)?;
+    ctx.add_function("looksLikePlaceholder", looks_like_placeholder)?;
+    // Network ranges.
+    ctx.add_function("cidrContains", cidr_contains)?;
+    ctx.add_function("isAnyAddress", is_any_address)?;
+    ctx.add_function("isPrivateCidr", is_private_cidr)?;
+    ctx.add_function("isPublicCidr", is_public_cidr)?;
+    ctx.add_function("isCidr", is_cidr)?;
+    ctx.add_function("cidrList", cidr_list)?;
+    // TLS.
+    ctx.add_function("tlsAtLeast", tls_at_least)?;
+    ctx.add_function("isTlsVersion", is_tls_version)?;
+    // Endpoints.
+    ctx.add_function("hostOf", host_of)?;
+    ctx.add_function("portOf", port_of)?;
+    ctx.add_function("hasPort", has_port)?;
+    ctx.add_function("urlScheme", url_scheme)?;
+    // Container images.
+    ctx.add_function("imageRepository", image_repository)?;
+    ctx.add_function("imageTag", image_tag)?;
+    ctx.add_function("imageDigest", image_digest)?;
+    ctx.add_function("isPinnedImage", is_pinned_image)?;
+    // Secrets.
+    ctx.add_function("isSecretEnvelope", is_secret_envelope)?;
+    ctx.add_function("isEncryptedSecret", is_encrypted_secret)?;
+    ctx.add_function("isPlaintextSecret", is_plaintext_secret)?;
+    ctx.add_function("isSecretRef", is_secret_ref)?;
+    // Shapes.
+    let one: RawFunction = Box::new(one);
+    ctx.add_function("one", one)?;
+    Ok(())
+}
+
+/// The one argument of a function that accepts any value, `f(v)` or `v.f()`, as the raw
+/// [`Val`]: document maps and lists don't convert to [`Value`], so a `Value` parameter would
+/// reject them.
+fn only_arg<'a>(ftx: &'a FunctionContext<'_, '_>) -> Result<&'a dyn Val, ExecutionError> {
+    match (ftx.this.as_deref(), ftx.args.as_slice()) {
+        (Some(this), []) => Ok(this),
+        (None, [arg]) => Ok(&**arg),
+        (this, args) => Err(ExecutionError::invalid_argument_count(1, args.len() + usize::from(this.is_some()))),
+    }
+}
+
+/// The text of a string value, `None` for any other value.
+fn as_str(v: &dyn Val) -> Option<&str> {
+    v.downcast_ref::<CelString>().map(CelString::inner)
+}
+
+fn string(s: impl Into<String>) -> Arc<String> {
+    Arc::new(s.into())
+}
+
+// ----------------------------------------------------------------------------------------------
+// Shapes
+
+/// A function that receives and returns raw values (cel's `Function` type): what a function
+/// needs to hand back a document value itself, location included.
+type RawFunction =
+    Box<dyn for<'c, 'v> Fn(&mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> + Send + Sync>;
+
+/// `one(x: dyn) -> dyn`: the first element of a list (`null` when empty), or `x` itself when it
+/// is not a list. Terraform keeps nested blocks as one-element lists (`settings[0]`) where
+/// Pulumi has objects (`settings`): `one(r.attrs.settings)` reads both. The value keeps its
+/// location, so findings on it point into the file.
+///
+/// `one([{'a': 1}]).a` → `1`; `one({'a': 1}).a` → `1`
+fn one<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    let v: &(dyn Val + 'v) = match (ftx.this.as_deref(), ftx.args.as_slice()) {
+        (Some(this), []) => this,
+        (None, [arg]) => &**arg,
+        (this, args) => {
+            return Err(ExecutionError::invalid_argument_count(1, args.len() + usize::from(this.is_some())));
+        }
+    };
+    if v.get_type().name() != "list" {
+        return Ok(CowVal::Owned(v.clone_as_boxed()));
+    }
+    let Some(indexer) = v.as_indexer() else { return Ok(CowVal::Owned(v.clone_as_boxed())) };
+    match indexer.get(&CelInt::from(0)) {
+        Ok(first) => Ok(CowVal::Owned(first.into_owned())),
+        Err(_) => Ok(CowVal::owned(cel::common::types::CelNull)),
+    }
+}
+
+// ----------------------------------------------------------------------------------------------
+// Documents and config keys
+// ----------------------------------------------------------------------------------------------
+
+/// `bareKey(key: string) -> string`: a stack-config key without its namespace.
+///
+/// `bareKey('proj:licenseKey')` → `'licenseKey'`
+fn bare_key(This(key): This<Arc<String>>) -> Arc<String> {
     match key.rsplit_once(':') {
-        Some((_, bare)) => Arc::new(bare.to_owned()),
+        Some((_, bare)) => string(bare),
         None => key,
     }
 }
 
-/// `isPem(s)`: whether `s` holds a PEM block (`-----BEGIN …-----`) rather than, say, a path.
-fn is_pem(s: Arc<String>) -> bool {
+/// `isPem(s: string) -> bool`: whether `s` holds a PEM block (`-----BEGIN …-----`) rather
+/// than, say, a path.
+///
+/// `isPem('/etc/certs/ca.pem')` → `false`
+fn is_pem(This(s): This<Arc<String>>) -> bool {
     s.contains("-----BEGIN ")
 }
 
-/// `tlsAtLeast(version, minimum)` / `version.tlsAtLeast(minimum)`: compares TLS versions written
-/// as `1.2`, `TLSv1.2`, `TLS1.3` or `tls1_2`. An unparseable version is an error, not `false`.
+/// `isTruthy(v: dyn) -> bool`: `true` for `true` and for the strings `true`, `1`, `yes`, `on`
+/// (any case, surrounding blanks ignored); `false` for anything else. Never fails.
+///
+/// `isTruthy('Yes')` → `true`, `isTruthy(1)` → `false`
+fn is_truthy(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    let v = only_arg(ftx)?;
+    if let Some(b) = v.downcast_ref::<CelBool>() {
+        return Ok(*b.inner());
+    }
+    Ok(as_str(v).is_some_and(|s| {
+        let s = s.trim();
+        ["true", "1", "yes", "on"].iter().any(|t| s.eq_ignore_ascii_case(t))
+    }))
+}
+
+/// `looksLikePlaceholder(s: string|null) -> bool`: whether `s` is a stand-in rather than a
+/// real value: `null`, empty or blank; a filler word such as `changeme`, `change-me`,
+/// `CHANGE_ME`, `changeit`, `REPLACE_ME`, `TODO`, `TBD`, `FIXME`, `placeholder`, `redacted` (case and
+/// `-`/`_`/space separators ignored); a run of three or more `x` or `*` (`xxxx`,
+/// `xxxx-xxxx`, `****`); an `<angle-bracketed hint>`; or a `${…}` interpolation.
+///
+/// `looksLikePlaceholder('<your-api-key>')` → `true`
+fn looks_like_placeholder(This(s): This<Option<Arc<String>>>) -> bool {
+    s.is_none_or(|s| is_placeholder(&s))
+}
+
+fn is_placeholder(s: &str) -> bool {
+    const WORDS: [&str; 8] = ["changeme", "changeit", "replaceme", "todo", "tbd", "fixme", "placeholder", "redacted"];
+    let s = s.trim();
+    let squeezed: String =
+        s.chars().filter(|c| !matches!(c, '-' | '_' | ' ' | '.')).map(|c| c.to_ascii_lowercase()).collect();
+    s.is_empty()
+        || WORDS.contains(&squeezed.as_str())
+        || (squeezed.len() >= 3 && squeezed.chars().all(|c| c == 'x' || c == '*'))
+        || (s.len() >= 2 && s.starts_with('<') && s.ends_with('>'))
+        || (s.starts_with("${") && s.ends_with('}'))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Network ranges
+// ----------------------------------------------------------------------------------------------
+
+/// Parses a CIDR block (`10.0.0.0/8`, `2001:db8::/32`) or a bare address (`10.1.2.3`, `::1`,
+/// taken as a single-address block). Host bits may be set (`10.1.2.3/8` is `10.0.0.0/8`).
+fn parse_net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// [`parse_net`], or an evaluation error naming the bad value.
+fn net_arg(ftx: &FunctionContext, s: &str) -> Result<IpNet, ExecutionError> {
+    parse_net(s).ok_or_else(|| ftx.error(format!("`{s}` is not a CIDR block or IP address")))
+}
+
+/// The private, loopback, link-local and carrier-grade NAT ranges `isPrivateCidr` accepts.
+fn private_ranges() -> &'static [IpNet] {
+    static RANGES: OnceLock<Vec<IpNet>> = OnceLock::new();
+    RANGES.get_or_init(|| {
+        [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+            "::1/128",
+        ]
+        .iter()
+        .filter_map(|r| r.parse().ok())
+        .collect()
+    })
+}
+
+fn is_private(net: &IpNet) -> bool {
+    private_ranges().iter().any(|range| range.contains(net))
+}
+
+/// `cidrContains(cidr: string, ipOrCidr: string) -> bool`: whether the address or block
+/// `ipOrCidr` lies entirely inside `cidr`. Blocks of different IP families never contain each
+/// other. Either argument not parsing is an error.
+///
+/// `cidrContains('10.0.0.0/8', '10.1.0.0/16')` → `true`
+fn cidr_contains(
+    ftx: &FunctionContext,
+    This(cidr): This<Arc<String>>,
+    inner: Arc<String>,
+) -> Result<bool, ExecutionError> {
+    Ok(net_arg(ftx, &cidr)?.contains(&net_arg(ftx, &inner)?))
+}
+
+/// `isAnyAddress(cidr: string) -> bool`: whether `cidr` means "every address": a `/0` block
+/// of either family (`0.0.0.0/0`, `::/0`), the unspecified addresses `0.0.0.0` and `::`
+/// written without a prefix, or `*`. Anything else that doesn't parse is an error.
+///
+/// `isAnyAddress('::/0')` → `true`
+fn is_any_address(ftx: &FunctionContext, This(cidr): This<Arc<String>>) -> Result<bool, ExecutionError> {
+    let s = cidr.trim();
+    if s == "*" || s.parse::<IpAddr>().is_ok_and(|addr| addr.is_unspecified()) {
+        return Ok(true);
+    }
+    Ok(net_arg(ftx, s)?.prefix_len() == 0)
+}
+
+/// `isPrivateCidr(cidr: string) -> bool`: whether the block (or address) lies entirely inside
+/// the private and internal ranges: `10.0.0.0/8`, `172.16.0.0/12`, `192.168.0.0/16` (RFC 1918),
+/// `100.64.0.0/10` (CGNAT), `127.0.0.0/8`, `169.254.0.0/16` (link-local), `fc00::/7`,
+/// `fe80::/10` and `::1/128`. Not parsing is an error.
+///
+/// `isPrivateCidr('10.20.0.0/16')` → `true`, `isPrivateCidr('10.0.0.0/7')` → `false`
+fn is_private_cidr(ftx: &FunctionContext, This(cidr): This<Arc<String>>) -> Result<bool, ExecutionError> {
+    Ok(is_private(&net_arg(ftx, &cidr)?))
+}
+
+/// `isPublicCidr(cidr: string) -> bool`: whether the block (or address) reaches beyond the
+/// private ranges of `isPrivateCidr`, i.e. it parses and is not private. Not parsing is an
+/// error.
+///
+/// `isPublicCidr('0.0.0.0/0')` → `true`
+fn is_public_cidr(ftx: &FunctionContext, This(cidr): This<Arc<String>>) -> Result<bool, ExecutionError> {
+    Ok(!is_private(&net_arg(ftx, &cidr)?))
+}
+
+/// `isCidr(s: dyn) -> bool`: whether `s` is a string holding a CIDR block or a bare IP
+/// address. Never fails.
+///
+/// `isCidr('203.0.113.0/24')` → `true`, `isCidr('sg-0123')` → `false`
+fn is_cidr(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    Ok(as_str(only_arg(ftx)?).is_some_and(|s| parse_net(s).is_some()))
+}
+
+/// `cidrList(s: string) -> list(string)`: splits an allowlist written as one string, separated
+/// by commas and/or whitespace, into its trimmed, non-empty items. The items aren't validated.
+///
+/// `cidrList('203.0.113.0/24, 198.51.100.10/32')` → `['203.0.113.0/24', '198.51.100.10/32']`
+fn cidr_list(This(s): This<Arc<String>>) -> Arc<Vec<Value>> {
+    Arc::new(
+        s.split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(|item| Value::String(string(item)))
+            .collect(),
+    )
+}
+
+// ----------------------------------------------------------------------------------------------
+// TLS
+// ----------------------------------------------------------------------------------------------
+
+/// `tlsAtLeast(version: string, minimum: string) -> bool`: compares TLS versions written as
+/// `1.2`, `TLSv1.2`, `TLS1.3` or `tls1_2`. An unparseable version is an error, not `false`.
+///
+/// `tlsAtLeast('TLSv1.3', '1.2')` → `true`
 fn tls_at_least(
     ftx: &FunctionContext,
     This(version): This<Arc<String>>,
@@ -66,6 +319,13 @@ fn tls_at_least(
     Ok(parse(&version)? >= parse(&minimum)?)
 }
 
+/// `isTlsVersion(s: dyn) -> bool`: whether `s` is a string `tlsAtLeast` accepts. Never fails.
+///
+/// `isTlsVersion('TLSv1.2')` → `true`, `isTlsVersion('modern')` → `false`
+fn is_tls_version(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    Ok(as_str(only_arg(ftx)?).is_some_and(|s| parse_tls_version(s).is_some()))
+}
+
 /// Parses `1.2`, `TLSv1.2`, `TLS1.2`, `tls1_2`, `TLSv1_3` into (major, minor).
 pub fn parse_tls_version(s: &str) -> Option<(u32, u32)> {
     let s = s.trim();
@@ -76,9 +336,148 @@ pub fn parse_tls_version(s: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// `imageRepository('registry.example.com/pulumi/service:1.2@sha256:…')` → `'registry.example.com/pulumi/service'`.
-fn image_repository(image: Arc<String>) -> Arc<String> {
-    Arc::new(image_parts(&image).0.to_owned())
+// ----------------------------------------------------------------------------------------------
+// Endpoints
+// ----------------------------------------------------------------------------------------------
+
+/// An endpoint taken apart: `host:port`, `[v6]:port`, or a URL's authority.
+#[derive(Debug, PartialEq)]
+struct Endpoint<'a> {
+    scheme: Option<&'a str>,
+    host: &'a str,
+    port: Option<u16>,
+}
+
+/// Splits `scheme://rest`; the scheme must be a valid URL scheme (`[A-Za-z][A-Za-z0-9+.-]*`).
+fn split_scheme(s: &str) -> (Option<&str>, &str) {
+    match s.split_once("://") {
+        Some((scheme, rest))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) =>
+        {
+            (Some(scheme), rest)
+        }
+        _ => (None, s),
+    }
+}
+
+/// Parses `host`, `host:port`, `[::1]:8443`, a bare IPv6 address, `user@host:port`, or a URL
+/// (`https://user@api.example.com:8443/path?q`); the error says what is wrong.
+fn parse_endpoint(s: &str) -> Result<Endpoint<'_>, String> {
+    let (scheme, rest) = split_scheme(s.trim());
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host_port)| host_port);
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').ok_or_else(|| format!("`{s}` has an unclosed `[`"))?;
+        match after {
+            "" => (host, None),
+            _ => (host, Some(after.strip_prefix(':').ok_or_else(|| format!("`{s}` has junk after `]`"))?)),
+        }
+    } else {
+        match authority.split_once(':') {
+            // More than one colon and no brackets: a bare IPv6 address.
+            Some((host, port)) if !port.contains(':') => (host, Some(port)),
+            _ => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("`{s}` has no host"));
+    }
+    let port =
+        port.map(|p| p.parse::<u16>().map_err(|_| format!("`{p}` in `{s}` is not a port number"))).transpose()?;
+    Ok(Endpoint { scheme, host, port })
+}
+
+/// The port a scheme implies when none is written.
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Some(443),
+        "http" => Some(80),
+        "smtp" => Some(25),
+        "smtps" => Some(465),
+        _ => None,
+    }
+}
+
+/// `hostOf(s: string) -> string`: the host of `host:port`, `[::1]:8443` (without the
+/// brackets) or a URL. No host is an error.
+///
+/// `hostOf('https://api.example.com:8443/path')` → `'api.example.com'`
+fn host_of(ftx: &FunctionContext, This(s): This<Arc<String>>) -> Result<Arc<String>, ExecutionError> {
+    parse_endpoint(&s).map(|e| string(e.host)).map_err(|e| ftx.error(e))
+}
+
+/// `portOf(s: string) -> int`: the port of `host:port`, `[::1]:8443` or a URL; a URL without
+/// one gets its scheme's default (`https` 443, `http` 80, `smtp` 25, `smtps` 465). No port to
+/// be found, or an invalid one, is an error.
+///
+/// `portOf('db.internal:5432')` → `5432`, `portOf('https://example.com')` → `443`
+fn port_of(ftx: &FunctionContext, This(s): This<Arc<String>>) -> Result<i64, ExecutionError> {
+    let endpoint = parse_endpoint(&s).map_err(|e| ftx.error(e))?;
+    endpoint
+        .port
+        .or_else(|| endpoint.scheme.and_then(default_port))
+        .map(i64::from)
+        .ok_or_else(|| ftx.error(format!("`{s}` has no port and no scheme with a default port")))
+}
+
+/// `hasPort(s: string) -> bool`: whether `s` spells out a port (`host:8080`, `[::1]:8443`,
+/// `https://host:8443/`); a scheme's default port doesn't count. An invalid port is an error.
+///
+/// `hasPort('https://example.com')` → `false`
+fn has_port(ftx: &FunctionContext, This(s): This<Arc<String>>) -> Result<bool, ExecutionError> {
+    parse_endpoint(&s).map(|e| e.port.is_some()).map_err(|e| ftx.error(e))
+}
+
+/// `urlScheme(s: string) -> string`: the scheme before `://`, lower-cased; `''` if there is
+/// none.
+///
+/// `urlScheme('HTTPS://example.com')` → `'https'`, `urlScheme('example.com:443')` → `''`
+fn url_scheme(This(s): This<Arc<String>>) -> Arc<String> {
+    string(split_scheme(s.trim()).0.unwrap_or_default().to_ascii_lowercase())
+}
+
+// ----------------------------------------------------------------------------------------------
+// Container images
+// ----------------------------------------------------------------------------------------------
+
+/// Tags that are moved to new images over time, so pinning to them pins nothing.
+const MOVING_TAGS: [&str; 11] =
+    ["latest", "stable", "main", "master", "edge", "nightly", "dev", "develop", "canary", "unstable", "lts"];
+
+/// `imageRepository(image: string) -> string`: the image reference without tag and digest.
+///
+/// `imageRepository('registry.example.com/pulumi/service:1.2@sha256:…')` →
+/// `'registry.example.com/pulumi/service'`
+fn image_repository(This(image): This<Arc<String>>) -> Arc<String> {
+    string(image_parts(&image).0)
+}
+
+/// `imageTag(image: string) -> string`: the tag of an image reference, `''` if it has none.
+///
+/// `imageTag('localhost:5000/pulumi/service:1.2')` → `'1.2'`
+fn image_tag(This(image): This<Arc<String>>) -> Arc<String> {
+    string(image_parts(&image).1.unwrap_or_default())
+}
+
+/// `imageDigest(image: string) -> string`: the digest (`sha256:…`) of an image reference, `''`
+/// if it has none.
+///
+/// `imageDigest('pulumi/service@sha256:ab12')` → `'sha256:ab12'`
+fn image_digest(This(image): This<Arc<String>>) -> Arc<String> {
+    string(image_parts(&image).2.unwrap_or_default())
+}
+
+/// `isPinnedImage(image: string) -> bool`: whether the reference names a fixed image: it has a
+/// digest, or a tag other than a moving one (`latest`, `stable`, `main`, `master`, `edge`,
+/// `nightly`, `dev`, `develop`, `canary`, `unstable`, `lts`, in any case). No tag means
+/// `latest`.
+///
+/// `isPinnedImage('pulumi/service:3.1.0')` → `true`, `isPinnedImage('pulumi/service')` → `false`
+fn is_pinned_image(This(image): This<Arc<String>>) -> bool {
+    let (_, tag, digest) = image_parts(&image);
+    digest.is_some_and(|d| !d.is_empty())
+        || tag.is_some_and(|t| !t.is_empty() && !MOVING_TAGS.iter().any(|m| t.eq_ignore_ascii_case(m)))
 }
 
 /// Splits an image reference into (repository, tag, digest).
@@ -94,34 +493,346 @@ pub fn image_parts(image: &str) -> (&str, Option<&str>, Option<&str>) {
     }
 }
 
+// ----------------------------------------------------------------------------------------------
+// Secrets
+// ----------------------------------------------------------------------------------------------
+
+/// The key that marks a Pulumi secret envelope, and its value.
+const SECRET_SIG_KEY: &str = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG: &str = "1b47061264138c4ac30d75fd1eb44270";
+
+/// Whether map `v` has string key `key` with a value satisfying `test`; `false` for non-maps.
+///
+/// Works on any map (built-in or a document's) through its `Container` and `Indexer`. Presence
+/// is checked first so that a missing key doesn't go through the indexer: a document map's
+/// indexer records misses for `locate`, and a predicate peeking at keys shouldn't leave one.
+fn map_entry_is(v: &dyn Val, key: &str, test: impl FnOnce(&dyn Val) -> bool) -> bool {
+    if v.get_type().kind() != Kind::Map {
+        return false;
+    }
+    let key = CelString::from(key);
+    let present = v.as_container().is_some_and(|c| c.contains(&key).unwrap_or(false));
+    present && v.as_indexer().and_then(|i| i.get(&key).ok()).is_some_and(|found| test(&*found))
+}
+
+fn is_envelope(v: &dyn Val) -> bool {
+    map_entry_is(v, SECRET_SIG_KEY, |sig| as_str(sig) == Some(SECRET_SIG))
+}
+
+/// `isSecretEnvelope(v: dyn) -> bool`: whether `v` is a Pulumi secret envelope, a map whose
+/// key `4dabf18193072939515e22adb298388d` holds `1b47061264138c4ac30d75fd1eb44270`. `false`
+/// for anything else; never fails.
+///
+/// `isSecretEnvelope({'4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270',
+/// 'ciphertext': 'v1:…'})` → `true`
+fn is_secret_envelope(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    Ok(is_envelope(only_arg(ftx)?))
+}
+
+/// `isEncryptedSecret(v: dyn) -> bool`: whether `v` is a secret envelope with a `ciphertext`
+/// (as in stack configs and state). Never fails.
+///
+/// `isEncryptedSecret(cfg.dbPassword)` → `true` for `{…sig…, ciphertext: 'v1:…'}`
+fn is_encrypted_secret(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    let v = only_arg(ftx)?;
+    Ok(is_envelope(v) && map_entry_is(v, "ciphertext", |_| true))
+}
+
+/// `isPlaintextSecret(v: dyn) -> bool`: whether `v` is a secret envelope carrying its value in
+/// the clear under `plaintext`. Never fails.
+///
+/// `isPlaintextSecret(cfg.dbPassword)` → `true` for `{…sig…, plaintext: '"hunter2"'}`
+fn is_plaintext_secret(ftx: &FunctionContext) -> Result<bool, ExecutionError> {
+    let v = only_arg(ftx)?;
+    Ok(is_envelope(v) && map_entry_is(v, "plaintext", |_| true))
+}
+
+/// `isSecretRef(s: string) -> bool`: whether `s` refers to a secret held elsewhere rather than
+/// being one: an AWS Secrets Manager ARN (`arn:aws:secretsmanager:…`) or SSM parameter ARN
+/// (`arn:aws:ssm:…:parameter/…`, any `aws*` partition); a whole-value `${VAR}` or `$VAR`
+/// interpolation; an Azure Key Vault reference (`@Microsoft.KeyVault(…)`); a Vault path
+/// (`vault:…`); or a GCP Secret Manager name (`projects/…/secrets/…[/versions/…]`).
+///
+/// `isSecretRef('arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db')` → `true`
+fn is_secret_ref(This(s): This<Arc<String>>) -> bool {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    is_aws_secret_arn(s)
+        || is_interpolation(s)
+        || (lower.starts_with("@microsoft.keyvault(") && s.ends_with(')'))
+        || (lower.starts_with("vault:") && s.len() > "vault:".len())
+        || is_gcp_secret_name(s)
+}
+
+fn is_aws_secret_arn(s: &str) -> bool {
+    match s.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+        ["arn", partition, service, _region, _account, resource] if partition.starts_with("aws") => {
+            (*service == "secretsmanager" && !resource.is_empty())
+                || (*service == "ssm" && resource.len() > "parameter/".len() && resource.starts_with("parameter/"))
+        }
+        _ => false,
+    }
+}
+
+/// `${anything}` or `$NAME` (a shell-style variable name), as the whole value.
+fn is_interpolation(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix('$') else { return false };
+    if let Some(inner) = rest.strip_prefix('{') {
+        return inner.len() > 1 && inner.ends_with('}');
+    }
+    rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn is_gcp_secret_name(s: &str) -> bool {
+    match s.split('/').collect::<Vec<_>>().as_slice() {
+        ["projects", project, "secrets", secret] => !project.is_empty() && !secret.is_empty(),
+        ["projects", project, "secrets", secret, "versions", version] => {
+            !project.is_empty() && !secret.is_empty() && !version.is_empty()
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::value::to_cel;
+    use crate::load::load_json;
+    use crate::source::FileId;
 
-    fn eval(expr: &str) -> cel::Value {
-        let program = cel_env().compile(expr).unwrap();
-        program.execute(&root_context()).unwrap()
+    fn run(expr: &str) -> Result<Value, ExecutionError> {
+        cel_env().compile(expr).unwrap().execute(&root_context())
+    }
+
+    fn eval(expr: &str) -> Value {
+        run(expr).unwrap_or_else(|e| panic!("{expr}: {e}"))
+    }
+
+    fn yes(expr: &str) -> bool {
+        match eval(expr) {
+            Value::Bool(b) => b,
+            other => panic!("{expr} gave {other:?}, not a bool"),
+        }
+    }
+
+    fn text(expr: &str) -> String {
+        match eval(expr) {
+            Value::String(s) => s.to_string(),
+            other => panic!("{expr} gave {other:?}, not a string"),
+        }
+    }
+
+    fn fails(expr: &str) -> String {
+        match run(expr) {
+            Ok(v) => panic!("{expr} gave {v:?}, not an error"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// Evaluates `expr` with `doc` bound to `json` loaded as a document.
+    fn eval_doc(expr: &str, json: &str) -> Value {
+        let root = root_context();
+        let mut scope = root.new_inner_scope();
+        scope.add_variable_as_val("doc", to_cel(&load_json(FileId(0), json).unwrap()));
+        cel_env().compile(expr).unwrap().execute(&scope).unwrap_or_else(|e| panic!("{expr}: {e}"))
+    }
+
+    #[test]
+    fn every_function_registers_and_is_documented() {
+        register(&mut Context::with_env(cel_env())).unwrap();
+        let docs = include_str!("../../../docs/cel-functions.md");
+        let source = include_str!("functions.rs");
+        let names: Vec<&str> = source
+            .split("ctx.add_function(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
+            .collect();
+        assert!(names.len() >= 24, "{names:?}");
+        for name in names {
+            assert!(docs.contains(&format!("`{name}(")), "{name} is missing from docs/cel-functions.md");
+        }
     }
 
     #[test]
     fn bare_key_strips_the_namespace() {
-        assert_eq!(eval("bareKey('proj:licenseKey')"), cel::Value::String(Arc::new("licenseKey".into())));
-        assert_eq!(eval("bareKey('licenseKey')"), cel::Value::String(Arc::new("licenseKey".into())));
-    }
-
-    #[test]
-    fn tls_versions_compare_across_spellings() {
-        assert_eq!(eval("tlsAtLeast('TLSv1.3', '1.2')"), cel::Value::Bool(true));
-        assert_eq!(eval("'1.1'.tlsAtLeast('1.2')"), cel::Value::Bool(false));
-        assert_eq!(eval("tlsAtLeast('tls1_2', 'TLS1.2')"), cel::Value::Bool(true));
-        let program = cel_env().compile("tlsAtLeast('modern', '1.2')").unwrap();
-        assert!(program.execute(&root_context()).is_err());
+        assert_eq!(text("bareKey('proj:licenseKey')"), "licenseKey");
+        assert_eq!(text("'licenseKey'.bareKey()"), "licenseKey");
     }
 
     #[test]
     fn pem_values_are_told_from_paths() {
-        assert_eq!(eval("isPem('-----BEGIN CERTIFICATE-----\\nMIIB...')"), cel::Value::Bool(true));
-        assert_eq!(eval("isPem('/etc/certs/ca.pem')"), cel::Value::Bool(false));
+        assert!(yes("isPem('-----BEGIN CERTIFICATE-----\\nMIIB...')"));
+        assert!(!yes("isPem('/etc/certs/ca.pem')"));
+    }
+
+    #[test]
+    fn truthy_values() {
+        for truthy in ["true", "'true'", "'TRUE'", "'1'", "' yes '", "'On'"] {
+            assert!(yes(&format!("isTruthy({truthy})")), "{truthy}");
+        }
+        for falsy in ["false", "'false'", "'0'", "'no'", "''", "1", "null", "[true]", "{'a': true}"] {
+            assert!(!yes(&format!("isTruthy({falsy})")), "{falsy}");
+        }
+        assert!(yes("'yes'.isTruthy()"));
+        fails("isTruthy()");
+        fails("isTruthy(true, true)");
+        assert_eq!(eval_doc("isTruthy(doc.on) && !isTruthy(doc)", r#"{"on": "yes"}"#), Value::Bool(true));
+    }
+
+    #[test]
+    fn placeholders_are_recognised() {
+        for placeholder in [
+            "''",
+            "'   '",
+            "null",
+            "'changeme'",
+            "'change-me'",
+            "'CHANGE_ME'",
+            "'xxx'",
+            "'XXXXXXXX'",
+            "'xxxx-xxxx'",
+            "'****'",
+            "'<your-api-key>'",
+            "'TODO'",
+            "'REPLACE_ME'",
+            "'${DB_PASSWORD}'",
+        ] {
+            assert!(yes(&format!("looksLikePlaceholder({placeholder})")), "{placeholder}");
+        }
+        for real in ["'hunter2'", "'xkcd-936'", "'x'", "'todo-list-api-key'", "'<'", "'s3cr3t>'"] {
+            assert!(!yes(&format!("looksLikePlaceholder({real})")), "{real}");
+        }
+    }
+
+    #[test]
+    fn cidr_containment() {
+        assert!(yes("cidrContains('10.0.0.0/8', '10.1.0.0/16')"));
+        assert!(yes("cidrContains('10.0.0.0/8', '10.255.255.255')"));
+        assert!(yes("'2001:db8::/32'.cidrContains('2001:db8:1::/48')"));
+        assert!(!yes("cidrContains('10.0.0.0/16', '10.0.0.0/8')"));
+        assert!(!yes("cidrContains('0.0.0.0/0', '::1')"));
+        assert!(fails("cidrContains('10.0.0.0/8', 'sg-123')").contains("sg-123"));
+        assert!(fails("cidrContains('10.0.0.0/33', '10.0.0.1')").contains("10.0.0.0/33"));
+    }
+
+    #[test]
+    fn any_address() {
+        for any in ["0.0.0.0/0", "::/0", "10.0.0.0/0", "0.0.0.0", "::", "*", " 0.0.0.0/0 "] {
+            assert!(yes(&format!("isAnyAddress('{any}')")), "{any}");
+        }
+        for some in ["0.0.0.0/1", "10.0.0.0/8", "0.0.0.0/32", "::1"] {
+            assert!(!yes(&format!("isAnyAddress('{some}')")), "{some}");
+        }
+        fails("isAnyAddress('anywhere')");
+    }
+
+    #[test]
+    fn private_and_public_ranges() {
+        for private in [
+            "10.0.0.0/8",
+            "10.20.0.0/16",
+            "172.16.0.0/12",
+            "172.31.255.0/24",
+            "192.168.1.10",
+            "100.64.0.0/10",
+            "127.0.0.1",
+            "169.254.169.254/32",
+            "fd00::/8",
+            "fe80::1",
+            "::1",
+            "::1/128",
+        ] {
+            assert!(yes(&format!("isPrivateCidr('{private}')")), "{private}");
+            assert!(!yes(&format!("isPublicCidr('{private}')")), "{private}");
+        }
+        for public in ["0.0.0.0/0", "10.0.0.0/7", "172.32.0.0/16", "8.8.8.8", "203.0.113.0/24", "2001:db8::/32", "::/0"]
+        {
+            assert!(!yes(&format!("isPrivateCidr('{public}')")), "{public}");
+            assert!(yes(&format!("isPublicCidr('{public}')")), "{public}");
+        }
+        fails("isPrivateCidr('internal')");
+        fails("isPublicCidr('')");
+    }
+
+    #[test]
+    fn cidr_syntax_check_never_fails() {
+        for cidr in ["'10.0.0.0/8'", "'2001:db8::/32'", "'10.1.2.3'", "'::1'", "' 10.0.0.0/8'"] {
+            assert!(yes(&format!("isCidr({cidr})")), "{cidr}");
+        }
+        for not in ["'10.0.0.0/33'", "'*'", "'sg-0123'", "''", "42", "null", "['10.0.0.0/8']"] {
+            assert!(!yes(&format!("isCidr({not})")), "{not}");
+        }
+    }
+
+    #[test]
+    fn allowlist_strings_split() {
+        let list = |items: &[&str]| Value::List(Arc::new(items.iter().map(|i| Value::String(string(*i))).collect()));
+        assert_eq!(eval("cidrList('203.0.113.0/24, 198.51.100.10/32')"), list(&["203.0.113.0/24", "198.51.100.10/32"]));
+        assert_eq!(eval("cidrList(' a,b  c,\\n,d ')"), list(&["a", "b", "c", "d"]));
+        assert_eq!(eval("cidrList(' , ')"), list(&[]));
+        assert!(yes("cidrList('10.0.0.0/8 192.168.0.0/16').all(c, isPrivateCidr(c))"));
+    }
+
+    #[test]
+    fn tls_versions_compare_across_spellings() {
+        assert!(yes("tlsAtLeast('TLSv1.3', '1.2')"));
+        assert!(!yes("'1.1'.tlsAtLeast('1.2')"));
+        assert!(yes("tlsAtLeast('tls1_2', 'TLS1.2')"));
+        assert!(fails("tlsAtLeast('modern', '1.2')").contains("modern"));
+    }
+
+    #[test]
+    fn tls_version_syntax_check_never_fails() {
+        for version in ["'1.2'", "'TLSv1.2'", "'TLS1_3'", "'tls1_0'"] {
+            assert!(yes(&format!("isTlsVersion({version})")), "{version}");
+        }
+        for not in ["'modern'", "'TLS'", "''", "'1'", "1.2", "null"] {
+            assert!(!yes(&format!("isTlsVersion({not})")), "{not}");
+        }
+    }
+
+    #[test]
+    fn endpoints_split_into_host_and_port() {
+        assert_eq!(text("hostOf('db.internal:5432')"), "db.internal");
+        assert_eq!(eval("portOf('db.internal:5432')"), Value::Int(5432));
+        assert_eq!(text("hostOf('[::1]:8443')"), "::1");
+        assert_eq!(eval("portOf('[::1]:8443')"), Value::Int(8443));
+        assert_eq!(text("hostOf('https://api.example.com:8443/path')"), "api.example.com");
+        assert_eq!(eval("portOf('https://api.example.com:8443/path')"), Value::Int(8443));
+        assert_eq!(text("'https://user:pw@api.example.com/x?y#z'.hostOf()"), "api.example.com");
+        assert_eq!(text("hostOf('localhost')"), "localhost");
+        assert_eq!(text("hostOf('2001:db8::1')"), "2001:db8::1");
+        assert_eq!(text("hostOf('http://[2001:db8::1]/')"), "2001:db8::1");
+    }
+
+    #[test]
+    fn ports_default_by_scheme() {
+        assert_eq!(eval("portOf('https://example.com')"), Value::Int(443));
+        assert_eq!(eval("portOf('HTTP://example.com/')"), Value::Int(80));
+        assert_eq!(eval("portOf('smtp://mail.example.com')"), Value::Int(25));
+        assert_eq!(eval("portOf('smtps://mail.example.com')"), Value::Int(465));
+        assert!(fails("portOf('example.com')").contains("no port"));
+        assert!(fails("portOf('redis://cache')").contains("no port"));
+        fails("portOf('host:http')");
+        fails("portOf('host:70000')");
+        fails("hostOf(':8080')");
+        fails("hostOf('[::1')");
+    }
+
+    #[test]
+    fn explicit_ports_and_schemes() {
+        assert!(yes("hasPort('db:5432')"));
+        assert!(yes("hasPort('[::1]:8443')"));
+        assert!(yes("hasPort('https://example.com:8443/')"));
+        assert!(!yes("hasPort('https://example.com')"));
+        assert!(!yes("hasPort('::1')"));
+        assert!(!yes("hasPort('[::1]')"));
+        fails("hasPort('db:postgres')");
+        assert_eq!(text("urlScheme('HTTPS://example.com')"), "https");
+        assert_eq!(text("urlScheme('smtp://mail:25')"), "smtp");
+        assert_eq!(text("urlScheme('example.com:443')"), "");
+        assert_eq!(text("urlScheme('not a scheme://x')"), "");
     }
 
     #[test]
@@ -132,9 +843,110 @@ mod tests {
             image_parts("pulumi/migrations:1.0@sha256:abc"),
             ("pulumi/migrations", Some("1.0"), Some("sha256:abc"))
         );
+        assert_eq!(text("imageRepository('r.io/pulumi/service@sha256:00')"), "r.io/pulumi/service");
+        assert_eq!(text("imageTag('localhost:5000/pulumi/service:1.2')"), "1.2");
+        assert_eq!(text("imageTag('localhost:5000/pulumi/service')"), "");
+        assert_eq!(text("imageTag('pulumi/service:1.2@sha256:ab12')"), "1.2");
+        assert_eq!(text("imageDigest('pulumi/service@sha256:ab12')"), "sha256:ab12");
+        assert_eq!(text("'pulumi/service:1.2'.imageDigest()"), "");
+    }
+
+    #[test]
+    fn pinned_images() {
+        for pinned in
+            ["pulumi/service:3.1.0", "pulumi/service@sha256:ab12", "pulumi/service:latest@sha256:ab12", "r:5000/x:v2"]
+        {
+            assert!(yes(&format!("isPinnedImage('{pinned}')")), "{pinned}");
+        }
+        for moving in [
+            "pulumi/service",
+            "pulumi/service:latest",
+            "x:Stable",
+            "x:main",
+            "x:master",
+            "x:edge",
+            "x:nightly",
+            "x:",
+            "r:5000/x",
+        ] {
+            assert!(!yes(&format!("isPinnedImage('{moving}')")), "{moving}");
+        }
+    }
+
+    const SIG: &str = "'4dabf18193072939515e22adb298388d': '1b47061264138c4ac30d75fd1eb44270'";
+
+    #[test]
+    fn secret_envelopes_in_literals() {
+        assert!(yes(&format!("isSecretEnvelope({{{SIG}}})")));
+        assert!(yes(&format!("isEncryptedSecret({{{SIG}, 'ciphertext': 'v1:abc'}})")));
+        assert!(!yes(&format!("isPlaintextSecret({{{SIG}, 'ciphertext': 'v1:abc'}})")));
+        assert!(yes(&format!("{{{SIG}, 'plaintext': '\"hunter2\"'}}.isPlaintextSecret()")));
+        assert!(!yes(&format!("isEncryptedSecret({{{SIG}, 'plaintext': 'x'}})")));
+        for not in [
+            "{'ciphertext': 'v1:abc'}",
+            "{'4dabf18193072939515e22adb298388d': 'other', 'ciphertext': 'x'}",
+            "{1: 2}",
+            "{}",
+            "'v1:abc'",
+            "null",
+            "['4dabf18193072939515e22adb298388d']",
+        ] {
+            assert!(
+                !yes(&format!("isSecretEnvelope({not}) || isEncryptedSecret({not}) || isPlaintextSecret({not})")),
+                "{not}"
+            );
+        }
+    }
+
+    #[test]
+    fn secret_envelopes_in_documents() {
+        let json = r#"{
+            "password": {"secure": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "ciphertext": "v1:abc"}},
+            "leaked": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": "\"hunter2\""},
+            "plain": "hunter2",
+            "other": {"ciphertext": "v1:abc"}
+        }"#;
+        let check = |expr: &str| eval_doc(expr, json);
+        assert_eq!(check("isEncryptedSecret(doc.password.secure)"), Value::Bool(true));
+        assert_eq!(check("doc.leaked.isPlaintextSecret() && isSecretEnvelope(doc.leaked)"), Value::Bool(true));
+        assert_eq!(check("isEncryptedSecret(doc.leaked)"), Value::Bool(false));
         assert_eq!(
-            eval("imageRepository('r.io/pulumi/service@sha256:00')"),
-            cel::Value::String(Arc::new("r.io/pulumi/service".into()))
+            check("isSecretEnvelope(doc.plain) || isSecretEnvelope(doc.other) || isSecretEnvelope(doc)"),
+            Value::Bool(false)
         );
+    }
+
+    #[test]
+    fn secret_references() {
+        for reference in [
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf",
+            "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:x",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/prod/db",
+            "${DB_PASSWORD}",
+            "${{ secrets.TOKEN }}",
+            "$DB_PASSWORD",
+            "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)",
+            "vault:secret/data/db#password",
+            "projects/my-proj/secrets/db-password",
+            "projects/my-proj/secrets/db-password/versions/latest",
+        ] {
+            assert!(yes(&format!("isSecretRef('{reference}')")), "{reference}");
+        }
+        for literal in [
+            "hunter2",
+            "arn:aws:s3:::bucket",
+            "arn:aws:ssm:eu-west-1:123456789012:document/x",
+            "arn:aws:ssm:eu-west-1:123456789012:parameter/",
+            "pa$$word",
+            "$1abc",
+            "${",
+            "prefix-${VAR}",
+            "vault:",
+            "projects/p/secrets/",
+            "projects/p/topics/t",
+            "",
+        ] {
+            assert!(!yes(&format!("isSecretRef('{literal}')")), "{literal}");
+        }
     }
 }

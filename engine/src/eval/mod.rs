@@ -10,11 +10,11 @@ pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::pack::{Rule, Scope};
+use crate::source::Span;
 use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
 use std::sync::Arc;
-use crate::source::Span;
 use value::{Access, Loc, loc_of_val, reset_access};
 
 /// The variables and identity of one evaluation unit.
@@ -149,11 +149,18 @@ fn elements(selected: &CowVal<'_, 'static>, fallback: Span) -> Result<Vec<Elemen
         if let Some(map) = any.downcast_ref::<value::DocMap>() {
             return Ok(map
                 .entries()
-                .map(|(k, v, loc)| Element { value: v.clone_as_boxed(), key: Some(k.to_owned()), span: report_span(v, loc) })
+                .map(|(k, v, loc)| Element {
+                    value: v.clone_as_boxed(),
+                    key: Some(k.to_owned()),
+                    span: report_span(v, loc),
+                })
                 .collect());
         }
         if let Some(list) = any.downcast_ref::<value::DocList>() {
-            return Ok(list.items().map(|(v, loc)| Element { value: v.clone_as_boxed(), key: None, span: report_span(v, loc) }).collect());
+            return Ok(list
+                .items()
+                .map(|(v, loc)| Element { value: v.clone_as_boxed(), key: None, span: report_span(v, loc) })
+                .collect());
         }
     }
     if val.get_type().name() == "list" {

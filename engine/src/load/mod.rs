@@ -4,11 +4,13 @@
 //! located in the file, so a malformed input is never skipped silently.
 
 mod dotenv;
+mod embedded;
 mod json;
 mod toml;
 mod yaml;
 
 pub use dotenv::load_env;
+pub use embedded::load_embedded_json;
 pub use json::load_json;
 pub use toml::load_toml;
 pub use yaml::{YamlDocument, load_yaml};

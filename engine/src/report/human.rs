@@ -98,7 +98,13 @@ fn render_finding(report: &Report, d: &Diagnostic) -> Rendered {
     }
     for r in related_elsewhere {
         let pos = super::Position::of(report.sources, r.span);
-        let note = format!("see also {}:{}:{}{}", pos.file, pos.line, pos.column, if r.message.is_empty() { String::new() } else { format!(" ({})", r.message) });
+        let note = format!(
+            "see also {}:{}:{}{}",
+            pos.file,
+            pos.line,
+            pos.column,
+            if r.message.is_empty() { String::new() } else { format!(" ({})", r.message) }
+        );
         help = Some(match help {
             Some(h) => format!("{h}\n{note}"),
             None => note,

@@ -74,7 +74,12 @@ pub fn render_json(report: &Report) -> String {
         .map(|p| match p.span {
             Some(span) => {
                 let pos = Position::of(report.sources, span);
-                JsonError { file: Some(pos.file), line: Some(pos.line), column: Some(pos.column), message: p.message.clone() }
+                JsonError {
+                    file: Some(pos.file),
+                    line: Some(pos.line),
+                    column: Some(pos.column),
+                    message: p.message.clone(),
+                }
             }
             None => JsonError { file: p.file.clone(), line: None, column: None, message: p.message.clone() },
         })

@@ -55,7 +55,13 @@ impl Position {
         let file = sources.get(span.file);
         let start = file.line_col(span.start as usize);
         let end = file.line_col(span.end as usize);
-        Self { file: file.name.clone(), line: start.line, column: start.column, end_line: end.line, end_column: end.column }
+        Self {
+            file: file.name.clone(),
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+        }
     }
 }
 

@@ -1,0 +1,160 @@
+//! Building component trees.
+
+use super::Role;
+use crate::source::Span;
+use crate::tree::{Entry, Node, Value, entry};
+use std::sync::Arc;
+
+/// Where an environment variable's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum From {
+    /// A value written in the file.
+    Literal,
+    /// Kubernetes `valueFrom.secretKeyRef`.
+    SecretKeyRef,
+    /// Kubernetes `valueFrom.configMapKeyRef`.
+    ConfigMapKeyRef,
+    /// Kubernetes `fieldRef` / `resourceFieldRef`, or another `valueFrom`.
+    ValueFrom,
+    /// `${VAR}` interpolation, resolved from the environment at deploy time.
+    Interpolation,
+    /// Compose `- KEY` / `KEY:` with no value: passed through from the host.
+    Passthrough,
+    /// ECS `secrets[].valueFrom` (Secrets Manager / SSM).
+    EcsSecret,
+}
+
+impl From {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Literal => "literal",
+            Self::SecretKeyRef => "secretKeyRef",
+            Self::ConfigMapKeyRef => "configMapKeyRef",
+            Self::ValueFrom => "valueFrom",
+            Self::Interpolation => "interpolation",
+            Self::Passthrough => "passthrough",
+            Self::EcsSecret => "ecsSecret",
+        }
+    }
+
+    fn is_secret_store(self) -> bool {
+        matches!(self, Self::SecretKeyRef | Self::Interpolation | Self::Passthrough | Self::EcsSecret)
+    }
+}
+
+/// Accumulates one component.
+pub struct ComponentBuilder {
+    role: Role,
+    at: Span,
+    at_key: Option<Span>,
+    fields: Vec<Entry>,
+    vars: Vec<Entry>,
+    env_at: Option<(Span, Option<Span>)>,
+    env_from: Vec<Node>,
+}
+
+impl ComponentBuilder {
+    /// A component of `role` whose own location is `at` (its key, or first line).
+    pub fn new(role: Role, at: Span, at_key: Option<Span>) -> Self {
+        Self { role, at, at_key, fields: Vec::new(), vars: Vec::new(), env_at: None, env_from: Vec::new() }
+    }
+
+    /// Sets a descriptive field (`name`, `image`, `source`, `workload`, `spec`).
+    pub fn field(mut self, key: &str, value: Node) -> Self {
+        self.fields.retain(|e| &*e.key != key);
+        self.fields.push(entry(key, None, value));
+        self
+    }
+
+    /// Sets a string field located at the component.
+    pub fn text(self, key: &str, value: &str) -> Self {
+        let at = self.at;
+        self.field(key, Node::string(value, at))
+    }
+
+    /// Where a missing variable is reported: the env block (its key), else the component.
+    pub fn env_at(&mut self, span: Span, key_span: Option<Span>) {
+        self.env_at = Some((span, key_span));
+    }
+
+    /// Whether an env block location was set.
+    pub fn has_env_at(&self) -> bool {
+        self.env_at.is_some()
+    }
+
+    /// Adds (or replaces, later wins) a variable. `item` is where the variable is defined;
+    /// `name_span` the span of its name; `value` its literal value, if any.
+    pub fn var(&mut self, name: &str, name_span: Span, item: Span, value: Option<Node>, from: From) {
+        let set = match (&value, from) {
+            (Some(v), From::Literal) => v.scalar_text().is_some_and(|t| !t.is_empty()),
+            (None, From::Literal) => false,
+            _ => true,
+        };
+        let mut fields = vec![entry("name", None, Node::string(name, name_span))];
+        if let Some(mut v) = value {
+            if let Some(text) = v.scalar_text() {
+                v.value = Value::String(Arc::from(text.as_str()));
+            } else if v.value == Value::Null {
+                v.value = Value::String(Arc::from(""));
+            }
+            fields.push(entry("value", None, v));
+        }
+        fields.push(entry("from", None, Node::string(from.as_str(), item)));
+        fields.push(entry("secret", None, Node::new(Value::Bool(from.is_secret_store()), item)));
+        fields.push(entry("set", None, Node::new(Value::Bool(set), item)));
+        let mut node = Node::new(Value::Map(fields), item);
+        node.key_span = Some(name_span);
+        self.vars.retain(|e| &*e.key != name);
+        self.vars.push(Entry { key: Arc::from(name), value: node });
+    }
+
+    /// Records an `envFrom`-like source celador cannot see into.
+    pub fn env_from(&mut self, kind: &str, name: Node, at: Span) {
+        self.env_from.push(Node::new(
+            Value::Map(vec![entry("kind", None, Node::string(kind, at)), entry("name", None, name)]),
+            at,
+        ));
+    }
+
+    /// Merges another builder's variables over this one's (compose override files).
+    pub fn merge(&mut self, other: ComponentBuilder) {
+        for e in other.vars {
+            self.vars.retain(|v| v.key != e.key);
+            self.vars.push(e);
+        }
+        for f in other.fields {
+            if matches!(&*f.key, "image" | "spec") || !self.fields.iter().any(|e| e.key == f.key) {
+                self.fields.retain(|e| e.key != f.key);
+                self.fields.push(f);
+            }
+        }
+        self.env_from.extend(other.env_from);
+        if self.env_at.is_none() {
+            self.env_at = other.env_at;
+        }
+    }
+
+    /// Builds the component node.
+    pub fn build(self) -> Node {
+        let (env_span, env_key) = self.env_at.unwrap_or((self.at, self.at_key));
+        let mut env = Node::new(Value::Map(self.vars), env_span);
+        env.key_span = env_key;
+        let opaque = !self.env_from.is_empty();
+        let mut fields = vec![entry("role", None, Node::string(self.role.as_str(), self.at))];
+        for default in ["name", "image", "source", "workload"] {
+            if !self.fields.iter().any(|e| &*e.key == default) {
+                fields.push(entry(default, None, Node::string("", self.at)));
+            }
+        }
+        if !self.fields.iter().any(|e| &*e.key == "spec") {
+            fields.push(entry("spec", None, Node::new(Value::Map(Vec::new()), self.at)));
+        }
+        fields.extend(self.fields);
+        fields.push(entry("env", None, env));
+        fields.push(entry("envFrom", None, Node::new(Value::List(self.env_from), self.at)));
+        fields.push(entry("opaqueEnv", None, Node::new(Value::Bool(opaque), self.at)));
+        let mut node = Node::new(Value::Map(fields), self.at);
+        node.key_span = self.at_key;
+        node
+    }
+}

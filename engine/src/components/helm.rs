@@ -1,0 +1,119 @@
+//! Components in Helm values: any mapping whose `image` (a string or `{repository, tag}`)
+//! names a Pulumi service — or, without an image, whose key does (`api:`, `console:`) and
+//! that carries environment settings. There is no official chart, so the common env shapes
+//! of in-house charts are all understood:
+//!
+//! - `env` / `extraEnv` / `environment` / `envVars` as a Kubernetes list (`[{name, value}]`)
+//!   or as a map (`NAME: value`, `NAME: {value: …}`, `NAME: {valueFrom: {secretKeyRef: …}}`);
+//! - `envFromSecrets` / `secretEnv` / `secretEnvVars` / `secrets` as `NAME: {secret|name, key}`;
+//! - `envFrom` as a Kubernetes list.
+
+use super::builder::{ComponentBuilder, From};
+use super::kubernetes::{add_env_list, value_and_source};
+use super::role_of;
+use crate::tree::{Node, Tag, Value};
+
+const ENV_KEYS: &[&str] = &["env", "extraEnv", "environment", "envVars", "extraEnvVars"];
+const SECRET_ENV_KEYS: &[&str] = &["envFromSecrets", "secretEnv", "secretEnvVars", "secrets", "envSecrets"];
+
+/// The components configured anywhere in a values tree.
+pub(crate) fn components(root: &Node) -> Vec<Node> {
+    let mut out = Vec::new();
+    walk(root, None, &mut out);
+    out
+}
+
+fn walk(node: &Node, key: Option<&str>, out: &mut Vec<Node>) {
+    match &node.value {
+        Value::Map(entries) => {
+            if let Some(component) = component(node, key) {
+                out.push(component);
+                return;
+            }
+            for e in entries {
+                walk(&e.value, Some(&e.key), out);
+            }
+        }
+        Value::List(items) => {
+            for item in items {
+                let name = item.get("name").and_then(Node::as_str);
+                walk(item, name, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `image: repo:tag`, or `image: {registry?, repository, tag?, digest?}`.
+fn image_text(node: &Node) -> Option<(String, &Node)> {
+    let image = node.get("image")?;
+    if let Some(s) = image.as_str() {
+        return Some((s.to_owned(), image));
+    }
+    let repository = image.get("repository").and_then(Node::as_str)?;
+    let mut text = match image.get("registry").and_then(Node::as_str) {
+        Some(registry) if !registry.is_empty() => format!("{registry}/{repository}"),
+        _ => repository.to_owned(),
+    };
+    if let Some(tag) = image.get("tag").and_then(Node::scalar_text) {
+        text = format!("{text}:{tag}");
+    }
+    if let Some(digest) = image.get("digest").and_then(Node::as_str) {
+        text = format!("{text}@{digest}");
+    }
+    Some((text, image))
+}
+
+fn component(node: &Node, key: Option<&str>) -> Option<Node> {
+    let has_env = ENV_KEYS.iter().chain(SECRET_ENV_KEYS).any(|k| node.get(k).is_some());
+    let image = image_text(node);
+    let role = match &image {
+        Some((text, _)) => role_of(Some(text), key)?,
+        None if has_env => role_of(None, key)?,
+        None => return None,
+    };
+    let at = node.key_span.unwrap_or(node.span);
+    let mut builder =
+        ComponentBuilder::new(role, at, Some(at)).text("source", "helm-values").field("spec", node.clone());
+    if let Some(key) = key {
+        builder = builder.field("name", Node::string(key, at));
+    }
+    if let Some((text, image_node)) = &image {
+        let mut image = Node::string(text.as_str(), image_node.span);
+        image.key_span = image_node.key_span;
+        builder = builder.field("image", image);
+    }
+    for key in ENV_KEYS {
+        let Some(env) = node.get(key) else { continue };
+        if !builder.has_env_at() {
+            builder.env_at(env.span, env.key_span);
+        }
+        match &env.value {
+            Value::List(_) => add_env_list(&mut builder, env),
+            Value::Map(entries) => {
+                for e in entries {
+                    let value = &e.value;
+                    let name_span = value.key_span.unwrap_or(value.span);
+                    let (literal, from) = match &value.value {
+                        Value::Map(_) => value_and_source(value, name_span),
+                        _ if value.tag == Tag::Interpolation => (Some(value.clone()), From::Interpolation),
+                        _ => (Some(value.clone()), From::Literal),
+                    };
+                    builder.var(&e.key, name_span, name_span, literal, from);
+                }
+            }
+            _ => {}
+        }
+    }
+    for key in SECRET_ENV_KEYS {
+        for e in node.get(key).and_then(Node::as_map).unwrap_or_default() {
+            let name_span = e.value.key_span.unwrap_or(e.value.span);
+            builder.var(&e.key, name_span, name_span, None, From::SecretKeyRef);
+        }
+    }
+    for source in node.get("envFrom").and_then(Node::as_list).unwrap_or_default() {
+        let name = source.path(&["secretRef", "name"]).or_else(|| source.path(&["configMapRef", "name"]));
+        builder.env_from("envFrom", name.cloned().unwrap_or_else(|| Node::string("", source.span)), source.span);
+    }
+    Some(builder.build())
+}

@@ -5,6 +5,11 @@ mod commands;
 mod packs;
 
 use clap::Parser;
+
+/// glibc's allocator spends most of a parallel scan in arena growth and consolidation (measured
+/// with perf on the 2,000-file corpus); mimalloc removes that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -262,6 +262,9 @@ impl Checker {
     /// Runs every applicable rule once per document, and deployment-scoped rules once per
     /// deployment (the documents of one directory). Returns diagnostics sorted by location.
     pub fn check(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
         let derived = derive(documents, sources);
         let prepared: Vec<PreparedDoc> = documents
             .par_iter()
@@ -337,8 +340,8 @@ struct PreparedDoc<'a> {
 
 impl<'a> PreparedDoc<'a> {
     fn new(doc: &'a Document, components: Vec<Node>, sources: &SourceMap) -> Self {
-        let list = Node::new(Value::List(components.clone()), doc.root.span);
-        let resources = Node::new(Value::List(crate::resources::resources_of(doc.kind, &doc.root)), doc.root.span);
+        let list = Node::list(components.clone(), doc.root.span);
+        let resources = Node::list(crate::resources::resources_of(doc.kind, &doc.root), doc.root.span);
         Self {
             doc,
             root: to_cel(&doc.root),
@@ -372,9 +375,9 @@ fn deployment_unit(docs: &[&&PreparedDoc]) -> Unit {
         docs.iter().flat_map(|d| crate::resources::resources_of(d.doc.kind, &d.doc.root)).collect();
     Unit {
         vars: vec![
-            ("components", to_cel(&Node::new(Value::List(components), anchor))),
-            ("docs", to_cel(&Node::new(Value::List(doc_nodes), anchor))),
-            ("resources", to_cel(&Node::new(Value::List(resources), anchor))),
+            ("components", to_cel(&Node::list(components, anchor))),
+            ("docs", to_cel(&Node::list(doc_nodes, anchor))),
+            ("resources", to_cel(&Node::list(resources, anchor))),
         ],
         loc: Loc { span: first_line(&docs[0].doc.root), key_span: None },
         scope: Scope::Deployment,

@@ -50,7 +50,7 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
         }
         match &node.value {
             Value::Map(entries) => {
-                for e in entries {
+                for e in entries.iter() {
                     let len = path.len();
                     if is_identifier(&e.key) {
                         if !path.is_empty() {

@@ -30,7 +30,7 @@ pub fn resources_of(kind: InputKind, root: &Node) -> Vec<Node> {
 }
 
 fn resource(at: &Node, fields: Vec<(&str, Node)>) -> Node {
-    let mut node = Node::new(Value::Map(fields.into_iter().map(|(k, v)| entry(k, None, v)).collect()), at.span);
+    let mut node = Node::map(fields.into_iter().map(|(k, v)| entry(k, None, v)).collect(), at.span);
     node.key_span = at.key_span;
     node
 }
@@ -44,7 +44,7 @@ fn pulumi(root: &Node) -> Vec<Node> {
         }
         let urn = r.get("urn").cloned().unwrap_or_else(|| Node::string("", r.span));
         let name = urn.as_str().and_then(|u| u.rsplit("::").next()).unwrap_or_default().to_owned();
-        let attrs = pulumi_attributes(r).cloned().unwrap_or_else(|| Node::new(Value::Map(Vec::new()), r.span));
+        let attrs = pulumi_attributes(r).cloned().unwrap_or_else(|| Node::map(Vec::new(), r.span));
         out.push(resource(
             r,
             vec![
@@ -53,7 +53,7 @@ fn pulumi(root: &Node) -> Vec<Node> {
                 ("id", urn),
                 ("provider", Node::string("pulumi", r.span)),
                 ("attrs", attrs),
-                ("sensitive", Node::new(Value::List(Vec::new()), r.span)),
+                ("sensitive", Node::list(Vec::new(), r.span)),
             ],
         ));
     }
@@ -86,12 +86,9 @@ fn terraform_state(root: &Node) -> Vec<Node> {
                 Some(k) => format!("{base}[{k}]"),
                 None => base.clone(),
             };
-            let attrs =
-                instance.get("attributes").map_or_else(|| Node::new(Value::Map(Vec::new()), instance.span), camel_case);
-            let sensitive = instance
-                .get("sensitive_attributes")
-                .cloned()
-                .unwrap_or_else(|| Node::new(Value::List(Vec::new()), instance.span));
+            let attrs = instance.get("attributes").map_or_else(|| Node::map(Vec::new(), instance.span), camel_case);
+            let sensitive =
+                instance.get("sensitive_attributes").cloned().unwrap_or_else(|| Node::list(Vec::new(), instance.span));
             out.push(resource(
                 instance,
                 vec![
@@ -116,9 +113,8 @@ fn terraform_plan(root: &Node) -> Vec<Node> {
         }
         let Some(kind) = change.get("type") else { continue };
         let Some(after) = change.path(&["change", "after"]).filter(|a| a.as_map().is_some()) else { continue };
-        let sensitive = change
-            .path(&["change", "after_sensitive"])
-            .map_or_else(|| Node::new(Value::Map(Vec::new()), change.span), camel_case);
+        let sensitive =
+            change.path(&["change", "after_sensitive"]).map_or_else(|| Node::map(Vec::new(), change.span), camel_case);
         out.push(resource(
             change,
             vec![
@@ -138,10 +134,10 @@ fn terraform_plan(root: &Node) -> Vec<Node> {
 fn camel_case(node: &Node) -> Node {
     let mut out = node.clone();
     out.value = match &node.value {
-        Value::Map(entries) => Value::Map(
+        Value::Map(entries) => Value::Map(Arc::new(
             entries.iter().map(|e| Entry { key: Arc::from(to_camel(&e.key)), value: camel_case(&e.value) }).collect(),
-        ),
-        Value::List(items) => Value::List(items.iter().map(camel_case).collect()),
+        )),
+        Value::List(items) => Value::List(Arc::new(items.iter().map(camel_case).collect())),
         other => other.clone(),
     };
     out

@@ -49,10 +49,11 @@ pub enum Value {
     Float(f64),
     /// A string.
     String(Arc<str>),
-    /// A sequence.
-    List(Vec<Node>),
-    /// A mapping, in source order.
-    Map(Vec<Entry>),
+    /// A sequence. Shared, so cloning a subtree (components reuse containers, CEL values wrap
+    /// them) costs a reference count, not a copy.
+    List(Arc<Vec<Node>>),
+    /// A mapping, in source order; shared like lists.
+    Map(Arc<Vec<Entry>>),
 }
 
 /// One entry of a mapping.
@@ -73,6 +74,16 @@ impl Node {
     /// A string node.
     pub fn string(s: impl Into<Arc<str>>, span: Span) -> Self {
         Self::new(Value::String(s.into()), span)
+    }
+
+    /// A sequence node.
+    pub fn list(items: Vec<Node>, span: Span) -> Self {
+        Self::new(Value::List(Arc::new(items)), span)
+    }
+
+    /// A mapping node.
+    pub fn map(entries: Vec<Entry>, span: Span) -> Self {
+        Self::new(Value::Map(Arc::new(entries)), span)
     }
 
     /// The span to report when this node is the nearest existing parent of something missing:
@@ -145,7 +156,7 @@ impl Node {
 
 /// Builds a mapping node from entries, each value already carrying its key span.
 pub fn map_node(entries: Vec<Entry>, span: Span) -> Node {
-    Node::new(Value::Map(entries), span)
+    Node::map(entries, span)
 }
 
 /// Builds an entry whose value's `key_span` is set to `key_span`.
@@ -165,7 +176,7 @@ pub fn entry(key: impl Into<Arc<str>>, key_span: Option<Span>, mut value: Node) 
 pub fn anchor_sequence_items(node: &mut Node) {
     match &mut node.value {
         Value::List(items) => {
-            for item in items.iter_mut() {
+            for item in Arc::make_mut(items).iter_mut() {
                 if item.key_span.is_none() {
                     if let Value::Map(entries) = &item.value {
                         if let Some(first) = entries.first() {
@@ -182,7 +193,7 @@ pub fn anchor_sequence_items(node: &mut Node) {
             }
         }
         Value::Map(entries) => {
-            for e in entries.iter_mut() {
+            for e in Arc::make_mut(entries).iter_mut() {
                 anchor_sequence_items(&mut e.value);
             }
         }

@@ -102,7 +102,7 @@ impl ComponentBuilder {
         fields.push(entry("from", None, Node::string(from.as_str(), item)));
         fields.push(entry("secret", None, Node::new(Value::Bool(from.is_secret_store()), item)));
         fields.push(entry("set", None, Node::new(Value::Bool(set), item)));
-        let mut node = Node::new(Value::Map(fields), item);
+        let mut node = Node::map(fields, item);
         node.key_span = Some(name_span);
         self.vars.retain(|e| &*e.key != name);
         self.vars.push(Entry { key: Arc::from(name), value: node });
@@ -111,7 +111,7 @@ impl ComponentBuilder {
     /// Records an `envFrom`-like source celador cannot see into.
     pub fn env_from(&mut self, kind: &str, name: Node, at: Span) {
         self.env_from.push(Node::new(
-            Value::Map(vec![entry("kind", None, Node::string(kind, at)), entry("name", None, name)]),
+            Value::Map(Arc::new(vec![entry("kind", None, Node::string(kind, at)), entry("name", None, name)])),
             at,
         ));
     }
@@ -137,7 +137,7 @@ impl ComponentBuilder {
     /// Builds the component node.
     pub fn build(self) -> Node {
         let (env_span, env_key) = self.env_at.unwrap_or((self.at, self.at_key));
-        let mut env = Node::new(Value::Map(self.vars), env_span);
+        let mut env = Node::map(self.vars, env_span);
         env.key_span = env_key;
         let opaque = !self.env_from.is_empty();
         let mut fields = vec![entry("role", None, Node::string(self.role.as_str(), self.at))];
@@ -147,13 +147,13 @@ impl ComponentBuilder {
             }
         }
         if !self.fields.iter().any(|e| &*e.key == "spec") {
-            fields.push(entry("spec", None, Node::new(Value::Map(Vec::new()), self.at)));
+            fields.push(entry("spec", None, Node::map(Vec::new(), self.at)));
         }
         fields.extend(self.fields);
         fields.push(entry("env", None, env));
-        fields.push(entry("envFrom", None, Node::new(Value::List(self.env_from), self.at)));
+        fields.push(entry("envFrom", None, Node::list(self.env_from, self.at)));
         fields.push(entry("opaqueEnv", None, Node::new(Value::Bool(opaque), self.at)));
-        let mut node = Node::new(Value::Map(fields), self.at);
+        let mut node = Node::map(fields, self.at);
         node.key_span = self.at_key;
         node
     }

@@ -144,7 +144,7 @@ fn service_builder(
 fn add_environment(builder: &mut ComponentBuilder, environment: &Node, text: &str) {
     match &environment.value {
         Value::Map(entries) => {
-            for e in entries {
+            for e in entries.iter() {
                 let value = &e.value;
                 let key_span = value.key_span.unwrap_or(value.span);
                 let (value, from) = match &value.value {
@@ -161,7 +161,7 @@ fn add_environment(builder: &mut ComponentBuilder, environment: &Node, text: &st
             }
         }
         Value::List(items) => {
-            for item in items {
+            for item in items.iter() {
                 let Some(assignment) = item.as_str() else { continue };
                 let raw = text.get(item.span.range()).unwrap_or_default();
                 let quote = usize::from(raw.starts_with(['"', '\'']));

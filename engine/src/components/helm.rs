@@ -30,12 +30,12 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Vec<Node>) {
                 out.push(component);
                 return;
             }
-            for e in entries {
+            for e in entries.iter() {
                 walk(&e.value, Some(&e.key), out);
             }
         }
         Value::List(items) => {
-            for item in items {
+            for item in items.iter() {
                 let name = item.get("name").and_then(Node::as_str);
                 walk(item, name, out);
             }
@@ -91,7 +91,7 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
         match &env.value {
             Value::List(_) => add_env_list(&mut builder, env),
             Value::Map(entries) => {
-                for e in entries {
+                for e in entries.iter() {
                     let value = &e.value;
                     let name_span = value.key_span.unwrap_or(value.span);
                     let (literal, from) = match &value.value {

@@ -655,6 +655,23 @@ mod tests {
     }
 
     #[test]
+    fn one_flattens_single_element_lists_and_keeps_locations() {
+        use crate::eval::value::{DocMap, loc_of_val};
+        use crate::load::load_json;
+        use crate::source::FileId;
+        let text = r#"{"settings": [{"ipConfiguration": [{"sslMode": "ENCRYPTED_ONLY"}]}], "flat": {"a": 1}}"#;
+        let doc = load_json(FileId(0), text).unwrap();
+        let mut ctx = root_context();
+        ctx.add_variable_as_val("doc", Box::new(DocMap::from_node(&doc)));
+        let program = cel_env().compile("one(one(doc.settings).ipConfiguration)").unwrap();
+        let value = Value::resolve_val(program.expression(), &ctx).unwrap();
+        let loc = loc_of_val(&*value).expect("a document map keeps its location");
+        assert_eq!(&text[loc.span.range()], r#"{"sslMode": "ENCRYPTED_ONLY"}"#);
+        let program = cel_env().compile("one(doc.flat).a == 1 && one([]) == null").unwrap();
+        assert_eq!(program.execute(&ctx).unwrap(), Value::Bool(true));
+    }
+
+    #[test]
     fn bare_key_strips_the_namespace() {
         assert_eq!(text("bareKey('proj:licenseKey')"), "licenseKey");
         assert_eq!(text("'licenseKey'.bareKey()"), "licenseKey");

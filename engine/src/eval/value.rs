@@ -10,7 +10,7 @@
 //! `locate` expression points at the nearest existing parent of a missing key.
 
 use crate::source::Span;
-use crate::tree::{Node, Value as NodeValue};
+use crate::tree::{Entry, Node, Value as NodeValue};
 use cel::ExecutionError;
 use cel::common::traits::{Container, Indexer, Iterable, Iterator as CelIterator, Sizer};
 use cel::common::types::{self, CelBool, CelDouble, CelInt, CelNull, CelString, CelUInt, Type};
@@ -18,7 +18,7 @@ use cel::common::value::{CowVal, StaticVal, Val};
 use std::any::Any;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where a value is: its own span and, for mapping values, the span of its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,9 @@ fn record(access: Access) {
     LAST_ACCESS.with(|a| *a.borrow_mut() = Some(access));
 }
 
-/// Converts a located tree into a CEL value.
+/// Converts a located tree into a CEL value. Containers are wrapped, not copied: their
+/// children are converted the first time they are looked at, so a rule that reads three fields
+/// of a 10 MB Terraform plan converts three fields' worth of it.
 pub fn to_cel(node: &Node) -> Box<dyn Val + 'static> {
     match &node.value {
         NodeValue::Null => Box::new(CelNull),
@@ -75,10 +77,13 @@ pub fn to_cel(node: &Node) -> Box<dyn Val + 'static> {
         NodeValue::Int(i) => Box::new(CelInt::from(*i)),
         NodeValue::Float(f) => Box::new(CelDouble::from(*f)),
         NodeValue::String(s) => Box::new(CelString::from(s.to_string())),
-        NodeValue::List(items) => Box::new(DocList::from_node(node, items)),
-        NodeValue::Map(_) => Box::new(DocMap::from_node(node)),
+        NodeValue::List(items) => Box::new(DocList::new(Loc::of(node), items.clone())),
+        NodeValue::Map(entries) => Box::new(DocMap::new(Loc::of(node), entries.clone())),
     }
 }
+
+/// Maps this large get a hash index; smaller ones are searched linearly.
+const INDEXED_MAP: usize = 16;
 
 /// A CEL map backed by a located mapping.
 #[derive(Clone, Debug)]
@@ -87,36 +92,32 @@ pub struct DocMap(Arc<MapInner>);
 #[derive(Debug)]
 struct MapInner {
     loc: Loc,
-    keys: Vec<CelString<'static>>,
-    index: HashMap<Arc<str>, usize>,
-    values: Vec<Box<dyn Val>>,
-    locs: Vec<Loc>,
+    entries: Arc<Vec<Entry>>,
+    /// Indices of the entries that count: the last of each key (`.env` files may repeat one).
+    live: OnceLock<Vec<usize>>,
+    keys: OnceLock<Vec<CelString<'static>>>,
+    values: OnceLock<Vec<Box<dyn Val>>>,
+    index: OnceLock<HashMap<Arc<str>, usize>>,
 }
 
 impl DocMap {
-    /// Converts a mapping node (later duplicate keys win, as in the tree).
+    fn new(loc: Loc, entries: Arc<Vec<Entry>>) -> Self {
+        Self(Arc::new(MapInner {
+            loc,
+            entries,
+            live: OnceLock::new(),
+            keys: OnceLock::new(),
+            values: OnceLock::new(),
+            index: OnceLock::new(),
+        }))
+    }
+
+    /// Wraps a mapping node.
     pub fn from_node(node: &Node) -> Self {
-        let entries = node.as_map().unwrap_or_default();
-        let mut inner = MapInner {
-            loc: Loc::of(node),
-            keys: Vec::with_capacity(entries.len()),
-            index: HashMap::with_capacity(entries.len()),
-            values: Vec::with_capacity(entries.len()),
-            locs: Vec::with_capacity(entries.len()),
-        };
-        for entry in entries {
-            let value = to_cel(&entry.value);
-            if let Some(&i) = inner.index.get(&entry.key) {
-                inner.values[i] = value;
-                inner.locs[i] = Loc::of(&entry.value);
-                continue;
-            }
-            inner.index.insert(entry.key.clone(), inner.keys.len());
-            inner.keys.push(CelString::from(entry.key.to_string()));
-            inner.values.push(value);
-            inner.locs.push(Loc::of(&entry.value));
+        match &node.value {
+            NodeValue::Map(entries) => Self::new(Loc::of(node), entries.clone()),
+            _ => Self::new(Loc::of(node), Arc::new(Vec::new())),
         }
-        Self(Arc::new(inner))
     }
 
     /// Where the mapping is.
@@ -124,14 +125,54 @@ impl DocMap {
         self.0.loc
     }
 
+    fn live(&self) -> &[usize] {
+        self.0.live.get_or_init(|| {
+            let entries = &self.0.entries;
+            let mut seen = std::collections::HashSet::with_capacity(entries.len());
+            let mut live: Vec<usize> =
+                (0..entries.len()).rev().filter(|&i| seen.insert(entries[i].key.clone())).collect();
+            live.reverse();
+            live
+        })
+    }
+
+    fn values(&self) -> &[Box<dyn Val>] {
+        self.0.values.get_or_init(|| self.0.entries.iter().map(|e| to_cel(&e.value)).collect())
+    }
+
+    fn keys(&self) -> &[CelString<'static>] {
+        self.0
+            .keys
+            .get_or_init(|| self.live().iter().map(|&i| CelString::from(self.0.entries[i].key.to_string())).collect())
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        let entries = &self.0.entries;
+        if entries.len() < INDEXED_MAP {
+            return entries.iter().rposition(|e| &*e.key == key);
+        }
+        let index = self.0.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(entries.len());
+            for (i, e) in entries.iter().enumerate() {
+                index.insert(e.key.clone(), i);
+            }
+            index
+        });
+        index.get(key).copied()
+    }
+
     /// The entries with their locations, in source order.
     pub fn entries(&self) -> impl std::iter::Iterator<Item = (&str, &(dyn Val + 'static), Loc)> {
-        self.0.keys.iter().zip(&self.0.values).zip(&self.0.locs).map(|((k, v), l)| (k.inner(), &**v, *l))
+        let values = self.values();
+        self.live().iter().map(move |&i| {
+            let e = &self.0.entries[i];
+            (&*e.key, &*values[i], Loc::of(&e.value))
+        })
     }
 
     /// Location of the value under `key`.
     pub fn loc_of(&self, key: &str) -> Option<Loc> {
-        self.0.index.get(key).map(|&i| self.0.locs[i])
+        self.position(key).map(|i| Loc::of(&self.0.entries[i].value))
     }
 }
 
@@ -142,17 +183,13 @@ pub struct DocList(Arc<ListInner>);
 #[derive(Debug)]
 struct ListInner {
     loc: Loc,
-    values: Vec<Box<dyn Val>>,
-    locs: Vec<Loc>,
+    items: Arc<Vec<Node>>,
+    values: OnceLock<Vec<Box<dyn Val>>>,
 }
 
 impl DocList {
-    fn from_node(node: &Node, items: &[Node]) -> Self {
-        Self(Arc::new(ListInner {
-            loc: Loc::of(node),
-            values: items.iter().map(to_cel).collect(),
-            locs: items.iter().map(Loc::of).collect(),
-        }))
+    fn new(loc: Loc, items: Arc<Vec<Node>>) -> Self {
+        Self(Arc::new(ListInner { loc, items, values: OnceLock::new() }))
     }
 
     /// Where the list is.
@@ -160,9 +197,13 @@ impl DocList {
         self.0.loc
     }
 
+    fn values(&self) -> &[Box<dyn Val>] {
+        self.0.values.get_or_init(|| self.0.items.iter().map(to_cel).collect())
+    }
+
     /// The elements with their locations.
     pub fn items(&self) -> impl std::iter::Iterator<Item = (&(dyn Val + 'static), Loc)> {
-        self.0.values.iter().zip(&self.0.locs).map(|(v, l)| (&**v, *l))
+        self.values().iter().zip(self.0.items.iter()).map(|(v, n)| (&**v, Loc::of(n)))
     }
 }
 
@@ -218,8 +259,8 @@ impl Val for DocMap {
             return false;
         };
         Arc::ptr_eq(&self.0, &other.0)
-            || (self.0.keys.len() == other.0.keys.len()
-                && self.entries().all(|(k, v, _)| other.0.index.get(k).is_some_and(|&i| v.equals(&*other.0.values[i]))))
+            || (self.live().len() == other.live().len()
+                && self.entries().all(|(k, v, _)| other.position(k).is_some_and(|i| v.equals(&*other.values()[i]))))
     }
 
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
@@ -238,7 +279,7 @@ impl StaticVal for DocMap {}
 
 impl Container for DocMap {
     fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
-        Ok(key_text(value).is_some_and(|k| self.0.index.contains_key(&*k)))
+        Ok(key_text(value).is_some_and(|k| self.position(&k).is_some()))
     }
 }
 
@@ -253,10 +294,10 @@ impl Indexer for DocMap {
                 want: "string".to_owned(),
             });
         };
-        match self.0.index.get(&*key) {
-            Some(&i) => {
-                record(Access::Found(self.0.locs[i]));
-                Ok(CowVal::Borrowed(&*self.0.values[i]))
+        match self.position(&key) {
+            Some(i) => {
+                record(Access::Found(Loc::of(&self.0.entries[i].value)));
+                Ok(CowVal::Borrowed(&*self.values()[i]))
             }
             None => {
                 record(Access::Missing(self.0.loc, Arc::from(&*key)));
@@ -278,13 +319,13 @@ impl Iterable for DocMap {
     where
         Self: 'v,
     {
-        Box::new(KeyIter { keys: &self.0.keys, pos: 0 })
+        Box::new(KeyIter { keys: self.keys(), pos: 0 })
     }
 }
 
 impl Sizer for DocMap {
     fn size(&self) -> CelInt {
-        CelInt::from(self.0.keys.len() as i64)
+        CelInt::from(self.live().len() as i64)
     }
 }
 
@@ -325,7 +366,7 @@ impl Val for DocList {
             return false;
         }
         let mut theirs = iterable.iter();
-        for mine in &self.0.values {
+        for mine in self.values() {
             match theirs.next() {
                 Some(v) if mine.equals(v) => {}
                 _ => return false,
@@ -350,7 +391,7 @@ impl StaticVal for DocList {}
 
 impl Container for DocList {
     fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
-        Ok(self.0.values.iter().any(|v| v.equals(value)))
+        Ok(self.values().iter().any(|v| v.equals(value)))
     }
 }
 
@@ -369,9 +410,9 @@ impl Indexer for DocList {
                 want: "int".to_owned(),
             });
         };
-        match usize::try_from(index).ok().and_then(|i| self.0.values.get(i).map(|v| (i, v))) {
+        match usize::try_from(index).ok().and_then(|i| self.values().get(i).map(|v| (i, v))) {
             Some((i, v)) => {
-                record(Access::Found(self.0.locs[i]));
+                record(Access::Found(Loc::of(&self.0.items[i])));
                 Ok(CowVal::Borrowed(&**v))
             }
             None => Err(ExecutionError::IndexOutOfBounds(cel::Value::Int(index))),
@@ -391,13 +432,13 @@ impl Iterable for DocList {
     where
         Self: 'v,
     {
-        Box::new(SliceIter { values: &self.0.values, pos: 0 })
+        Box::new(SliceIter { values: self.values(), pos: 0 })
     }
 }
 
 impl Sizer for DocList {
     fn size(&self) -> CelInt {
-        CelInt::from(self.0.values.len() as i64)
+        CelInt::from(self.0.items.len() as i64)
     }
 }
 

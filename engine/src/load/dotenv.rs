@@ -494,7 +494,7 @@ mod tests {
     fn empty_and_comment_only_files_are_empty_maps() {
         for text in ["", "\n", "# only\r\n\r\n   \n\t#x"] {
             let root = load(text);
-            assert_eq!(root.value, Value::Map(Vec::new()));
+            assert_eq!(root.value, Value::Map(Default::default()));
             assert_eq!(root.span, Span::new(FILE, 0, text.len()));
         }
     }

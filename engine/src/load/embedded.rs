@@ -64,8 +64,10 @@ fn remap(node: &mut Node, file: FileId, origin: &[usize]) {
     node.span = map(node.span);
     node.key_span = node.key_span.map(map);
     match &mut node.value {
-        Value::List(items) => items.iter_mut().for_each(|n| remap(n, file, origin)),
-        Value::Map(entries) => entries.iter_mut().for_each(|e| remap(&mut e.value, file, origin)),
+        Value::List(items) => std::sync::Arc::make_mut(items).iter_mut().for_each(|n| remap(n, file, origin)),
+        Value::Map(entries) => {
+            std::sync::Arc::make_mut(entries).iter_mut().for_each(|e| remap(&mut e.value, file, origin))
+        }
         _ => {}
     }
 }

@@ -103,7 +103,7 @@ impl Loader<'_> {
             }
             ast::Value::Array(array) => {
                 let items = array.elements.iter().map(|item| self.value(item)).collect::<Result<_, _>>()?;
-                Node::new(Value::List(items), self.span(array.range))
+                Node::list(items, self.span(array.range))
             }
             ast::Value::Object(object) => self.object(object)?,
         })
@@ -299,8 +299,8 @@ mod tests {
     #[test]
     fn top_level_scalars_and_empty_containers_load() {
         assert_eq!(load("  \"x\"  ").span, Span::new(FILE, 2, 5));
-        assert_eq!(load("[]").value, Value::List(Vec::new()));
-        assert_eq!(load("{}").value, Value::Map(Vec::new()));
+        assert_eq!(load("[]").value, Value::List(Default::default()));
+        assert_eq!(load("{}").value, Value::Map(Default::default()));
         assert_eq!(load("0").value, Value::Int(0));
     }
 

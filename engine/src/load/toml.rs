@@ -91,9 +91,7 @@ impl Loader<'_> {
             DeValue::Float(float) => self.float(&float, span),
             DeValue::Boolean(b) => Node::new(Value::Bool(b), span),
             DeValue::Datetime(_) => Node::string(self.source(range), span),
-            DeValue::Array(array) => {
-                Node::new(Value::List(array.into_iter().map(|item| self.value(item)).collect()), span)
-            }
+            DeValue::Array(array) => Node::list(array.into_iter().map(|item| self.value(item)).collect(), span),
             DeValue::Table(table) => self.table(table, span),
         }
     }
@@ -297,7 +295,7 @@ mod tests {
     fn empty_documents_are_empty_maps() {
         for text in ["", "\n\n", "# only a comment\r\n"] {
             let root = load(text);
-            assert_eq!(root.value, Value::Map(Vec::new()));
+            assert_eq!(root.value, Value::Map(Default::default()));
             assert_eq!(root.span, Span::new(FILE, 0, text.len()));
         }
     }

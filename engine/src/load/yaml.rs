@@ -148,7 +148,7 @@ impl<'a> Loader<'a> {
                     };
                     let end =
                         items.last().map_or(span.end as usize, |n| n.span.end as usize).max(self.flow_end(start, span));
-                    let node = Node::new(Value::List(items), Span::new(self.file, start, end));
+                    let node = Node::list(items, Span::new(self.file, start, end));
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -165,7 +165,7 @@ impl<'a> Loader<'a> {
                         .max()
                         .unwrap_or(span.end as usize)
                         .max(self.flow_end(start, span));
-                    let node = Node::new(Value::Map(entries), Span::new(self.file, start, end));
+                    let node = Node::map(entries, Span::new(self.file, start, end));
                     if anchor > 0 {
                         self.anchors.insert(anchor, node.clone());
                     }
@@ -311,15 +311,15 @@ fn is_core_float(s: &str) -> bool {
 /// sources in `<<: [*a, *b]` win over later ones, as the merge-key spec says.
 fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
     for merge in merges {
-        let sources: Vec<Node> = match merge.value {
-            Value::List(items) => items,
+        let sources: Vec<Node> = match &merge.value {
+            Value::List(items) => items.to_vec(),
             _ => vec![merge],
         };
         for source in sources {
-            if let Value::Map(merged) = source.value {
-                for e in merged {
+            if let Value::Map(merged) = &source.value {
+                for e in merged.iter() {
                     if !entries.iter().any(|existing| existing.key == e.key) {
-                        entries.push(e);
+                        entries.push(e.clone());
                     }
                 }
             }

@@ -385,10 +385,9 @@ fn compile_rule(
         return Err(problems);
     };
     let docs = rule.docs.unwrap_or_default();
-    let params = rule.params.map_or_else(
-        || Node::new(crate::tree::Value::Map(Vec::new()), id_span),
-        |t| schema::toml_to_node(&toml::Value::Table(t), id_span),
-    );
+    let params = rule
+        .params
+        .map_or_else(|| Node::map(Vec::new(), id_span), |t| schema::toml_to_node(&toml::Value::Table(t), id_span));
     Ok(Rule {
         id: Arc::from(rule.id.into_inner()),
         title: Arc::from(rule.title),

@@ -103,7 +103,7 @@ pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
         Some(InputKind::Compose)
     } else if syntax == Syntax::Yaml && name.starts_with("Pulumi.") && name.matches('.').count() >= 2 {
         Some(InputKind::PulumiStackConfig)
-    } else if syntax == Syntax::Yaml && stem == "pulumi" {
+    } else if name == "Pulumi.yaml" || name == "Pulumi.yml" {
         Some(InputKind::PulumiProject)
     } else if syntax == Syntax::Yaml && stem.starts_with("values") {
         Some(InputKind::HelmValues)
@@ -157,6 +157,7 @@ mod tests {
             ("compose.yaml", Some((Syntax::Yaml, Some(InputKind::Compose)))),
             ("Pulumi.prod.yaml", Some((Syntax::Yaml, Some(InputKind::PulumiStackConfig)))),
             ("Pulumi.yaml", Some((Syntax::Yaml, Some(InputKind::PulumiProject)))),
+            ("pulumi.yaml", Some((Syntax::Yaml, None))),
             ("values-prod.yaml", Some((Syntax::Yaml, Some(InputKind::HelmValues)))),
             ("deploy.yaml", Some((Syntax::Yaml, None))),
             ("terraform.tfstate", Some((Syntax::Json, None))),

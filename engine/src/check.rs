@@ -10,7 +10,7 @@ use crate::eval::value::{DocMap, Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
 use crate::kind::{InputKind, Syntax, classify_content, classify_name};
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
-use crate::pack::{Rule, Scope};
+use crate::pack::{Rule, Scope, Uses};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Value};
 use cel::common::types::CelString;
@@ -265,11 +265,17 @@ impl Checker {
         if self.rules.is_empty() {
             return Vec::new();
         }
+        let uses_for = |kind: InputKind, scope: Scope| {
+            self.rules.iter().filter(|r| r.scope == scope && r.kinds.contains(&kind)).fold(Uses::default(), |u, r| u.union(r.uses))
+        };
         let derived = derive(documents, sources);
         let prepared: Vec<PreparedDoc> = documents
             .par_iter()
             .zip(derived)
-            .map(|(doc, components)| PreparedDoc::new(doc, components, sources))
+            .map(|(doc, components)| {
+                let needs = uses_for(doc.kind, Scope::Document).union(uses_for(doc.kind, Scope::Deployment));
+                PreparedDoc::new(doc, components, needs, sources)
+            })
             .collect();
         let mut diagnostics: Vec<Diagnostic> = prepared
             .par_iter()
@@ -290,27 +296,24 @@ impl Checker {
                 out
             })
             .collect();
-        let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
-        for doc in &prepared {
-            groups.entry(deployment_of(&sources.get(doc.doc.file).name)).or_default().push(doc);
-        }
-        let deployment_rules: Vec<_> =
-            self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
+        let deployment_rules: Vec<_> = self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
         if !deployment_rules.is_empty() {
+            let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
+            for doc in &prepared {
+                groups.entry(deployment_of(&sources.get(doc.doc.file).name)).or_default().push(doc);
+            }
             let more: Vec<Diagnostic> = groups
                 .par_iter()
                 .flat_map_iter(|(_, docs)| {
                     let mut out = Vec::new();
                     for (rule, params) in &deployment_rules {
-                        let members: Vec<&&PreparedDoc> =
-                            docs.iter().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
+                        let members: Vec<&PreparedDoc> = docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                         if members.is_empty() {
                             continue;
                         }
-                        let unit = deployment_unit(&members);
-                        let all_docs: Vec<Document> = members.iter().map(|d| d.doc.clone()).collect();
+                        let unit = deployment_unit(&members, rule.uses);
                         for failure in self.evaluator.run(rule, &unit, &***params) {
-                            let path = logical_path(&all_docs, failure.span);
+                            let path = logical_path_in(&members, failure.span);
                             out.push(to_diagnostic(rule, failure, path));
                         }
                     }
@@ -329,59 +332,68 @@ fn deployment_of(name: &str) -> String {
     name.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_owned())
 }
 
+/// A document with the CEL values its rules read, converted once.
 struct PreparedDoc<'a> {
     doc: &'a Document,
-    root: Box<dyn Val>,
-    components: Vec<Node>,
-    components_val: Box<dyn Val>,
-    resources: Box<dyn Val>,
     file_name: String,
+    components: Vec<Node>,
+    resources: Vec<Node>,
+    root: Option<Box<dyn Val>>,
+    components_val: Option<Box<dyn Val>>,
+    resources_val: Option<Box<dyn Val>>,
 }
 
 impl<'a> PreparedDoc<'a> {
-    fn new(doc: &'a Document, components: Vec<Node>, sources: &SourceMap) -> Self {
-        let list = Node::list(components.clone(), doc.root.span);
-        let resources = Node::list(crate::resources::resources_of(doc.kind, &doc.root), doc.root.span);
+    fn new(doc: &'a Document, components: Vec<Node>, needs: Uses, sources: &SourceMap) -> Self {
+        let resources = if needs.resources { crate::resources::resources_of(doc.kind, &doc.root) } else { Vec::new() };
+        let span = doc.root.span;
         Self {
             doc,
-            root: to_cel(&doc.root),
-            components_val: to_cel(&list),
-            components,
-            resources: to_cel(&resources),
             file_name: sources.get(doc.file).name.clone(),
+            root: (needs.doc || needs.docs).then(|| to_cel(&doc.root)),
+            components_val: needs.components.then(|| to_cel(&Node::list(components.clone(), span))),
+            resources_val: needs.resources.then(|| to_cel(&Node::list(resources.clone(), span))),
+            components,
+            resources,
         }
     }
 
     fn unit(&self) -> Unit {
-        Unit {
-            vars: vec![
-                ("doc", self.root.clone_as_boxed()),
-                ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
-                ("file", Box::new(CelString::from(self.file_name.clone()))),
-                ("components", self.components_val.clone_as_boxed()),
-                ("resources", self.resources.clone_as_boxed()),
-            ],
-            loc: Loc { span: first_line(&self.doc.root), key_span: None },
-            scope: Scope::Document,
+        let mut vars: Vec<(&'static str, Box<dyn Val>)> = vec![
+            ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
+            ("file", Box::new(CelString::from(self.file_name.clone()))),
+        ];
+        for (name, val) in [("doc", &self.root), ("components", &self.components_val), ("resources", &self.resources_val)] {
+            if let Some(val) = val {
+                vars.push((name, val.clone_as_boxed()));
+            }
         }
+        Unit { vars, loc: Loc { span: first_line(&self.doc.root), key_span: None }, scope: Scope::Document }
     }
 }
 
-fn deployment_unit(docs: &[&&PreparedDoc]) -> Unit {
+fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
     let anchor = docs[0].doc.root.span;
-    let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
-    let doc_nodes: Vec<Node> = docs.iter().map(|d| d.doc.root.clone()).collect();
-    let resources: Vec<Node> =
-        docs.iter().flat_map(|d| crate::resources::resources_of(d.doc.kind, &d.doc.root)).collect();
-    Unit {
-        vars: vec![
-            ("components", to_cel(&Node::list(components, anchor))),
-            ("docs", to_cel(&Node::list(doc_nodes, anchor))),
-            ("resources", to_cel(&Node::list(resources, anchor))),
-        ],
-        loc: Loc { span: first_line(&docs[0].doc.root), key_span: None },
-        scope: Scope::Deployment,
+    let mut vars: Vec<(&'static str, Box<dyn Val>)> = Vec::new();
+    if uses.components {
+        let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
+        vars.push(("components", to_cel(&Node::list(components, anchor))));
     }
+    if uses.resources {
+        let resources: Vec<Node> = docs.iter().flat_map(|d| d.resources.iter().cloned()).collect();
+        vars.push(("resources", to_cel(&Node::list(resources, anchor))));
+    }
+    if uses.docs {
+        vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
+    }
+    Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, scope: Scope::Deployment }
+}
+
+fn logical_path_in(docs: &[&PreparedDoc], span: Span) -> String {
+    docs.iter()
+        .filter(|d| d.doc.file == span.file)
+        .find_map(|d| path_to(&d.doc.root, span).map(|p| format!("{}/{p}", d.doc.identity)))
+        .unwrap_or_else(|| format!("@{}", span.start))
 }
 
 /// A whole-document finding points at the document's first line, not at all of it.

@@ -141,6 +141,34 @@ pub struct Rule {
     pub pack: String,
     /// The span of the rule's `id` in its pack file.
     pub span: Span,
+    /// Which of the expensive variables the rule's expressions read, so a document only
+    /// prepares those.
+    pub uses: Uses,
+}
+
+/// The unit variables a rule reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Uses {
+    /// `doc`.
+    pub doc: bool,
+    /// `components`.
+    pub components: bool,
+    /// `resources`.
+    pub resources: bool,
+    /// `docs` (deployment scope).
+    pub docs: bool,
+}
+
+impl Uses {
+    /// Both sets.
+    pub fn union(self, other: Uses) -> Uses {
+        Uses {
+            doc: self.doc || other.doc,
+            components: self.components || other.components,
+            resources: self.resources || other.resources,
+            docs: self.docs || other.docs,
+        }
+    }
 }
 
 /// Reads a pack from a file or a directory on disk.
@@ -384,6 +412,10 @@ fn compile_rule(
     let (Some(assert), Some(severity), Some(message)) = (assert, severity, message) else {
         return Err(problems);
     };
+    let programs: Vec<&Program> =
+        [&when, &each, &locate, &related].into_iter().flatten().flatten().chain([&assert]).chain(message.programs()).collect();
+    let uses_var = |name: &str| programs.iter().any(|p| p.references().has_variable(name));
+    let uses = Uses { doc: uses_var("doc"), components: uses_var("components"), resources: uses_var("resources"), docs: uses_var("docs") };
     let docs = rule.docs.unwrap_or_default();
     let params = rule
         .params
@@ -416,6 +448,7 @@ fn compile_rule(
         fixtures,
         pack: pack.to_owned(),
         span: id_span,
+        uses,
     })
 }
 

@@ -73,6 +73,14 @@ impl Template {
         if problems.is_empty() { Ok(Self { parts }) } else { Err(problems) }
     }
 
+    /// The compiled holes.
+    pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Expr(program) => Some(&**program),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Renders the template, each hole through `eval`.
     pub fn render(&self, mut eval: impl FnMut(&Program) -> String) -> String {
         let mut out = String::new();

@@ -84,6 +84,21 @@ pub struct Diagnostic {
     pub origin: Option<String>,
 }
 
+impl Diagnostic {
+    /// A fingerprint that identifies the finding across runs, reformatting and line moves:
+    /// SHA-256 of the rule, the file name and the logical path (never line numbers), as 32 hex
+    /// digits. Baselines, SARIF `partialFingerprints` and GitLab use it.
+    pub fn fingerprint(&self, file_name: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        for part in [&*self.rule, file_name, &self.logical_path] {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// A problem with an input or a pack that stops it from being checked (exit code 2).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Problem {

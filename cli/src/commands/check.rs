@@ -38,7 +38,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         findings: diagnostics.len(),
     };
     sort_problems(&mut problems, &sources);
-    let report = Report { sources: &sources, diagnostics: &diagnostics, problems: &problems, summary };
+    let report = Report { sources: &sources, rules: checker.rules(), diagnostics: &diagnostics, problems: &problems, summary };
     let rendered = match args.format {
         Format::Json => render_json(&report),
         Format::Human => render_human(&report, HumanOptions { color: use_color(args), width: terminal_width() }),

@@ -6,9 +6,11 @@
 //! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
 //! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
 
+mod docs;
 mod schema;
 mod template;
 
+pub use docs::rule_markdown;
 pub use template::Template;
 
 use crate::diagnostic::{Problem, Severity};

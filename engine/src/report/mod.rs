@@ -26,6 +26,8 @@ pub struct Summary {
 pub struct Report<'a> {
     /// The files spans point into.
     pub sources: &'a SourceMap,
+    /// The rules of the run, for formats that describe them (SARIF).
+    pub rules: &'a [std::sync::Arc<crate::pack::Rule>],
     /// Findings, sorted by location.
     pub diagnostics: &'a [Diagnostic],
     /// Problems with inputs or packs.

@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod packs;
+mod progress;
 
 use clap::Parser;
 

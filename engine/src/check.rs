@@ -129,6 +129,16 @@ pub struct Loaded {
     pub files: usize,
     /// Files and documents of no known kind that were skipped.
     pub skipped: usize,
+    /// Files loaded only as context (env files a compose file references, compose files
+    /// referencing an env file): their findings are not reported.
+    pub context: Vec<FileId>,
+}
+
+impl Loaded {
+    /// Drops the findings located in context files.
+    pub fn retain_requested(&self, diagnostics: &mut Vec<Diagnostic>) {
+        diagnostics.retain(|d| !self.context.contains(&d.primary.span.file));
+    }
 }
 
 /// Parses and classifies inputs in parallel. `kind` overrides every input's kind.
@@ -151,6 +161,7 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
 /// file checked alone (a pre-commit hook passes only changed files) still sees its variables.
 /// A referenced file that does not exist is not an error: it is often a git-ignored `.env`.
 fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
+    load_referencing_compose_files(loaded, sources);
     let known: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let mut wanted: Vec<(String, PathBuf)> = loaded
@@ -167,7 +178,7 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
             Ok(bytes) => {
                 let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
                 let (docs, problems, _) = load_input(input, sources, None);
-                loaded.files += 1;
+                loaded.context.extend(docs.iter().map(|d| d.file));
                 loaded.documents.extend(docs);
                 loaded.problems.extend(problems);
             }
@@ -240,6 +251,46 @@ fn load_input(
     (documents, problems, skipped)
 }
 
+/// Loads, as context, the compose files beside an env file that no loaded compose file
+/// references: an env file checked alone (pre-commit passes only changed files) is then still
+/// attributed to its service instead of being judged as a complete configuration.
+fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
+    let loaded_names: std::collections::HashSet<String> =
+        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let mut dirs: Vec<PathBuf> = loaded
+        .documents
+        .iter()
+        .filter(|d| d.kind == InputKind::Env)
+        .filter_map(|d| sources.get(d.file).path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)))
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut candidates: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && matches!(classify_name(p), Some((_, Some(InputKind::Compose)))))
+            .collect();
+        candidates.sort();
+        for path in candidates {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let name = display_name(&path, &cwd);
+            if loaded_names.contains(&name) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
+            let (docs, problems, _) = load_input(input, sources, None);
+            // A broken neighbour is the user's business only when they check it.
+            if problems.is_empty() {
+                loaded.context.extend(docs.iter().map(|d| d.file));
+                loaded.documents.extend(docs);
+            }
+        }
+    }
+}
+
 /// Evaluates rules over loaded documents.
 pub struct Checker {
     evaluator: Evaluator,
@@ -266,7 +317,10 @@ impl Checker {
             return Vec::new();
         }
         let uses_for = |kind: InputKind, scope: Scope| {
-            self.rules.iter().filter(|r| r.scope == scope && r.kinds.contains(&kind)).fold(Uses::default(), |u, r| u.union(r.uses))
+            self.rules
+                .iter()
+                .filter(|r| r.scope == scope && r.kinds.contains(&kind))
+                .fold(Uses::default(), |u, r| u.union(r.uses))
         };
         let derived = derive(documents, sources);
         let prepared: Vec<PreparedDoc> = documents
@@ -296,7 +350,8 @@ impl Checker {
                 out
             })
             .collect();
-        let deployment_rules: Vec<_> = self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
+        let deployment_rules: Vec<_> =
+            self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
         if !deployment_rules.is_empty() {
             let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
             for doc in &prepared {
@@ -307,7 +362,8 @@ impl Checker {
                 .flat_map_iter(|(_, docs)| {
                     let mut out = Vec::new();
                     for (rule, params) in &deployment_rules {
-                        let members: Vec<&PreparedDoc> = docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
+                        let members: Vec<&PreparedDoc> =
+                            docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                         if members.is_empty() {
                             continue;
                         }
@@ -350,7 +406,7 @@ impl<'a> PreparedDoc<'a> {
         Self {
             doc,
             file_name: sources.get(doc.file).name.clone(),
-            root: (needs.doc || needs.docs).then(|| to_cel(&doc.root)),
+            root: needs.doc.then(|| to_cel(&doc.root)),
             components_val: needs.components.then(|| to_cel(&Node::list(components.clone(), span))),
             resources_val: needs.resources.then(|| to_cel(&Node::list(resources.clone(), span))),
             components,
@@ -363,7 +419,9 @@ impl<'a> PreparedDoc<'a> {
             ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
             ("file", Box::new(CelString::from(self.file_name.clone()))),
         ];
-        for (name, val) in [("doc", &self.root), ("components", &self.components_val), ("resources", &self.resources_val)] {
+        for (name, val) in
+            [("doc", &self.root), ("components", &self.components_val), ("resources", &self.resources_val)]
+        {
             if let Some(val) = val {
                 vars.push((name, val.clone_as_boxed()));
             }
@@ -385,6 +443,23 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
     }
     if uses.docs {
         vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
+    }
+    if uses.documents {
+        let documents = docs
+            .iter()
+            .map(|d| {
+                let at = d.doc.root.span;
+                Node::map(
+                    vec![
+                        crate::tree::entry("kind", None, Node::string(d.doc.kind.as_str(), at)),
+                        crate::tree::entry("file", None, Node::string(d.file_name.as_str(), at)),
+                        crate::tree::entry("doc", None, d.doc.root.clone()),
+                    ],
+                    at,
+                )
+            })
+            .collect();
+        vars.push(("documents", to_cel(&Node::list(documents, anchor))));
     }
     Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, scope: Scope::Deployment }
 }

@@ -80,6 +80,14 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
             None => format!("{}: {}", problem.file.as_deref().unwrap_or(&fixture.path), problem.message),
         });
     }
+    let rule = match &fixture.params {
+        Some(overrides) => {
+            let mut changed = Rule::clone_with(rule);
+            changed.params = crate::config::merge_params(&rule.params, overrides, rule.span);
+            Arc::new(changed)
+        }
+        None => rule.clone(),
+    };
     let checker = Checker::new(vec![rule.clone()]);
     let mut expected = fixture.expect.clone();
     for diagnostic in checker.check(&loaded.documents, &sources) {

@@ -4,8 +4,10 @@
 //! [`tree::Node`]s, turned into components, evaluated by compiled rules, and the resulting
 //! [`diagnostic::Diagnostic`]s are rendered by one renderer per output format.
 
+pub mod baseline;
 pub mod check;
 pub mod components;
+pub mod config;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
@@ -16,4 +18,5 @@ pub mod pack;
 pub mod report;
 pub mod resources;
 pub mod source;
+pub mod suppress;
 pub mod tree;

@@ -130,12 +130,37 @@ fn terraform_plan(root: &Node) -> Vec<Node> {
     out
 }
 
-/// Renames mapping keys from snake_case to camelCase, recursively; spans are kept.
+/// Attributes whose keys are the user's data, not schema names: never renamed.
+const FREE_FORM: &[&str] = &[
+    "tags",
+    "tags_all",
+    "labels",
+    "user_labels",
+    "resource_labels",
+    "metadata",
+    "annotations",
+    "environment",
+    "variables",
+    "parameters_map",
+];
+
+/// Renames schema keys from snake_case to camelCase, recursively; spans are kept. Only
+/// lower-case snake_case keys are schema names; the contents of free-form maps (`tags`, …)
+/// and keys like `DB_PASSWORD` are the user's and stay as written.
 fn camel_case(node: &Node) -> Node {
     let mut out = node.clone();
     out.value = match &node.value {
         Value::Map(entries) => Value::Map(Arc::new(
-            entries.iter().map(|e| Entry { key: Arc::from(to_camel(&e.key)), value: camel_case(&e.value) }).collect(),
+            entries
+                .iter()
+                .map(|e| {
+                    if FREE_FORM.contains(&&*e.key) {
+                        Entry { key: Arc::from(to_camel(&e.key)), value: e.value.clone() }
+                    } else {
+                        Entry { key: Arc::from(to_camel(&e.key)), value: camel_case(&e.value) }
+                    }
+                })
+                .collect(),
         )),
         Value::List(items) => Value::List(Arc::new(items.iter().map(camel_case).collect())),
         other => other.clone(),
@@ -144,6 +169,9 @@ fn camel_case(node: &Node) -> Node {
 }
 
 fn to_camel(key: &str) -> String {
+    if !key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        return key.to_owned();
+    }
     let mut out = String::with_capacity(key.len());
     let mut upper = false;
     for c in key.chars() {
@@ -170,5 +198,7 @@ mod tests {
         assert_eq!(to_camel("cidr_blocks"), "cidrBlocks");
         assert_eq!(to_camel("_private"), "_private");
         assert_eq!(to_camel("name"), "name");
+        assert_eq!(to_camel("DB_PASSWORD"), "DB_PASSWORD");
+        assert_eq!(to_camel("cost-center"), "cost-center");
     }
 }

@@ -1,5 +1,6 @@
 //! Subcommands.
 
+mod baseline;
 mod check;
 mod explain;
 mod rules;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Rules(args) => rules::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Baseline(command) => baseline::run(&command),
     }
 }
 

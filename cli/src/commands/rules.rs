@@ -13,7 +13,14 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let (packs, problems) = load_packs(&args.packs, &sources);
     if !problems.is_empty() {
         emit(&render_human(
-            &Report { sources: &sources, rules: &[], diagnostics: &[], problems: &problems, summary: Summary::default() },
+            &Report {
+                sources: &sources,
+                rules: &[],
+                diagnostics: &[],
+                problems: &problems,
+                summary: Summary::default(),
+                files: &[],
+            },
             Default::default(),
         ))?;
         return Ok(ExitStatus::Error);

@@ -15,7 +15,14 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let (packs, problems) = load_packs(&pack_args, &sources);
     if !problems.is_empty() {
         emit(&render_human(
-            &Report { sources: &sources, rules: &[], diagnostics: &[], problems: &problems, summary: Summary::default() },
+            &Report {
+                sources: &sources,
+                rules: &[],
+                diagnostics: &[],
+                problems: &problems,
+                summary: Summary::default(),
+                files: &[],
+            },
             Default::default(),
         ))?;
         return Ok(ExitStatus::Error);

@@ -22,6 +22,8 @@ pub enum From {
     Passthrough,
     /// ECS `secrets[].valueFrom` (Secrets Manager / SSM).
     EcsSecret,
+    /// A Pulumi secret envelope (in state): set, but its value cannot be read.
+    Encrypted,
 }
 
 impl From {
@@ -34,12 +36,18 @@ impl From {
             Self::Interpolation => "interpolation",
             Self::Passthrough => "passthrough",
             Self::EcsSecret => "ecsSecret",
+            Self::Encrypted => "encrypted",
         }
     }
 
     fn is_secret_store(self) -> bool {
-        matches!(self, Self::SecretKeyRef | Self::Interpolation | Self::Passthrough | Self::EcsSecret)
+        matches!(self, Self::SecretKeyRef | Self::Interpolation | Self::Passthrough | Self::EcsSecret | Self::Encrypted)
     }
+}
+
+/// Whether a node is a Pulumi secret envelope (`{"4dabf…": "1b47…", "ciphertext"|"plaintext": …}`).
+pub(crate) fn is_envelope(node: &Node) -> bool {
+    node.get("4dabf18193072939515e22adb298388d").and_then(Node::as_str) == Some("1b47061264138c4ac30d75fd1eb44270")
 }
 
 /// Accumulates one component.
@@ -85,6 +93,11 @@ impl ComponentBuilder {
     /// Adds (or replaces, later wins) a variable. `item` is where the variable is defined;
     /// `name_span` the span of its name; `value` its literal value, if any.
     pub fn var(&mut self, name: &str, name_span: Span, item: Span, value: Option<Node>, from: From) {
+        // A value wrapped in a Pulumi secret envelope is set, but not readable.
+        let (value, from) = match value {
+            Some(v) if is_envelope(&v) => (None, From::Encrypted),
+            other => (other, from),
+        };
         let set = match (&value, from) {
             (Some(v), From::Literal) => v.scalar_text().is_some_and(|t| !t.is_empty()),
             (None, From::Literal) => false,

@@ -69,7 +69,25 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
     let image = image_text(node);
     let role = match &image {
         Some((text, _)) => role_of(Some(text), key)?,
-        None if has_env => role_of(None, key)?,
+        None if has_env => {
+            // Without an image, a key like `api:` names a Pulumi service only if its
+            // environment says so: plenty of charts have an `api:` of their own.
+            let role = role_of(None, key)?;
+            let names: Vec<&str> = ENV_KEYS
+                .iter()
+                .chain(SECRET_ENV_KEYS)
+                .filter_map(|k| node.get(k))
+                .flat_map(|env| match &env.value {
+                    Value::Map(entries) => entries.iter().map(|e| &*e.key).collect::<Vec<_>>(),
+                    Value::List(items) => items.iter().filter_map(|i| i.get("name").and_then(Node::as_str)).collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            if super::role_of_env_keys(&names) != Some(role) {
+                return None;
+            }
+            role
+        }
         None => return None,
     };
     let at = node.key_span.unwrap_or(node.span);

@@ -119,14 +119,32 @@ const CONSOLE_ONLY: &[&str] = &[
     "PULUMI_HIDE_EMAIL_SIGNUP",
 ];
 
-/// Attributes a standalone env file to a component by the variables it sets.
+const MIGRATIONS_ONLY: &[&str] = &[
+    "MYSQL_ROOT_USERNAME",
+    "MYSQL_ROOT_PASSWORD",
+    "MYSQL_ROOT_CREDENTIALS",
+    "MYSQL_ALLOW_EMPTY_PASSWORD",
+    "RUN_MIGRATIONS_EXTERNALLY",
+    "SKIP_CREATE_DB_USER",
+    "MIGRATIONS_TABLE_NAME",
+    "METADATA_LOCK_WAIT_TIMEOUT",
+    "METADATA_LOCK_RETRIES",
+];
+
+/// Attributes a standalone env file to a component by the variables only that component
+/// reads; a tie attributes it to none.
 pub(crate) fn role_of_env_keys(keys: &[&str]) -> Option<Role> {
-    let api = keys.iter().filter(|k| API_ONLY.contains(k)).count();
-    let console = keys.iter().filter(|k| CONSOLE_ONLY.contains(k)).count();
-    match api.cmp(&console) {
-        std::cmp::Ordering::Greater => Some(Role::Api),
-        std::cmp::Ordering::Less => Some(Role::Console),
-        std::cmp::Ordering::Equal => None,
+    let count = |list: &[&str]| keys.iter().filter(|k| list.contains(k)).count();
+    let scores = [
+        (Role::Api, count(API_ONLY)),
+        (Role::Console, count(CONSOLE_ONLY)),
+        (Role::Migrations, count(MIGRATIONS_ONLY)),
+    ];
+    let best = scores.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let mut winners = scores.iter().filter(|(_, n)| *n == best && best > 0);
+    match (winners.next(), winners.next()) {
+        (Some((role, _)), None) => Some(*role),
+        _ => None,
     }
 }
 

@@ -77,6 +77,8 @@ fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError>
     // Shapes.
     let one: RawFunction = Box::new(one);
     ctx.add_function("one", one)?;
+    let descendants: RawFunction = Box::new(descendants);
+    ctx.add_function("descendants", descendants)?;
     Ok(())
 }
 
@@ -130,6 +132,46 @@ fn one<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, Exec
         Ok(first) => Ok(CowVal::Owned(first.into_owned())),
         Err(_) => Ok(CowVal::owned(cel::common::types::CelNull)),
     }
+}
+
+/// `descendants(x: dyn) -> list`: every value nested inside `x` (map values and list
+/// elements, at any depth, depth-first in document order; `x` itself excluded). Searches that
+/// would need recursion — "any secret envelope with `plaintext` anywhere in this resource" —
+/// become `descendants(r).exists(v, isPlaintextSecret(v))`. Maps and lists keep their
+/// locations. Walks at most 64 levels deep.
+///
+/// `descendants({'a': {'b': 1}})` → `[{'b': 1}, 1]`
+fn descendants<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    fn walk<'v>(v: &(dyn Val + 'v), depth: usize, out: &mut Vec<Box<dyn Val + 'v>>) {
+        if depth > 64 {
+            return;
+        }
+        let Some(iterable) = v.as_iterable() else { return };
+        let is_map = v.get_type().name() == "map";
+        let indexer = v.as_indexer();
+        let mut iter = iterable.iter();
+        while let Some(item) = iter.next() {
+            if is_map {
+                let Some(child) = indexer.and_then(|i| i.get(item).ok()) else { continue };
+                let child = child.into_owned();
+                out.push(child.clone_as_boxed());
+                walk(&*child, depth + 1, out);
+            } else {
+                out.push(item.clone_as_boxed());
+                walk(item, depth + 1, out);
+            }
+        }
+    }
+    let v: &(dyn Val + 'v) = match (ftx.this.as_deref(), ftx.args.as_slice()) {
+        (Some(this), []) => this,
+        (None, [arg]) => &**arg,
+        (this, args) => {
+            return Err(ExecutionError::invalid_argument_count(1, args.len() + usize::from(this.is_some())));
+        }
+    };
+    let mut out = Vec::new();
+    walk(v, 0, &mut out);
+    Ok(CowVal::owned(cel::common::types::CelList::from(out)))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -333,7 +375,9 @@ pub fn parse_tls_version(s: &str) -> Option<(u32, u32)> {
     let rest = lower.strip_prefix("tlsv").or_else(|| lower.strip_prefix("tls")).unwrap_or(&lower);
     let rest = rest.trim_start_matches(['v', ' ', '_']);
     let (major, minor) = rest.split_once(['.', '_'])?;
-    Some((major.parse().ok()?, minor.parse().ok()?))
+    let version: (u32, u32) = (major.parse().ok()?, minor.parse().ok()?);
+    // TLS 1.0 to 1.3 are the versions there are.
+    (version.0 == 1 && version.1 <= 3).then_some(version)
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -669,6 +713,14 @@ mod tests {
         assert_eq!(&text[loc.span.range()], r#"{"sslMode": "ENCRYPTED_ONLY"}"#);
         let program = cel_env().compile("one(doc.flat).a == 1 && one([]) == null").unwrap();
         assert_eq!(program.execute(&ctx).unwrap(), Value::Bool(true));
+    }
+
+    #[test]
+    fn descendants_walk_maps_and_lists_in_document_order() {
+        let program = cel_env().compile("descendants({'a': {'b': 1}, 'c': [2, {'d': 3}]}).size()").unwrap();
+        assert_eq!(program.execute(&root_context()).unwrap(), Value::Int(6));
+        let program = cel_env().compile("descendants({'a': {'b': 'x'}}).exists(v, v == 'x')").unwrap();
+        assert_eq!(program.execute(&root_context()).unwrap(), Value::Bool(true));
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod functions;
 pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::pack::{Rule, Scope};
+use crate::pack::{Rule, Scope, Secret};
 use crate::source::Span;
 use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
@@ -39,6 +39,8 @@ pub struct Failure {
     pub related: Vec<(Span, String)>,
     /// Whether this is a rule error rather than a finding.
     pub error: bool,
+    /// Whether the located value is a secret.
+    pub secret: bool,
 }
 
 /// Evaluates rules; holds the shared root context.
@@ -89,6 +91,7 @@ impl Evaluator {
                     ),
                     related: Vec::new(),
                     error: true,
+                    secret: false,
                 });
                 return failures;
             }
@@ -124,7 +127,13 @@ impl Evaluator {
                 };
                 let message = rule.message.render(|p| render_value(p, ctx));
                 let related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
-                failures.push(Failure { span, missing, message, related, error: false });
+                let secret = match &rule.secret {
+                    Secret::Never => false,
+                    Secret::Always => true,
+                    // When in doubt, mask.
+                    Secret::When(program) => eval_bool(program, ctx).unwrap_or(true),
+                };
+                failures.push(Failure { span, missing, message, related, error: false, secret });
             }
             Err(e) => failures.push(rule_error(rule, span, "assert", &e)),
         }
@@ -211,7 +220,18 @@ fn related_values(program: &Program, ctx: &Context) -> Vec<(Span, String)> {
     while let Some(item) = iter.next() {
         if let Some(loc) = loc_of_val(item) {
             out.push((loc.anchor(), String::new()));
+            continue;
         }
+        // `{'at': value, 'message': 'what it is'}` labels the related place.
+        let Some(indexer) = item.as_indexer() else { continue };
+        let Ok(at) = indexer.get(&CelString::from("at".to_owned())) else { continue };
+        let Some(loc) = loc_of_val(&*at) else { continue };
+        let message = indexer
+            .get(&CelString::from("message".to_owned()))
+            .ok()
+            .and_then(|m| m.downcast_ref::<CelString>().map(|s| s.inner().to_owned()))
+            .unwrap_or_default();
+        out.push((loc.anchor(), message));
     }
     out
 }
@@ -244,6 +264,7 @@ fn rule_error(rule: &Rule, span: Span, part: &str, error: &ExecutionError) -> Fa
         message: format!("rule {} failed to evaluate its `{part}` expression here: {error}", rule.id),
         related: Vec::new(),
         error: true,
+        secret: false,
     }
 }
 
@@ -279,7 +300,7 @@ pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Dia
         related: failure.related.into_iter().map(|(span, message)| Label { span, message }).collect(),
         help: rule.help.clone(),
         docs: rule.docs_url.clone(),
-        masked: if rule.secret && failure.missing.is_none() { vec![failure.span] } else { Vec::new() },
+        masked: if failure.secret && failure.missing.is_none() { vec![failure.span] } else { Vec::new() },
         logical_path,
         origin: None,
     }

@@ -12,8 +12,8 @@
 use crate::source::Span;
 use crate::tree::{Entry, Node, Value as NodeValue};
 use cel::ExecutionError;
-use cel::common::traits::{Container, Indexer, Iterable, Iterator as CelIterator, Sizer};
-use cel::common::types::{self, CelBool, CelDouble, CelInt, CelNull, CelString, CelUInt, Type};
+use cel::common::traits::{Adder, Container, Indexer, Iterable, Iterator as CelIterator, Sizer};
+use cel::common::types::{self, CelBool, CelDouble, CelInt, CelList, CelNull, CelString, CelUInt, Type};
 use cel::common::value::{CowVal, StaticVal, Val};
 use std::any::Any;
 use std::cell::RefCell;
@@ -334,6 +334,13 @@ impl Val for DocList {
         &types::LIST_TYPE
     }
 
+    fn as_adder<'b, 'v>(&'b self) -> Option<&'b (dyn Adder + 'v)>
+    where
+        Self: 'v,
+    {
+        Some(self)
+    }
+
     fn cel_type() -> &'static Type {
         &types::LIST_TYPE
     }
@@ -424,6 +431,26 @@ impl Indexer for DocList {
         Self: 'v,
     {
         self.get(idx).map(CowVal::into_owned)
+    }
+}
+
+impl Adder for DocList {
+    fn add<'b, 'w>(&'b self, rhs: &(dyn Val + 'w)) -> Result<CowVal<'b, 'w>, ExecutionError>
+    where
+        Self: 'w,
+    {
+        let Some(iterable) = rhs.as_iterable().filter(|_| rhs.get_type().name() == "list") else {
+            return Err(ExecutionError::function_error(
+                "+",
+                format!("cannot add a {} to a list", rhs.get_type().name()),
+            ));
+        };
+        let mut list: Vec<Box<dyn Val + 'w>> = self.values().iter().map(|v| v.clone_as_boxed()).collect();
+        let mut iter = iterable.iter();
+        while let Some(other) = iter.next() {
+            list.push(other.clone_as_boxed());
+        }
+        Ok(CowVal::owned(CelList::from(list)))
     }
 }
 

@@ -14,7 +14,13 @@ pub fn load_embedded_json(file: FileId, text: &str, token: Span) -> Option<Node>
     let raw = text.get(token.range())?;
     let inner_start = token.start as usize + usize::from(raw.starts_with('"'));
     let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
-    let (unescaped, origin) = unescape(inner, inner_start)?;
+    let (mut unescaped, mut origin) = unescape(inner, inner_start)?;
+    // A decrypted Pulumi secret holds its value JSON-encoded once more: `"\"[{…}]\""`.
+    while unescaped.len() >= 2 && unescaped.starts_with('"') && unescaped.ends_with('"') {
+        let Some((again, again_origin)) = unescape(&unescaped[1..unescaped.len() - 1], 1) else { break };
+        origin = again_origin.iter().map(|&i| origin[i]).collect();
+        unescaped = again;
+    }
     let mut node = load_json(FileId(u32::MAX), &unescaped).ok()?;
     remap(&mut node, file, &origin);
     crate::tree::anchor_sequence_items(&mut node);
@@ -76,6 +82,17 @@ fn remap(node: &mut Node, file: FileId, origin: &[usize]) {
 mod tests {
     use super::*;
     use crate::source::SourceFile;
+
+    #[test]
+    fn json_encoded_twice_is_decoded_twice() {
+        let text = r#"{"plaintext": "\"[{\\\"name\\\":\\\"api\\\"}]\""}"#;
+        let outer = load_json(FileId(0), text).unwrap();
+        let token = outer.get("plaintext").unwrap().span;
+        let inner = load_embedded_json(FileId(0), text, token).unwrap();
+        let name = inner.as_list().unwrap()[0].get("name").unwrap();
+        assert_eq!(name.as_str(), Some("api"));
+        assert_eq!(&text[name.span.range()], r#"\\\"api\\\""#);
+    }
 
     #[test]
     fn values_inside_an_escaped_json_string_are_located_in_the_outer_file() {

@@ -209,6 +209,12 @@ impl<'a> Loader<'a> {
                         merges.push(node);
                         return Ok(());
                     }
+                    // `key:` with no value is null; point at the key rather than at an empty
+                    // span after the colon.
+                    let mut node = node;
+                    if node.value == Value::Null && node.span.is_empty() {
+                        node.span = key_node.span;
+                    }
                     if let Some(first) = entries.iter().find(|e| e.key == name) {
                         let line = line_of(self.text, first.value.anchor_span().start as usize);
                         return Err(ParseError::new(

@@ -11,6 +11,7 @@ mod schema;
 mod template;
 
 pub use docs::rule_markdown;
+pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 
 use crate::diagnostic::{Problem, Severity};
@@ -60,6 +61,17 @@ pub struct PackMeta {
     pub docs: Option<String>,
 }
 
+/// Whether a finding's located value is a secret, masked in every output.
+#[derive(Clone, Debug)]
+pub enum Secret {
+    /// Never.
+    Never,
+    /// Always.
+    Always,
+    /// When this expression (evaluated with the element bound) is true.
+    When(Arc<Program>),
+}
+
 /// Where a rule's elements come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -94,6 +106,8 @@ pub struct Fixture {
     pub expect: Vec<(usize, usize)>,
     /// Kind override for the fixture's files.
     pub kind: Option<InputKind>,
+    /// Parameter overrides for this fixture.
+    pub params: Option<toml::Table>,
     /// Where the fixture is declared, for messages.
     pub span: Span,
 }
@@ -112,17 +126,17 @@ pub struct Rule {
     /// Per document or per deployment.
     pub scope: Scope,
     /// Precondition, evaluated with the element bound; the element is skipped when false.
-    pub when: Option<Program>,
+    pub when: Option<Arc<Program>>,
     /// Selector of the elements to check; `None` checks the scope once.
-    pub each: Option<Program>,
+    pub each: Option<Arc<Program>>,
     /// The name the element is bound to.
     pub bind: Arc<str>,
     /// Must hold for every element.
-    pub assert: Program,
+    pub assert: Arc<Program>,
     /// Where to report a failure; defaults to the element.
-    pub locate: Option<Program>,
+    pub locate: Option<Arc<Program>>,
     /// Places reported as `related`: a list of values.
-    pub related: Option<Program>,
+    pub related: Option<Arc<Program>>,
     /// The finding's message.
     pub message: Template,
     /// Short remediation shown with each finding.
@@ -134,7 +148,7 @@ pub struct Rule {
     /// Tags (e.g. `security`, `tls`).
     pub tags: Vec<String>,
     /// Whether the located value is a secret that must never be shown.
-    pub secret: bool,
+    pub secret: Secret,
     /// Default parameters, bound as `params`.
     pub params: Node,
     /// Fixtures.
@@ -159,6 +173,8 @@ pub struct Uses {
     pub resources: bool,
     /// `docs` (deployment scope).
     pub docs: bool,
+    /// `documents` (deployment scope).
+    pub documents: bool,
 }
 
 impl Uses {
@@ -169,6 +185,37 @@ impl Uses {
             components: self.components || other.components,
             resources: self.resources || other.resources,
             docs: self.docs || other.docs,
+            documents: self.documents || other.documents,
+        }
+    }
+}
+
+impl Rule {
+    /// A copy of the rule, for configuration overrides.
+    pub fn clone_with(rule: &Rule) -> Rule {
+        Rule {
+            id: rule.id.clone(),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            kinds: rule.kinds.clone(),
+            scope: rule.scope,
+            when: rule.when.clone(),
+            each: rule.each.clone(),
+            bind: rule.bind.clone(),
+            assert: rule.assert.clone(),
+            locate: rule.locate.clone(),
+            related: rule.related.clone(),
+            message: rule.message.clone(),
+            help: rule.help.clone(),
+            docs_url: rule.docs_url.clone(),
+            docs: rule.docs.clone(),
+            tags: rule.tags.clone(),
+            secret: rule.secret.clone(),
+            params: rule.params.clone(),
+            fixtures: rule.fixtures.clone(),
+            pack: rule.pack.clone(),
+            span: rule.span,
+            uses: rule.uses,
         }
     }
 }
@@ -327,6 +374,21 @@ fn compile_rule(
     let assert = compile(&rule.assert);
     let locate = rule.locate.as_ref().map(&mut compile);
     let related = rule.related.as_ref().map(&mut compile);
+    let mut bad_secret = None;
+    let secret = match rule.secret.as_ref().map(|s| (s, s.get_ref())) {
+        None | Some((_, toml::Value::Boolean(false))) => Some(Secret::Never),
+        Some((_, toml::Value::Boolean(true))) => Some(Secret::Always),
+        Some((spanned, toml::Value::String(expr))) => {
+            compile(&toml::Spanned::new(spanned.span(), expr.clone())).map(|p| Secret::When(Arc::new(p)))
+        }
+        Some((spanned, _)) => {
+            bad_secret = Some(spanned.span());
+            None
+        }
+    };
+    if let Some(at) = bad_secret {
+        problems.push(Problem::at(span(at), "`secret` must be true, false or a CEL expression"));
+    }
     let message = Template::compile(&rule.message, source, file, env);
 
     let severity = Severity::parse(rule.severity.get_ref()).ok_or_else(|| {
@@ -392,7 +454,7 @@ fn compile_rule(
         } else {
             format!("{base_dir}/{}", test.file.get_ref())
         };
-        fixtures.push(Fixture { path, expect, kind, span: span(test.file.span()) });
+        fixtures.push(Fixture { path, expect, kind, params: test.params.clone(), span: span(test.file.span()) });
     }
     let severity = match severity {
         Ok(s) => Some(s),
@@ -414,10 +476,26 @@ fn compile_rule(
     let (Some(assert), Some(severity), Some(message)) = (assert, severity, message) else {
         return Err(problems);
     };
-    let programs: Vec<&Program> =
-        [&when, &each, &locate, &related].into_iter().flatten().flatten().chain([&assert]).chain(message.programs()).collect();
+    let secret_program = match &secret {
+        Some(Secret::When(p)) => Some(&**p),
+        _ => None,
+    };
+    let programs: Vec<&Program> = [&when, &each, &locate, &related]
+        .into_iter()
+        .flatten()
+        .flatten()
+        .chain([&assert])
+        .chain(message.programs())
+        .chain(secret_program)
+        .collect();
     let uses_var = |name: &str| programs.iter().any(|p| p.references().has_variable(name));
-    let uses = Uses { doc: uses_var("doc"), components: uses_var("components"), resources: uses_var("resources"), docs: uses_var("docs") };
+    let uses = Uses {
+        doc: uses_var("doc"),
+        components: uses_var("components"),
+        resources: uses_var("resources"),
+        docs: uses_var("docs"),
+        documents: uses_var("documents"),
+    };
     let docs = rule.docs.unwrap_or_default();
     let params = rule
         .params
@@ -428,12 +506,12 @@ fn compile_rule(
         severity,
         kinds,
         scope,
-        when: when.flatten(),
-        each: each.flatten(),
+        when: when.flatten().map(Arc::new),
+        each: each.flatten().map(Arc::new),
         bind: Arc::from(rule.bind.unwrap_or_else(|| "it".to_owned())),
-        assert,
-        locate: locate.flatten(),
-        related: related.flatten(),
+        assert: Arc::new(assert),
+        locate: locate.flatten().map(Arc::new),
+        related: related.flatten().map(Arc::new),
         message,
         help: rule.help.map(Arc::from),
         docs_url: rule.url.map(Arc::from),
@@ -445,7 +523,7 @@ fn compile_rule(
             references: docs.references,
         },
         tags: rule.tags,
-        secret: rule.secret,
+        secret: secret.unwrap_or(Secret::Never),
         params,
         fixtures,
         pack: pack.to_owned(),

@@ -41,8 +41,7 @@ pub(super) struct RuleToml {
     pub message: Spanned<String>,
     pub help: Option<String>,
     pub url: Option<String>,
-    #[serde(default)]
-    pub secret: bool,
+    pub secret: Option<Spanned<toml::Value>>,
     #[serde(default)]
     pub tags: Vec<String>,
     pub docs: Option<RuleDocsToml>,
@@ -72,6 +71,7 @@ pub(super) struct FixtureToml {
     #[serde(default = "no_expectations")]
     pub expect: Spanned<Vec<String>>,
     pub kind: Option<String>,
+    pub params: Option<toml::Table>,
 }
 
 fn no_expectations() -> Spanned<Vec<String>> {
@@ -79,7 +79,7 @@ fn no_expectations() -> Spanned<Vec<String>> {
 }
 
 /// Converts a TOML value (rule parameters, config overrides) into a tree, located at `span`.
-pub(crate) fn toml_to_node(value: &toml::Value, span: Span) -> Node {
+pub fn toml_to_node(value: &toml::Value, span: Span) -> Node {
     let value = match value {
         toml::Value::String(s) => Value::String(Arc::from(s.as_str())),
         toml::Value::Integer(i) => Value::Int(*i),

@@ -5,15 +5,15 @@ use crate::source::{FileId, SourceFile, Span};
 use cel::Program;
 
 /// A compiled message template.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Template {
     parts: Vec<Part>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum Part {
     Text(String),
-    Expr(Box<Program>),
+    Expr(std::sync::Arc<Program>),
 }
 
 impl Template {
@@ -41,7 +41,7 @@ impl Template {
             };
             let expr = &after[..close];
             match env.compile(expr) {
-                Ok(program) => parts.push(Part::Expr(Box::new(program))),
+                Ok(program) => parts.push(Part::Expr(std::sync::Arc::new(program))),
                 Err(errors) => {
                     for error in errors.errors {
                         let (line, col) = error.pos;

@@ -1,13 +1,24 @@
 //! Renderers: one per output format, all reading the same [`Report`].
 
+#[cfg(test)]
+mod fixture;
+mod github;
+mod gitlab;
 mod human;
 mod json;
+mod junit;
+mod sarif;
 
+pub use github::render_github;
+pub use gitlab::render_gitlab;
 pub use human::{HumanOptions, render_human};
 pub use json::render_json;
+pub use junit::render_junit;
+pub use sarif::render_sarif;
 
 use crate::diagnostic::{Diagnostic, Problem};
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
+use std::collections::{HashMap, HashSet};
 
 /// Counts shown at the end of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -20,6 +31,10 @@ pub struct Summary {
     pub skipped: usize,
     /// Findings reported.
     pub findings: usize,
+    /// Findings suppressed by comments or configuration.
+    pub suppressed: usize,
+    /// Findings left out because the baseline records them.
+    pub baselined: usize,
 }
 
 /// Everything a renderer needs.
@@ -34,6 +49,9 @@ pub struct Report<'a> {
     pub problems: &'a [Problem],
     /// Counts.
     pub summary: Summary,
+    /// The names of the files checked, as [`crate::source::SourceFile::name`] shows them, for
+    /// formats that list the files that passed (JUnit). Empty when not known.
+    pub files: &'a [String],
 }
 
 /// A location resolved for display: file name and 1-based line/column range, end exclusive.
@@ -84,4 +102,59 @@ pub(crate) fn masked_text(text: &str, masks: &[Span]) -> String {
         }
     }
     String::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Every masked span of the report that lies in `file`: a renderer that shows any text of a
+/// file masks all of them, not only those of the finding at hand.
+pub(crate) fn masks_in(report: &Report, file: FileId) -> Vec<Span> {
+    report.diagnostics.iter().flat_map(|d| &d.masked).filter(|m| m.file == file).copied().collect()
+}
+
+/// The text a span covers, with every masked span of its file replaced by `*`.
+pub(crate) fn masked_slice(report: &Report, span: Span) -> String {
+    let file = report.sources.get(span.file);
+    let masks = masks_in(report, span.file);
+    let Some(text) = file.text.get(span.range()) else { return String::new() };
+    if masks.is_empty() {
+        return text.to_owned();
+    }
+    masked_text(&file.text, &masks).get(span.range()).unwrap_or_default().to_owned()
+}
+
+/// One fingerprint per diagnostic, in report order, unique within the report.
+///
+/// The first finding with a given [`Diagnostic::fingerprint`] (rule, file name, logical path;
+/// never line numbers) keeps it. A later finding whose fingerprint is already taken (the same
+/// rule at the same logical path of the same file) gets SHA-256 of the fingerprint, a NUL and
+/// its occurrence number (2, 3, …), as 32 hex digits: stable for as long as the findings sharing
+/// that key keep their relative order, which is their order in the file.
+pub(crate) fn unique_fingerprints(report: &Report) -> Vec<String> {
+    let mut names: HashMap<FileId, String> = HashMap::new();
+    let mut seen = HashSet::new();
+    report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let file = d.primary.span.file;
+            let name = names.entry(file).or_insert_with(|| report.sources.get(file).name.clone());
+            let base = d.fingerprint(name);
+            let mut fingerprint = base.clone();
+            let mut occurrence = 1u32;
+            while !seen.insert(fingerprint.clone()) {
+                occurrence += 1;
+                fingerprint = hex32(&[base.as_bytes(), &[0], occurrence.to_string().as_bytes()]);
+            }
+            fingerprint
+        })
+        .collect()
+}
+
+/// SHA-256 of the parts, concatenated, as 32 hex digits.
+pub(crate) fn hex32(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize().iter().take(16).map(|b| format!("{b:02x}")).collect()
 }

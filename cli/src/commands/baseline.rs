@@ -1,0 +1,35 @@
+//! `celador baseline create`.
+
+use super::check::scan;
+use crate::ExitStatus;
+use crate::args::{BaselineCommand, BaselineCreateArgs};
+use anyhow::Context as _;
+use celador_engine::baseline::Baseline;
+use std::io::Write as _;
+
+pub fn run(command: &BaselineCommand) -> anyhow::Result<ExitStatus> {
+    match command {
+        BaselineCommand::Create(args) => create(args),
+    }
+}
+
+fn create(args: &BaselineCreateArgs) -> anyhow::Result<ExitStatus> {
+    let scan = scan(&args.scan)?;
+    if !scan.problems.is_empty() {
+        for p in &scan.problems {
+            let _ =
+                writeln!(std::io::stderr(), "celador: error: {}: {}", p.file.as_deref().unwrap_or("input"), p.message);
+        }
+        return Ok(ExitStatus::Error);
+    }
+    let baseline = Baseline::create(&scan.diagnostics, &scan.sources);
+    let json = serde_json::to_string_pretty(&baseline)? + "\n";
+    std::fs::write(&args.output, json).with_context(|| format!("cannot write {}", args.output.display()))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "celador: recorded {} findings in {}",
+        baseline.findings.len(),
+        args.output.display()
+    );
+    Ok(ExitStatus::Success)
+}

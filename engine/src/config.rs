@@ -1,0 +1,284 @@
+//! `celador.toml`: project configuration shared by `check`, the pre-commit hook and the
+//! webhook.
+//!
+//! ```toml
+//! [rules]
+//! disable = ["PSH-APP-006"]                   # rules not to run
+//! severity = { "PSH-APP-001" = "medium" }     # severity overrides
+//!
+//! [params."PSH-TLS-009"]                      # rule parameter overrides
+//! min_tls_version = "1.3"
+//!
+//! [[ignore]]                                  # suppressions for files without comments (JSON)
+//! rule = "PSH-NET-004"                        # or rules = [...]; "*" for every rule
+//! path = "deploy/lab/**"                      # glob on the reported file name
+//! logical_path = "*alb*"                      # optional glob on the finding's logical path
+//! reason = "lab account, no public exposure"  # required
+//! until = 2027-03-31                          # optional expiry (a TOML date or "YYYY-MM-DD")
+//! ```
+//!
+//! It is found by walking up from the working directory (`celador.toml`, then
+//! `.celador.toml`); `--config FILE` names one explicitly. Errors are located in the file.
+
+use crate::diagnostic::{Problem, Severity};
+use crate::pack::Rule;
+use crate::source::{SourceFile, SourceMap, Span};
+use crate::tree::Node;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// File names looked for, in order, in each directory walking up.
+pub const CONFIG_NAMES: [&str; 2] = ["celador.toml", ".celador.toml"];
+
+/// A loaded configuration.
+#[derive(Debug, Default)]
+pub struct Config {
+    /// Where it was read from.
+    pub path: Option<PathBuf>,
+    /// Rules not to run.
+    pub disable: Vec<String>,
+    /// Severity overrides.
+    pub severity: BTreeMap<String, Severity>,
+    /// Parameter overrides per rule, merged over the rule's defaults.
+    pub params: BTreeMap<String, toml::Table>,
+    /// `[[ignore]]` entries.
+    pub ignores: Vec<Ignore>,
+    /// `[webhook]` settings, kept raw for the server.
+    pub webhook: Option<toml::Table>,
+}
+
+/// One `[[ignore]]` entry.
+#[derive(Debug)]
+pub struct Ignore {
+    /// Rule ids (`*` matches every rule).
+    pub rules: Vec<String>,
+    /// Glob on the reported file name.
+    pub path: Option<globset::GlobMatcher>,
+    /// Glob on the logical path.
+    pub logical_path: Option<globset::GlobMatcher>,
+    /// Why.
+    pub reason: String,
+    /// Expiry date `(year, month, day)`.
+    pub until: Option<(i32, u32, u32)>,
+    /// Where the entry is, for unused/expired reports.
+    pub span: Span,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigToml {
+    #[serde(default)]
+    rules: RulesToml,
+    #[serde(default)]
+    params: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    ignore: Vec<Spanned<IgnoreToml>>,
+    webhook: Option<toml::Table>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RulesToml {
+    #[serde(default)]
+    disable: Vec<String>,
+    #[serde(default)]
+    severity: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IgnoreToml {
+    rule: Option<String>,
+    #[serde(default)]
+    rules: Vec<String>,
+    path: Option<Spanned<String>>,
+    logical_path: Option<Spanned<String>>,
+    reason: Option<String>,
+    until: Option<Spanned<toml::Value>>,
+}
+
+/// Finds the configuration file for `cwd`: the nearest `celador.toml` walking up.
+pub fn discover(cwd: &Path) -> Option<PathBuf> {
+    cwd.ancestors().flat_map(|dir| CONFIG_NAMES.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
+}
+
+/// Parses a configuration file, located in `sources` for error reports.
+///
+/// # Errors
+/// Unreadable file, TOML errors, unknown keys, bad globs, dates or severities — each located.
+pub fn load(path: &Path, display: &str, sources: &SourceMap) -> Result<Config, Vec<Problem>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Problem::file(Some(display.to_owned()), format!("cannot read configuration: {e}"))])?;
+    parse(&text, display, Some(path.to_path_buf()), sources)
+}
+
+/// Parses configuration text.
+///
+/// # Errors
+/// As [`load`].
+pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceMap) -> Result<Config, Vec<Problem>> {
+    let file = sources.add(SourceFile::new(display, path.clone(), text));
+    let span = |r: std::ops::Range<usize>| Span::new(file, r.start, r.end);
+    let parsed: ConfigToml = toml::from_str(text).map_err(|e| {
+        let at = e.span().map_or(Span::new(file, 0, 0), span);
+        vec![Problem::at(at, format!("invalid configuration: {}", e.message().trim()))]
+    })?;
+    let mut problems = Vec::new();
+    let mut severity = BTreeMap::new();
+    for (rule, level) in parsed.rules.severity {
+        match Severity::parse(level.get_ref()) {
+            Some(s) => {
+                severity.insert(rule, s);
+            }
+            None => problems.push(Problem::at(span(level.span()), format!("unknown severity `{}`", level.get_ref()))),
+        }
+    }
+    let mut ignores = Vec::new();
+    for entry in parsed.ignore {
+        let entry_span = span(entry.span());
+        let entry = entry.into_inner();
+        let mut rules = entry.rules;
+        rules.extend(entry.rule);
+        if rules.is_empty() {
+            problems.push(Problem::at(entry_span, "an [[ignore]] entry needs `rule` or `rules`"));
+        }
+        let reason = entry.reason.unwrap_or_default();
+        if reason.trim().is_empty() {
+            problems.push(Problem::at(entry_span, "an [[ignore]] entry needs a `reason`"));
+        }
+        let mut glob = |g: Option<Spanned<String>>| -> Option<globset::GlobMatcher> {
+            let g = g?;
+            match globset::GlobBuilder::new(g.get_ref()).literal_separator(true).build() {
+                Ok(glob) => Some(glob.compile_matcher()),
+                Err(e) => {
+                    problems.push(Problem::at(span(g.span()), format!("invalid glob: {e}")));
+                    None
+                }
+            }
+        };
+        let path_glob = glob(entry.path);
+        let logical = glob(entry.logical_path);
+        let until = match entry.until {
+            None => None,
+            Some(value) => {
+                let text = match value.get_ref() {
+                    toml::Value::Datetime(d) => d.to_string(),
+                    toml::Value::String(s) => s.clone(),
+                    _ => String::new(),
+                };
+                let parsed = parse_date(&text);
+                if parsed.is_none() {
+                    problems
+                        .push(Problem::at(span(value.span()), format!("invalid date `{text}` (expected YYYY-MM-DD)")));
+                }
+                parsed
+            }
+        };
+        ignores.push(Ignore { rules, path: path_glob, logical_path: logical, reason, until, span: entry_span });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Config {
+        path,
+        disable: parsed.rules.disable,
+        severity,
+        params: parsed.params,
+        ignores,
+        webhook: parsed.webhook,
+    })
+}
+
+impl Config {
+    /// Applies `disable`, `severity` and `params` to the rules of a run.
+    pub fn apply(&self, rules: Vec<Arc<Rule>>) -> Vec<Arc<Rule>> {
+        rules
+            .into_iter()
+            .filter(|r| !self.disable.iter().any(|d| d.eq_ignore_ascii_case(&r.id)))
+            .map(|rule| {
+                let severity = self.severity.get(&*rule.id).copied();
+                let params = self.params.get(&*rule.id);
+                if severity.is_none() && params.is_none() {
+                    return rule;
+                }
+                let mut changed = Rule::clone_with(&rule);
+                if let Some(s) = severity {
+                    changed.severity = s;
+                }
+                if let Some(overrides) = params {
+                    changed.params = merge_params(&changed.params, overrides, rule.span);
+                }
+                Arc::new(changed)
+            })
+            .collect()
+    }
+}
+
+pub(crate) fn merge_params(defaults: &Node, overrides: &toml::Table, span: Span) -> Node {
+    let mut entries: Vec<crate::tree::Entry> = defaults.as_map().unwrap_or_default().to_vec();
+    for (key, value) in overrides {
+        let node = crate::pack::toml_value_to_node(value, span);
+        entries.retain(|e| &*e.key != key.as_str());
+        entries.push(crate::tree::entry(key.as_str(), None, node));
+    }
+    Node::map(entries, defaults.span)
+}
+
+/// Parses `YYYY-MM-DD` (a TOML local date or a string).
+pub fn parse_date(text: &str) -> Option<(i32, u32, u32)> {
+    let mut parts = text.trim().splitn(3, '-');
+    let year = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.get(..2)?.parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
+}
+
+/// Today's date in UTC, from the system clock.
+pub fn today() -> (i32, u32, u32) {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i32, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (i32::try_from(year).unwrap_or(i32::MAX), u32::try_from(month).unwrap_or(1), u32::try_from(day).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_519), (2026, 3, 7));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(parse_date("2027-03-31"), Some((2027, 3, 31)));
+        assert_eq!(parse_date("2027-13-01"), None);
+    }
+
+    #[test]
+    fn config_errors_are_located() {
+        let sources = SourceMap::new();
+        let text = "[rules]\ndisable = [\"X\"]\nseverity = { \"PSH-APP-001\" = \"urgent\" }\n";
+        let problems = parse(text, "celador.toml", None, &sources).unwrap_err();
+        assert_eq!(sources.start(problems[0].span.unwrap()).line, 3);
+        let text = "[[ignore]]\nrule = \"PSH-NET-004\"\npath = \"a/**\"\n";
+        let problems = parse(text, "celador.toml", None, &sources).unwrap_err();
+        assert!(problems[0].message.contains("reason"), "{:?}", problems);
+        let problems = parse("[rulez]\n", "celador.toml", None, &sources).unwrap_err();
+        assert!(problems[0].message.contains("unknown field"), "{:?}", problems);
+    }
+}

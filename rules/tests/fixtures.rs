@@ -1,0 +1,70 @@
+//! The built-in pack's fixtures: every rule's failing and passing files must produce exactly
+//! the findings its `[[rule.tests]]` expect, at the expected line and column.
+
+use celador_engine::fixtures::run_fixtures;
+use celador_engine::pack::load_pack;
+use celador_engine::source::SourceMap;
+use std::fmt::Write as _;
+
+#[test]
+fn builtin_pack_fixtures_produce_exactly_the_expected_findings() {
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("the built-in pack is embedded");
+    let pack = load_pack(files, &sources).unwrap_or_else(|problems| {
+        let listed: Vec<String> = problems.iter().map(|p| format!("{p:?}")).collect();
+        panic!("the built-in pack does not compile:\n{}", listed.join("\n"));
+    });
+    let outcomes = run_fixtures(&pack);
+    let mut failures = String::new();
+    for outcome in outcomes.iter().filter(|o| !o.passed()) {
+        let _ = writeln!(failures, "{} {}", outcome.rule, outcome.fixture);
+        for (line, column) in &outcome.missing {
+            let _ = writeln!(failures, "    expected a finding at {line}:{column}");
+        }
+        for (p, message) in &outcome.unexpected {
+            let _ = writeln!(failures, "    unexpected finding at {}:{}:{}: {message}", p.file, p.line, p.column);
+        }
+        for error in &outcome.errors {
+            let _ = writeln!(failures, "    error: {error}");
+        }
+    }
+    assert!(failures.is_empty(), "fixtures failed:\n{failures}");
+    assert!(outcomes.len() >= 300, "only {} fixtures ran", outcomes.len());
+}
+
+#[test]
+fn every_rule_has_failing_and_passing_fixtures_and_docs() {
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let pack = load_pack(files, &sources).expect("compiles");
+    for rule in &pack.rules {
+        let failing = rule.fixtures.iter().filter(|f| !f.expect.is_empty()).count();
+        let passing = rule.fixtures.iter().filter(|f| f.expect.is_empty()).count();
+        assert!(failing > 0 && passing > 0, "{} has {failing} failing and {passing} passing fixtures", rule.id);
+        assert!(
+            !rule.docs.what.trim().is_empty() && !rule.docs.why.trim().is_empty() && !rule.docs.fix.trim().is_empty(),
+            "{} lacks docs",
+            rule.id
+        );
+        assert!(rule.docs_url.is_some(), "{} has no docs URL", rule.id);
+    }
+}
+
+/// Every check of the specification's section 2 exists in the built-in pack.
+#[test]
+fn every_specified_check_is_in_the_pack() {
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let pack = load_pack(files, &sources).expect("compiles");
+    let ids: Vec<&str> = pack.rules.iter().map(|r| &*r.id).collect();
+    let expected = [
+        (1..=8).map(|n| format!("PSH-NET-{n:03}")).collect::<Vec<_>>(),
+        (1..=5).map(|n| format!("PSH-ENC-{n:03}")).collect(),
+        (1..=13).map(|n| format!("PSH-TLS-{n:03}")).collect(),
+        (1..=7).map(|n| format!("PSH-SEC-{n:03}")).collect(),
+        (1..=6).map(|n| format!("PSH-APP-{n:03}")).collect(),
+    ];
+    for id in expected.iter().flatten() {
+        assert!(ids.contains(&id.as_str()), "{id} is missing from the built-in pack");
+    }
+}

@@ -90,8 +90,11 @@ pub fn discover(paths: &[PathBuf], cwd: &Path) -> Discovered {
             discovered.problems.push(Problem::file(Some(display_name(path, cwd)), "no such file or directory"));
         }
     }
+    // One file reached twice (`d/x` and `./d/x`, or a directory and a file in it) is read once,
+    // under the first name it was reached by.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     found.sort();
-    found.dedup_by(|a, b| a.0 == b.0);
     let (ours, skipped): (Vec<_>, Vec<_>) =
         found.into_iter().partition(|(p, explicit)| *explicit || classify_name(p).is_some());
     discovered.skipped = skipped.len();
@@ -193,9 +196,19 @@ fn load_input(
     kind_override: Option<InputKind>,
 ) -> (Vec<Document>, Vec<Problem>, usize) {
     let kind_override = input.kind.or(kind_override);
+    if input.bytes.contains(&0) {
+        return (Vec::new(), vec![Problem::file(Some(input.name), "not a text file (binary content)")], 0);
+    }
     let text = match String::from_utf8(input.bytes) {
-        Ok(text) if !text.contains('\0') => text,
-        _ => return (Vec::new(), vec![Problem::file(Some(input.name), "not a UTF-8 text file (binary content)")], 0),
+        Ok(text) => text,
+        Err(e) => {
+            // Locate the first invalid byte in a lossy copy: everything before it is unchanged.
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let at = e.utf8_error().valid_up_to() - if lossy.starts_with('\u{feff}') { 3 } else { 0 };
+            let file = sources.add(SourceFile::new(input.name, input.path, &lossy));
+            let span = Span::new(file, at, at + lossy[at..].chars().next().map_or(0, char::len_utf8));
+            return (Vec::new(), vec![Problem::at(span, "not valid UTF-8 (save the file as UTF-8)")], 0);
+        }
     };
     let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
     let syntax = match (by_name, kind_override) {
@@ -355,7 +368,14 @@ impl Checker {
         if !deployment_rules.is_empty() {
             let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
             for doc in &prepared {
-                groups.entry(deployment_of(&sources.get(doc.doc.file).name)).or_default().push(doc);
+                let file = sources.get(doc.doc.file);
+                // Unnamed stdin is a deployment of its own; named, it belongs where its name says.
+                let key = if file.path.is_none() && file.name == "<stdin>" {
+                    "\0stdin".to_owned()
+                } else {
+                    deployment_of(&file.name)
+                };
+                groups.entry(key).or_default().push(doc);
             }
             let more: Vec<Diagnostic> = groups
                 .par_iter()
@@ -370,7 +390,10 @@ impl Checker {
                         let unit = deployment_unit(&members, rule.uses);
                         for failure in self.evaluator.run(rule, &unit, &***params) {
                             let path = logical_path_in(&members, failure.span);
-                            out.push(to_diagnostic(rule, failure, path));
+                            let origin = origin_of(&members, failure.span);
+                            let mut diagnostic = to_diagnostic(rule, failure, path);
+                            diagnostic.origin = origin;
+                            out.push(diagnostic);
                         }
                     }
                     out
@@ -462,6 +485,14 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
         vars.push(("documents", to_cel(&Node::list(documents, anchor))));
     }
     Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, scope: Scope::Deployment }
+}
+
+/// The `# Source:` of the document a span points into.
+fn origin_of(docs: &[&PreparedDoc], span: Span) -> Option<String> {
+    docs.iter()
+        .filter(|d| d.doc.file == span.file && d.doc.helm_source.is_some())
+        .find(|d| path_to(&d.doc.root, span).is_some())
+        .and_then(|d| d.doc.helm_source.clone())
 }
 
 fn logical_path_in(docs: &[&PreparedDoc], span: Span) -> String {

@@ -84,8 +84,21 @@ impl<'a> Loader<'a> {
 
     fn scan_error(&self, error: &ScanError) -> ParseError {
         let at = self.offsets.byte(error.marker().index()).min(self.text.len());
+        if let Some(template) = self.template_on_line(at) {
+            return helm_template_error(template);
+        }
         let end = self.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
         ParseError::new(Span::new(self.file, at, end), format!("invalid YAML: {}", error.info()))
+    }
+
+    /// The span of a `{{ … }}` on the line holding `offset`, if there is one: YAML that fails
+    /// there is an unrendered Go template, and should be reported as one.
+    fn template_on_line(&self, offset: usize) -> Option<Span> {
+        let line = line_bounds(self.text, offset);
+        let text = &self.text[line.clone()];
+        let open = text.find("{{")?;
+        let close = text[open..].find("}}").map_or(text.len(), |c| open + c + 2);
+        Some(Span::new(self.file, line.start + open, line.start + close))
     }
 
     fn run(mut self) -> Result<Vec<YamlDocument>, ParseError> {
@@ -230,15 +243,9 @@ impl<'a> Loader<'a> {
     }
 
     fn complex_key(&self, node: &Node) -> ParseError {
-        let line = self.text[node.span.range()].to_owned();
-        let line_text = &self.text[line_bounds(self.text, node.span.start as usize)];
-        if line.contains("{{") || line_text.contains("{{") {
-            ParseError::new(
-                node.span,
-                "this looks like an unrendered Helm template (`{{ … }}`); run `helm template` and check its output instead",
-            )
-        } else {
-            ParseError::new(node.span, "mappings and sequences as mapping keys are not supported")
+        match self.template_on_line(node.span.start as usize) {
+            Some(template) => helm_template_error(template),
+            None => ParseError::new(node.span, "mappings and sequences as mapping keys are not supported"),
         }
     }
 
@@ -331,6 +338,13 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
             }
         }
     }
+}
+
+fn helm_template_error(span: Span) -> ParseError {
+    ParseError::new(
+        span,
+        "this looks like an unrendered Helm template (`{{ … }}`); run `helm template` and check its output instead",
+    )
 }
 
 fn helm_source(gap: &str) -> Option<String> {

@@ -128,7 +128,7 @@ fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
         code: "error".to_owned(),
         message: p.message.clone(),
         severity: miette::Severity::Error,
-        source: NamedSource::new(file.name.clone(), file.text.to_string()),
+        source: NamedSource::new(file.name.clone(), super::mask_likely_secrets(&file.text)),
         labels: vec![LabeledSpan::new_primary_with_span(Some("here".to_owned()), span.range())],
         help: None,
         url: None,

@@ -1,6 +1,18 @@
 //! Renderers: one per output format, all reading the same [`Report`].
 
 #[cfg(test)]
+mod mask_tests {
+    #[test]
+    fn likely_secrets_are_masked_byte_for_byte() {
+        let text = "a: 1\nsmtpPassword: hunter2\nAWS_SECRET_ACCESS_KEY=abc\n  \"masterPassword\": \"pw\",\nname: x\n";
+        let masked = super::mask_likely_secrets(text);
+        assert_eq!(masked.len(), text.len());
+        assert!(!masked.contains("hunter2") && !masked.contains("abc") && !masked.contains("pw\""), "{masked}");
+        assert!(masked.contains("name: x") && masked.contains("a: 1"));
+    }
+}
+
+#[cfg(test)]
 mod fixture;
 mod github;
 mod gitlab;
@@ -83,6 +95,52 @@ impl Position {
             end_column: end.column,
         }
     }
+}
+
+/// Words that make a key's value a likely secret.
+const SECRET_WORDS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "license",
+    "private",
+    "credential",
+    "apikey",
+    "api_key",
+    "accesskey",
+    "access_key",
+];
+
+/// The text of a file with the values of likely-secret keys (`smtpPassword: …`,
+/// `AWS_SECRET_ACCESS_KEY=…`, `"masterPassword": "…"`) replaced by `*`, byte for byte.
+///
+/// Used for snippets of files that could not be parsed: no rule ran on them, so nothing knows
+/// which values are secrets, and a context line must not print one.
+pub(crate) fn mask_likely_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let separator =
+            line.find(": ").or_else(|| line.find('=')).or_else(|| line.trim_end().ends_with(':').then(|| line.len()));
+        let Some(at) = separator.filter(|&at| at < line.len()) else {
+            out.push_str(line);
+            continue;
+        };
+        let key = line[..at].to_ascii_lowercase();
+        if !SECRET_WORDS.iter().any(|w| key.contains(w)) {
+            out.push_str(line);
+            continue;
+        }
+        out.push_str(&line[..=at]);
+        for c in line[at + 1..].chars() {
+            if c.is_whitespace() || matches!(c, '"' | '\'' | ',') {
+                out.push(c);
+            } else {
+                out.extend(std::iter::repeat_n('*', c.len_utf8()));
+            }
+        }
+    }
+    out
 }
 
 /// The text of a file with every masked span replaced by `*`, byte for byte, so offsets stay valid.

@@ -1,0 +1,107 @@
+//! Human output: snippets with labels, help and a summary (snapshot).
+
+use crate::support::{Project, SEC_001, TLS_008, builtin_rules_pack};
+
+const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: pulumi-api
+spec:
+  template:
+    spec:
+      containers:
+        - name: api
+          image: pulumi/service:20260801-1234
+          env:
+            - name: DATABASE_CA_CERTIFICATE
+              valueFrom:
+                secretKeyRef: {name: pulumi-db-ca, key: ca.pem}
+";
+
+const STACK: &str =
+    "config:\n  aws:region: us-west-2\n  selfhosted:smtpPassword: hunter2\n  selfhosted:smtpUsername: pulumi\n";
+
+#[test]
+fn human_report_snapshot() {
+    let p = Project::new();
+    p.file("deploy/api.yaml", DEPLOYMENT);
+    p.file("deploy/Pulumi.prod.yaml", STACK);
+    p.file("deploy/README.md", "not checked\n");
+    // PSH-TLS-008 and PSH-SEC-001 as they are in the repository, without the rules added since,
+    // so the snapshot changes only when these rules or the renderer do.
+    p.file("psh.toml", builtin_rules_pack(&[TLS_008, SEC_001]));
+    let run = p.run_with(
+        &["check", "--color", "never", "--no-builtin", "--pack", "psh.toml", "deploy"],
+        None,
+        &[("COLUMNS", "100")],
+    );
+    run.assert_code(1);
+    assert_eq!(run.stderr, "");
+    assert!(!run.stdout.contains('\u{1b}'), "no escape codes with --color never");
+
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    // Paths are relative (the binary runs in the temporary directory); filter it anyway.
+    let root = p.root().display().to_string();
+    settings.add_filter(&regex_escape(&root), "[TMP]");
+    settings.bind(|| insta::assert_snapshot!("human_report", run.stdout));
+}
+
+#[test]
+fn human_error_snapshot() {
+    let p = Project::new();
+    p.file("broken.env", "PULUMI_DATABASE_ENDPOINT=db:3306\nSMTP_SERVER=\"smtp.example.net:587\nOTHER=1\n");
+    let run = p.run_with(&["check", "--color", "never", "."], None, &[("COLUMNS", "100")]);
+    run.assert_code(2);
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| insta::assert_snapshot!("human_error", run.stdout));
+}
+
+#[test]
+fn color_always_uses_escape_codes_and_never_does_not() {
+    let p = Project::new();
+    p.file("api.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
+    let always = p.run(&["check", "--color", "always", "."]);
+    always.assert_code(1);
+    assert!(always.stdout.contains('\u{1b}'), "{}", always.stdout);
+    let never = p.run(&["check", "--color", "never", "."]);
+    assert!(!never.stdout.contains('\u{1b}'), "{}", never.stdout);
+    // `auto` writing to a pipe: no colour.
+    let auto = p.run(&["check", "."]);
+    assert!(!auto.stdout.contains('\u{1b}'), "{}", auto.stdout);
+}
+
+#[test]
+fn summary_line_counts() {
+    let p = Project::new();
+    p.file(
+        "pack.toml",
+        "[pack]\nid = \"e2e\"\nversion = \"1\"\ntitle = \"t\"\n\n[[rule]]\nid = \"ENV-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\"]\nassert = 'false'\nmessage = 'm'\n",
+    );
+    p.file("in/a.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
+    p.file("in/b.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
+    p.file("in/notes.txt", "x\n");
+    p.file("in/bad.json", "{,}\n");
+    let run = p.run(&["check", "--color", "never", "--no-builtin", "--pack", "pack.toml", "in"]);
+    run.assert_code(2);
+    assert!(
+        run.stdout.ends_with("2 findings in 2 documents of 3 files (1 skipped: not a known kind); 1 error\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

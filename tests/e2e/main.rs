@@ -1,7 +1,4 @@
 //! End-to-end tests: the `celador` binary run on files, directories and stdin.
-//!
-//! Tests marked `BUG (reported)` assert the correct behaviour of something celador currently
-//! gets wrong; they fail until it is fixed.
 
 mod support;
 

@@ -4,6 +4,7 @@ mod support;
 
 mod check_json;
 mod discovery;
+mod examples;
 mod exit_codes;
 mod explain_rules;
 mod human_output;

@@ -344,3 +344,8 @@ pub fn builtin_rules_pack(rule_files: &[&str]) -> String {
 pub const TLS_008: &str = "tls/PSH-TLS-008.toml";
 /// See [`TLS_008`].
 pub const SEC_001: &str = "secrets/PSH-SEC-001.toml";
+
+/// The repository root (the workspace), for tests that run on shipped files.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}

@@ -149,9 +149,11 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
         if reason.trim().is_empty() {
             problems.push(Problem::at(entry_span, "an [[ignore]] entry needs a `reason`"));
         }
-        let mut glob = |g: Option<Spanned<String>>| -> Option<globset::GlobMatcher> {
+        // In file paths `*` stops at `/` (use `**` to cross directories); logical paths are
+        // matched as plain text.
+        let mut glob = |g: Option<Spanned<String>>, literal_separator: bool| -> Option<globset::GlobMatcher> {
             let g = g?;
-            match globset::GlobBuilder::new(g.get_ref()).literal_separator(true).build() {
+            match globset::GlobBuilder::new(g.get_ref()).literal_separator(literal_separator).build() {
                 Ok(glob) => Some(glob.compile_matcher()),
                 Err(e) => {
                     problems.push(Problem::at(span(g.span()), format!("invalid glob: {e}")));
@@ -159,8 +161,8 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
                 }
             }
         };
-        let path_glob = glob(entry.path);
-        let logical = glob(entry.logical_path);
+        let path_glob = glob(entry.path, true);
+        let logical = glob(entry.logical_path, false);
         let until = match entry.until {
             None => None,
             Some(value) => {

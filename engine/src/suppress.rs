@@ -259,6 +259,9 @@ pub fn apply(
             ));
         }
     }
+    outcome.kept.sort_by_cached_key(|d| {
+        (sources.get(d.primary.span.file).name.clone(), d.primary.span.start, d.primary.span.end, d.rule.clone())
+    });
     outcome
 }
 

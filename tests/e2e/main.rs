@@ -3,6 +3,7 @@
 mod support;
 
 mod check_json;
+mod ci;
 mod discovery;
 mod examples;
 mod exit_codes;

@@ -214,11 +214,7 @@ fn load_input(
     let syntax = match (by_name, kind_override) {
         (Some((syntax, _)), _) => syntax,
         (None, Some(InputKind::Env)) => Syntax::Env,
-        (None, Some(k))
-            if matches!(k, InputKind::PulumiState | InputKind::TerraformState | InputKind::TerraformPlan) =>
-        {
-            Syntax::Json
-        }
+        (None, Some(InputKind::PulumiState | InputKind::TerraformState | InputKind::TerraformPlan)) => Syntax::Json,
         (None, _) if text.trim_start().starts_with(['{', '[']) => Syntax::Json,
         (None, _) => Syntax::Yaml,
     };

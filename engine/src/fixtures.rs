@@ -92,7 +92,7 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
     let mut expected = fixture.expect.clone();
     for diagnostic in checker.check(&loaded.documents, &sources) {
         let position = Position::of(&sources, diagnostic.primary.span);
-        if &*diagnostic.rule != &*rule.id {
+        if *diagnostic.rule != *rule.id {
             outcome
                 .errors
                 .push(format!("{}:{}:{}: {}", position.file, position.line, position.column, diagnostic.message));

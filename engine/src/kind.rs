@@ -105,11 +105,9 @@ pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
         Some(InputKind::PulumiStackConfig)
     } else if name == "Pulumi.yaml" || name == "Pulumi.yml" {
         Some(InputKind::PulumiProject)
-    } else if syntax == Syntax::Yaml && stem.starts_with("values") {
-        Some(InputKind::HelmValues)
     } else if syntax == Syntax::Yaml
-        && path.parent().is_some_and(|dir| dir.join("Chart.yaml").is_file())
-        && stem != "chart"
+        && (stem.starts_with("values")
+            || (stem != "chart" && path.parent().is_some_and(|dir| dir.join("Chart.yaml").is_file())))
     {
         Some(InputKind::HelmValues)
     } else {

@@ -177,9 +177,9 @@ pub fn anchor_sequence_items(node: &mut Node) {
     match &mut node.value {
         Value::List(items) => {
             for item in Arc::make_mut(items).iter_mut() {
-                if item.key_span.is_none() {
-                    if let Value::Map(entries) = &item.value {
-                        if let Some(first) = entries.first() {
+                if item.key_span.is_none()
+                    && let Value::Map(entries) = &item.value
+                        && let Some(first) = entries.first() {
                             let key = first.value.key_span.unwrap_or(first.value.span);
                             let end = match first.value.value {
                                 Value::Map(_) | Value::List(_) => key.end,
@@ -187,8 +187,6 @@ pub fn anchor_sequence_items(node: &mut Node) {
                             };
                             item.key_span = Some(Span { file: key.file, start: key.start, end });
                         }
-                    }
-                }
                 anchor_sequence_items(item);
             }
         }

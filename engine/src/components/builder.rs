@@ -6,6 +6,7 @@ use crate::tree::{Entry, Node, Value, entry};
 use std::sync::Arc;
 
 /// Where an environment variable's value comes from.
+#[allow(clippy::enum_variant_names, reason = "the variants are the Kubernetes field names")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum From {
     /// A value written in the file.

@@ -82,7 +82,9 @@ pub(crate) fn components(documents: &[Document], sources: &SourceMap) -> Vec<(us
         members.sort_by_key(|&i| {
             (sources.get(documents[i].file).name.contains(".override."), sources.get(documents[i].file).name.clone())
         });
-        let mut by_service: BTreeMap<String, (usize, Vec<(&Document, &Node)>)> = BTreeMap::new();
+        // Service name → (the document that first defines it, every definition in merge order).
+        type Definitions<'d> = (usize, Vec<(&'d Document, &'d Node)>);
+        let mut by_service: BTreeMap<String, Definitions> = BTreeMap::new();
         for &i in &members {
             for (name, service) in services(&documents[i].root) {
                 by_service.entry(name.to_owned()).or_insert_with(|| (i, Vec::new())).1.push((&documents[i], service));

@@ -172,8 +172,8 @@ fn elements(selected: &CowVal<'_, 'static>, fallback: Span) -> Result<Vec<Elemen
                 .collect());
         }
     }
-    if val.get_type().name() == "list" {
-        if let Some(iterable) = val.as_iterable() {
+    if val.get_type().name() == "list"
+        && let Some(iterable) = val.as_iterable() {
             let mut out = Vec::new();
             let mut iter = iterable.iter();
             while let Some(item) = iter.next() {
@@ -182,7 +182,6 @@ fn elements(selected: &CowVal<'_, 'static>, fallback: Span) -> Result<Vec<Elemen
             }
             return Ok(out);
         }
-    }
     Err(val.get_type().name().to_owned())
 }
 

@@ -63,12 +63,9 @@ fn unescape(inner: &str, base: usize) -> Option<(String, Vec<usize>)> {
 }
 
 fn remap(node: &mut Node, file: FileId, origin: &[usize]) {
-    let map = |span: Span| {
-        let at = |i: u32| origin.get(i as usize).copied().unwrap_or_else(|| *origin.last().unwrap_or(&0));
-        Span::new(file, at(span.start), at(span.end))
-    };
-    node.span = map(node.span);
-    node.key_span = node.key_span.map(map);
+    let at = |i: u32| origin.get(i as usize).copied().unwrap_or_else(|| *origin.last().unwrap_or(&0));
+    node.span = Span::new(file, at(node.span.start), at(node.span.end));
+    node.key_span = node.key_span.map(|k| Span::new(file, at(k.start), at(k.end)));
     match &mut node.value {
         Value::List(items) => std::sync::Arc::make_mut(items).iter_mut().for_each(|n| remap(n, file, origin)),
         Value::Map(entries) => {

@@ -257,11 +257,10 @@ impl<'a> Loader<'a> {
             _ => Value::String(Arc::from(value)),
         };
         let mut node = Node::new(resolved, span);
-        if let Value::String(s) = &node.value {
-            if s.contains("${") {
+        if let Value::String(s) = &node.value
+            && s.contains("${") {
                 node.tag = Tag::Interpolation;
             }
-        }
         node
     }
 }
@@ -281,21 +280,18 @@ fn resolve_plain(value: &str) -> Value {
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
         return value.parse::<i64>().map_or_else(|_| Value::String(Arc::from(value)), Value::Int);
     }
-    if let Some(hex) = value.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
+    if let Some(hex) = value.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16) {
             return Value::Int(i);
         }
-    }
-    if let Some(octal) = value.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(octal, 8) {
+    if let Some(octal) = value.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(octal, 8) {
             return Value::Int(i);
         }
-    }
-    if is_core_float(digits) {
-        if let Ok(f) = value.parse::<f64>() {
+    if is_core_float(digits)
+        && let Ok(f) = value.parse::<f64>() {
             return Value::Float(f);
         }
-    }
     Value::String(Arc::from(value))
 }
 
@@ -307,9 +303,7 @@ fn is_core_float(s: &str) -> bool {
     };
     let mantissa_ok = match mantissa.split_once('.') {
         Some((int, frac)) => {
-            (!int.is_empty() || !frac.is_empty())
-                && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
-                && !(int.is_empty() && frac.is_empty())
+            !(int.is_empty() && frac.is_empty()) && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
         }
         None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
     };

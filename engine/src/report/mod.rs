@@ -121,7 +121,7 @@ pub(crate) fn mask_likely_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         let separator =
-            line.find(": ").or_else(|| line.find('=')).or_else(|| line.trim_end().ends_with(':').then(|| line.len()));
+            line.find(": ").or_else(|| line.find('=')).or_else(|| line.trim_end().ends_with(':').then_some(line.len()));
         let Some(at) = separator.filter(|&at| at < line.len()) else {
             out.push_str(line);
             continue;

@@ -26,6 +26,9 @@ pub enum Command {
     /// Record today's findings, so `check --baseline` reports only new ones.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Run the Kubernetes validating admission webhook (HTTPS).
+    #[cfg(feature = "webhook")]
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +130,83 @@ pub struct TestArgs {
     pub packs: Vec<PathBuf>,
 }
 
+#[cfg(feature = "webhook")]
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// PEM certificate chain to serve (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key of the certificate (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Accept only clients presenting a certificate signed by this CA (the API server's).
+    #[arg(long, value_name = "FILE")]
+    pub client_ca: Option<PathBuf>,
+    /// Address of the HTTPS server (/validate, /healthz, /readyz).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8443")]
+    pub listen: std::net::SocketAddr,
+    /// Address of the plain-HTTP /metrics server; `off` disables it.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+    pub metrics_listen: String,
+    #[command(flatten)]
+    pub packs: PackArgs,
+    /// Use this configuration file instead of the nearest celador.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// `enforce` denies findings at or above --deny-on; `audit` only warns and logs.
+    #[arg(long, value_enum, default_value_t = ServeMode::Enforce)]
+    pub mode: ServeMode,
+    /// Deny objects with a finding of at least this severity; lower ones become warnings.
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    pub deny_on: Severity,
+    /// The decision when an object cannot be evaluated in time (or at all).
+    #[arg(long, value_enum, default_value_t = OnErrorChoice::Deny)]
+    pub on_error: OnErrorChoice,
+    /// The longest one object's evaluation may take (e.g. 500ms, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub eval_timeout: std::time::Duration,
+    /// The largest request body accepted (bytes, or with KiB/MiB).
+    #[arg(long, value_name = "SIZE", default_value = "3MiB", value_parser = parse_size)]
+    pub max_body: usize,
+    /// Allow objects in this namespace without evaluating them; repeatable (kube-system and
+    /// the webhook's own namespace are always excluded).
+    #[arg(long = "exclude-namespace", value_name = "NAMESPACE")]
+    pub exclude_namespaces: Vec<String>,
+    /// The webhook's own namespace, excluded to avoid locking itself out [default: $POD_NAMESPACE].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// How often the certificate files are checked for changes.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub reload_interval: std::time::Duration,
+    /// Time a client has for the TLS handshake and request headers, and again for the body.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub read_timeout: std::time::Duration,
+    /// After SIGTERM, keep serving this long while reporting not ready.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub shutdown_delay: std::time::Duration,
+    /// Then let in-flight requests finish for at most this long.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub shutdown_grace: std::time::Duration,
+}
+
+#[cfg(feature = "webhook")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServeMode {
+    /// Deny findings at or above --deny-on.
+    Enforce,
+    /// Never deny: warn and log.
+    Audit,
+}
+
+#[cfg(feature = "webhook")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnErrorChoice {
+    /// Fail open.
+    Allow,
+    /// Fail closed.
+    Deny,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Snippets with labels and help.
@@ -169,4 +249,34 @@ fn parse_kind(s: &str) -> Result<InputKind, String> {
     InputKind::parse(s).ok_or_else(|| {
         format!("unknown kind `{s}` (expected one of {})", InputKind::ALL.map(InputKind::as_str).join(", "))
     })
+}
+
+/// `500ms`, `2s`, `1m`, or a number of seconds.
+#[cfg(feature = "webhook")]
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let error = || format!("invalid duration `{s}` (expected e.g. 500ms, 2s, 1m)");
+    let (number, unit) = s.find(|c: char| !c.is_ascii_digit() && c != '.').map_or((s, "s"), |i| s.split_at(i));
+    let value: f64 = number.parse().map_err(|_| error())?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(error()),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| error())
+}
+
+/// `3145728`, `512KiB`, `3MiB` (`K`/`KB`/`M`/`MB` are read as KiB/MiB too).
+#[cfg(feature = "webhook")]
+fn parse_size(s: &str) -> Result<usize, String> {
+    let error = || format!("invalid size `{s}` (expected bytes, or e.g. 512KiB, 3MiB)");
+    let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
+    let value: usize = number.parse().map_err(|_| error())?;
+    let factor = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KB" | "KiB" => 1024,
+        "M" | "MB" | "MiB" => 1024 * 1024,
+        _ => return Err(error()),
+    };
+    value.checked_mul(factor).ok_or_else(error)
 }

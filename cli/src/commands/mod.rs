@@ -4,6 +4,8 @@ mod baseline;
 mod check;
 mod explain;
 mod rules;
+#[cfg(feature = "webhook")]
+mod serve;
 mod test;
 
 use crate::ExitStatus;
@@ -18,6 +20,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Explain(args) => explain::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Baseline(command) => baseline::run(&command),
+        #[cfg(feature = "webhook")]
+        Command::Serve(args) => serve::run(&args),
     }
 }
 

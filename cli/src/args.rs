@@ -280,3 +280,34 @@ fn parse_size(s: &str) -> Result<usize, String> {
     };
     value.checked_mul(factor).ok_or_else(error)
 }
+
+#[cfg(all(test, feature = "webhook"))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("2 hours").is_err());
+        assert_eq!(parse_size("3MiB"), Ok(3 * 1024 * 1024));
+        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("3GiB").is_err());
+    }
+
+    #[test]
+    fn serve_defaults() {
+        let cli = Cli::try_parse_from(["celador", "serve", "--tls-cert", "c.pem", "--tls-key", "k.pem"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("not serve") };
+        assert_eq!(args.listen, "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(args.metrics_listen, "127.0.0.1:9090");
+        assert_eq!(args.deny_on, Severity::High);
+        assert_eq!(args.on_error, OnErrorChoice::Deny);
+        assert_eq!(args.eval_timeout, Duration::from_secs(2));
+        assert_eq!(args.max_body, 3 * 1024 * 1024);
+    }
+}

@@ -22,7 +22,7 @@ fn corpus() -> PathBuf {
     if let Some(dir) = std::env::var_os("CELADOR_BENCH_CORPUS") {
         return PathBuf::from(dir);
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = root.join("target/bench-corpus/medium");
     if !out.exists() {
         let script = root.join("../shared/bench/gen_corpus.py");

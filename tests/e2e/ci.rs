@@ -116,7 +116,7 @@ fn config_ignores_suppress_json_inputs_and_report_their_own_expiry() {
 fn config_disables_rules_overrides_severity_and_parameters() {
     let p = project();
     p.file("Pulumi.prod.yaml", STACK);
-    p.file("celador.toml", "[rules]\nseverity = { \"PSH-SEC-001\" = \"info\" }\n\n[params.\"PSH-SEC-001\"]\nsensitive_keys = [\"smtpPassword\"]\n");
+    p.file("celador.toml", "[rules]\nseverity = { \"PSH-SEC-001\" = \"info\" }\n\n[params.\"PSH-SEC-001\"]\nsensitive_keys = [\"smtpPassword\"]\nsensitive_patterns = []\n");
     let report = check(&p, &["Pulumi.prod.yaml"]).report();
     let found = findings_of(&report, "PSH-SEC-001");
     assert_eq!(found.len(), 1, "{report}");

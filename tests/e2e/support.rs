@@ -319,7 +319,7 @@ pub fn counts(report: &Value) -> (u64, u64, u64) {
 pub const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  LOG_LEVEL: info\n";
 
 /// The source of the built-in pack in the repository.
-pub const BUILTIN_PACK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../rules/pulumi-hardening");
+pub const BUILTIN_PACK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/rules/pulumi-hardening");
 
 /// A single-file pack holding exactly the given built-in rule files (e.g.
 /// `tls/PSH-TLS-008.toml`), read from the repository: the real rules, without the ones added
@@ -347,5 +347,5 @@ pub const SEC_001: &str = "secrets/PSH-SEC-001.toml";
 
 /// The repository root (the workspace), for tests that run on shipped files.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }

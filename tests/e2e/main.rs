@@ -12,6 +12,7 @@ mod human_output;
 mod malformed;
 mod mixed;
 mod packs;
+mod pre_commit;
 mod secrets;
 mod stdin;
 mod test_cmd;

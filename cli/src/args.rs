@@ -229,6 +229,8 @@ pub enum ListFormat {
     Human,
     /// JSON.
     Json,
+    /// The rule reference: every rule's documentation (docs/rules.md).
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

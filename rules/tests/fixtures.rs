@@ -68,3 +68,16 @@ fn every_specified_check_is_in_the_pack() {
         assert!(ids.contains(&id.as_str()), "{id} is missing from the built-in pack");
     }
 }
+
+/// `docs/rules.md` is generated from the rules' own docs; regenerate it with
+/// `celador rules --format markdown > docs/rules.md` when a rule changes.
+#[test]
+fn the_rule_reference_is_current() {
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let pack = load_pack(files, &sources).expect("compiles");
+    let generated = celador_engine::pack::reference_markdown(&pack.meta, &pack.rules);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "docs/rules.md is out of date: run `celador rules --format markdown > docs/rules.md`");
+}

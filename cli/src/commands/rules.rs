@@ -4,6 +4,7 @@ use super::emit;
 use crate::ExitStatus;
 use crate::args::{ListFormat, RulesArgs};
 use crate::packs::load_packs;
+use celador_engine::pack::reference_markdown;
 use celador_engine::report::{Report, Summary, render_human};
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
@@ -39,6 +40,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
                 .collect();
             serde_json::to_string_pretty(&list)? + "\n"
         }
+        ListFormat::Markdown => packs.iter().map(|p| reference_markdown(&p.meta, &p.rules)).collect::<Vec<_>>().join("\n"),
         ListFormat::Human => {
             let mut out = String::new();
             for r in rules {

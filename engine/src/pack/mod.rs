@@ -10,7 +10,7 @@ mod docs;
 mod schema;
 mod template;
 
-pub use docs::rule_markdown;
+pub use docs::{reference_markdown, rule_markdown};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 

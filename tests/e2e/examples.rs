@@ -63,3 +63,29 @@ fn no_secret_of_the_insecure_examples_is_printed() {
         }
     }
 }
+
+/// Every output format, rendered for the insecure stack and compose examples (snapshots), and
+/// the SARIF validated against the OASIS 2.1.0 schema.
+#[test]
+fn every_format_renders_the_insecure_examples() {
+    for format in ["human", "json", "sarif", "github", "junit", "gitlab"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_celador"))
+            .args(["check", "--color", "never", "--format", format, "examples/insecure/stack", "examples/insecure/compose"])
+            .current_dir(repo_root())
+            .env("CELADOR_NO_PROGRESS", "1")
+            .env("COLUMNS", "100")
+            .output()
+            .expect("celador runs");
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).expect("UTF-8 output");
+        if format == "sarif" {
+            let schema: serde_json::Value =
+                serde_json::from_str(include_str!("../../../shared/schemas/sarif-schema-2.1.0.json")).expect("schema");
+            let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+            let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
+            let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+            assert!(errors.is_empty(), "SARIF is not valid 2.1.0:\n{}", errors.join("\n"));
+        }
+        insta::assert_snapshot!(format!("insecure_examples_{format}"), text);
+    }
+}

@@ -179,14 +179,15 @@ pub fn anchor_sequence_items(node: &mut Node) {
             for item in Arc::make_mut(items).iter_mut() {
                 if item.key_span.is_none()
                     && let Value::Map(entries) = &item.value
-                        && let Some(first) = entries.first() {
-                            let key = first.value.key_span.unwrap_or(first.value.span);
-                            let end = match first.value.value {
-                                Value::Map(_) | Value::List(_) => key.end,
-                                _ => first.value.span.end.max(key.end),
-                            };
-                            item.key_span = Some(Span { file: key.file, start: key.start, end });
-                        }
+                    && let Some(first) = entries.first()
+                {
+                    let key = first.value.key_span.unwrap_or(first.value.span);
+                    let end = match first.value.value {
+                        Value::Map(_) | Value::List(_) => key.end,
+                        _ => first.value.span.end.max(key.end),
+                    };
+                    item.key_span = Some(Span { file: key.file, start: key.start, end });
+                }
                 anchor_sequence_items(item);
             }
         }

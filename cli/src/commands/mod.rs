@@ -25,6 +25,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Reports problems that stop a command (an invalid pack) and returns the error status.
+pub(crate) fn emit_problems(
+    sources: &celador_engine::source::SourceMap,
+    problems: &[celador_engine::diagnostic::Problem],
+) -> anyhow::Result<ExitStatus> {
+    use celador_engine::report::{Report, Summary, render_human};
+    let report = Report { sources, rules: &[], diagnostics: &[], problems, summary: Summary::default(), files: &[] };
+    emit(&render_human(&report, Default::default()))?;
+    Ok(ExitStatus::Error)
+}
+
 /// Writes to stdout, all at once.
 pub(crate) fn emit(text: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();

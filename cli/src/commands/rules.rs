@@ -1,11 +1,10 @@
 //! `celador rules`.
 
-use super::emit;
+use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::{ListFormat, RulesArgs};
 use crate::packs::load_packs;
 use celador_engine::pack::reference_markdown;
-use celador_engine::report::{Report, Summary, render_human};
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 
@@ -13,18 +12,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let (packs, problems) = load_packs(&args.packs, &sources);
     if !problems.is_empty() {
-        emit(&render_human(
-            &Report {
-                sources: &sources,
-                rules: &[],
-                diagnostics: &[],
-                problems: &problems,
-                summary: Summary::default(),
-                files: &[],
-            },
-            Default::default(),
-        ))?;
-        return Ok(ExitStatus::Error);
+        return emit_problems(&sources, &problems);
     }
     let rules = packs.iter().flat_map(|p| p.rules.iter());
     let out = match args.format {
@@ -40,7 +28,9 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
                 .collect();
             serde_json::to_string_pretty(&list)? + "\n"
         }
-        ListFormat::Markdown => packs.iter().map(|p| reference_markdown(&p.meta, &p.rules)).collect::<Vec<_>>().join("\n"),
+        ListFormat::Markdown => {
+            packs.iter().map(|p| reference_markdown(&p.meta, &p.rules)).collect::<Vec<_>>().join("\n")
+        }
         ListFormat::Human => {
             let mut out = String::new();
             for r in rules {

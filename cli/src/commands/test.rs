@@ -1,11 +1,10 @@
 //! `celador test [PACK...]`.
 
-use super::emit;
+use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::{PackArgs, TestArgs};
 use crate::packs::load_packs;
 use celador_engine::fixtures::run_fixtures;
-use celador_engine::report::{Report, Summary, render_human};
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 
@@ -14,18 +13,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
     let (packs, problems) = load_packs(&pack_args, &sources);
     if !problems.is_empty() {
-        emit(&render_human(
-            &Report {
-                sources: &sources,
-                rules: &[],
-                diagnostics: &[],
-                problems: &problems,
-                summary: Summary::default(),
-                files: &[],
-            },
-            Default::default(),
-        ))?;
-        return Ok(ExitStatus::Error);
+        return emit_problems(&sources, &problems);
     }
     let mut out = String::new();
     let (mut passed, mut failed) = (0, 0);

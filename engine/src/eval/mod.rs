@@ -173,15 +173,16 @@ fn elements(selected: &CowVal<'_, 'static>, fallback: Span) -> Result<Vec<Elemen
         }
     }
     if val.get_type().name() == "list"
-        && let Some(iterable) = val.as_iterable() {
-            let mut out = Vec::new();
-            let mut iter = iterable.iter();
-            while let Some(item) = iter.next() {
-                let span = loc_of_val(item).map_or(fallback, |l| l.anchor());
-                out.push(Element { value: item.clone_as_boxed(), key: None, span });
-            }
-            return Ok(out);
+        && let Some(iterable) = val.as_iterable()
+    {
+        let mut out = Vec::new();
+        let mut iter = iterable.iter();
+        while let Some(item) = iter.next() {
+            let span = loc_of_val(item).map_or(fallback, |l| l.anchor());
+            out.push(Element { value: item.clone_as_boxed(), key: None, span });
         }
+        return Ok(out);
+    }
     Err(val.get_type().name().to_owned())
 }
 

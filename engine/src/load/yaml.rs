@@ -258,9 +258,10 @@ impl<'a> Loader<'a> {
         };
         let mut node = Node::new(resolved, span);
         if let Value::String(s) = &node.value
-            && s.contains("${") {
-                node.tag = Tag::Interpolation;
-            }
+            && s.contains("${")
+        {
+            node.tag = Tag::Interpolation;
+        }
         node
     }
 }
@@ -281,17 +282,20 @@ fn resolve_plain(value: &str) -> Value {
         return value.parse::<i64>().map_or_else(|_| Value::String(Arc::from(value)), Value::Int);
     }
     if let Some(hex) = value.strip_prefix("0x")
-        && let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Value::Int(i);
-        }
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Value::Int(i);
+    }
     if let Some(octal) = value.strip_prefix("0o")
-        && let Ok(i) = i64::from_str_radix(octal, 8) {
-            return Value::Int(i);
-        }
+        && let Ok(i) = i64::from_str_radix(octal, 8)
+    {
+        return Value::Int(i);
+    }
     if is_core_float(digits)
-        && let Ok(f) = value.parse::<f64>() {
-            return Value::Float(f);
-        }
+        && let Ok(f) = value.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
     Value::String(Arc::from(value))
 }
 

@@ -46,7 +46,8 @@ pub fn reference_markdown(meta: &super::PackMeta, rules: &[std::sync::Arc<Rule>]
     for rule in rules {
         let anchor = rule.id.to_ascii_lowercase();
         let kinds: Vec<&str> = rule.kinds.iter().map(|k| k.as_str()).collect();
-        let _ = writeln!(out, "| [{}](#{anchor}) | {} | {} | {} |", rule.id, rule.severity, rule.title, kinds.join(", "));
+        let _ =
+            writeln!(out, "| [{}](#{anchor}) | {} | {} | {} |", rule.id, rule.severity, rule.title, kinds.join(", "));
     }
     for rule in rules {
         out.push('\n');

@@ -79,5 +79,8 @@ fn the_rule_reference_is_current() {
     let generated = celador_engine::pack::reference_markdown(&pack.meta, &pack.rules);
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules.md");
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(committed == generated, "docs/rules.md is out of date: run `celador rules --format markdown > docs/rules.md`");
+    assert!(
+        committed == generated,
+        "docs/rules.md is out of date: run `celador rules --format markdown > docs/rules.md`"
+    );
 }

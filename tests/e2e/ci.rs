@@ -4,7 +4,8 @@
 use crate::support::*;
 use std::process::Command;
 
-const STACK: &str = "config:\n  proj:licenseKey: eyJsecret-license\n  proj:smtpPassword: hunter2\n  proj:apiDomain: api.example.com\n";
+const STACK: &str =
+    "config:\n  proj:licenseKey: eyJsecret-license\n  proj:smtpPassword: hunter2\n  proj:apiDomain: api.example.com\n";
 
 fn project() -> Project {
     let p = Project::new();
@@ -23,15 +24,36 @@ fn several_formats_come_from_one_scan() {
     let p = project();
     p.file("deploy/Pulumi.prod.yaml", STACK);
     let run = p.run(&[
-        "check", "--no-builtin", "--pack", "pack.toml", "deploy", "--format", "sarif", "--output", "out.sarif", "--format",
-        "junit", "--output", "out.xml", "--format", "gitlab", "--output", "gl.json", "--format", "json",
+        "check",
+        "--no-builtin",
+        "--pack",
+        "pack.toml",
+        "deploy",
+        "--format",
+        "sarif",
+        "--output",
+        "out.sarif",
+        "--format",
+        "junit",
+        "--output",
+        "out.xml",
+        "--format",
+        "gitlab",
+        "--output",
+        "gl.json",
+        "--format",
+        "json",
     ]);
     run.assert_code(1);
     let report = run.report();
     assert_eq!(report["summary"]["findings"], 2);
-    let sarif: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("out.sarif")).unwrap()).unwrap();
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("out.sarif")).unwrap()).unwrap();
     assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
-    assert_eq!(sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "deploy/Pulumi.prod.yaml");
+    assert_eq!(
+        sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "deploy/Pulumi.prod.yaml"
+    );
     let junit = std::fs::read_to_string(p.path("out.xml")).unwrap();
     assert!(junit.contains("PSH-SEC-001 @ deploy/Pulumi.prod.yaml:2:20"), "{junit}");
     let gitlab: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("gl.json")).unwrap()).unwrap();
@@ -58,8 +80,20 @@ fn inline_comment_suppresses_on_its_line_and_the_next() {
     let report = run.report();
     assert_eq!(report["summary"]["findings"], 0);
     assert_eq!(report["summary"]["suppressed"], 2);
-    let human = p.run(&["check", "--no-builtin", "--pack", "pack.toml", "--color", "never", "--show-suppressed", "Pulumi.prod.yaml"]);
-    human.assert_code(0).assert_stdout_contains("PSH-SEC-001 Pulumi.prod.yaml:3:20").assert_stdout_contains("(reason: rotated, placeholder only)");
+    let human = p.run(&[
+        "check",
+        "--no-builtin",
+        "--pack",
+        "pack.toml",
+        "--color",
+        "never",
+        "--show-suppressed",
+        "Pulumi.prod.yaml",
+    ]);
+    human
+        .assert_code(0)
+        .assert_stdout_contains("PSH-SEC-001 Pulumi.prod.yaml:3:20")
+        .assert_stdout_contains("(reason: rotated, placeholder only)");
 }
 
 #[test]
@@ -89,10 +123,16 @@ fn an_expired_suppression_no_longer_suppresses_and_is_reported() {
 #[test]
 fn a_suppression_that_matches_nothing_is_reported() {
     let p = project();
-    p.file("Pulumi.prod.yaml", "config:\n  # celador:ignore PSH-TLS-008 reason=\"wrong rule\"\n  proj:licenseKey:\n    secure: v1:abc:def\n");
+    p.file(
+        "Pulumi.prod.yaml",
+        "config:\n  # celador:ignore PSH-TLS-008 reason=\"wrong rule\"\n  proj:licenseKey:\n    secure: v1:abc:def\n",
+    );
     let run = check(&p, &["Pulumi.prod.yaml"]);
     run.assert_code(1);
-    assert_eq!(positions_of(&run.report(), &["unused-suppression"]), vec![at("unused-suppression", "Pulumi.prod.yaml", 2, 3)]);
+    assert_eq!(
+        positions_of(&run.report(), &["unused-suppression"]),
+        vec![at("unused-suppression", "Pulumi.prod.yaml", 2, 3)]
+    );
 }
 
 #[test]
@@ -142,8 +182,10 @@ fn invalid_config_is_a_located_error() {
 fn a_baseline_hides_known_findings_and_survives_moved_lines() {
     let p = project();
     p.file("Pulumi.prod.yaml", STACK);
-    p.run(&["baseline", "create", "-o", "baseline.json", "--no-builtin", "--pack", "pack.toml", "Pulumi.prod.yaml"]).assert_code(0);
-    let baseline: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("baseline.json")).unwrap()).unwrap();
+    p.run(&["baseline", "create", "-o", "baseline.json", "--no-builtin", "--pack", "pack.toml", "Pulumi.prod.yaml"])
+        .assert_code(0);
+    let baseline: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("baseline.json")).unwrap()).unwrap();
     assert_eq!(baseline["findings"].as_array().unwrap().len(), 2);
     // Reformat: comments and blank lines move every finding down; the baseline still holds.
     p.file("Pulumi.prod.yaml", format!("# production\n\n{STACK}"));

@@ -70,7 +70,15 @@ fn no_secret_of_the_insecure_examples_is_printed() {
 fn every_format_renders_the_insecure_examples() {
     for format in ["human", "json", "sarif", "github", "junit", "gitlab"] {
         let out = Command::new(env!("CARGO_BIN_EXE_celador"))
-            .args(["check", "--color", "never", "--format", format, "examples/insecure/stack", "examples/insecure/compose"])
+            .args([
+                "check",
+                "--color",
+                "never",
+                "--format",
+                format,
+                "examples/insecure/stack",
+                "examples/insecure/compose",
+            ])
             .current_dir(repo_root())
             .env("CELADOR_NO_PROGRESS", "1")
             .env("COLUMNS", "100")
@@ -83,7 +91,8 @@ fn every_format_renders_the_insecure_examples() {
                 serde_json::from_str(include_str!("../../../shared/schemas/sarif-schema-2.1.0.json")).expect("schema");
             let validator = jsonschema::validator_for(&schema).expect("schema compiles");
             let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
-            let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+            let errors: Vec<String> =
+                validator.iter_errors(&sarif).map(|e| format!("{} at {}", e, e.instance_path())).collect();
             assert!(errors.is_empty(), "SARIF is not valid 2.1.0:\n{}", errors.join("\n"));
         }
         insta::assert_snapshot!(format!("insecure_examples_{format}"), text);

@@ -18,7 +18,10 @@ fn pre_commit() -> PathBuf {
     let bin = venv.join("bin/pre-commit");
     if !bin.exists() {
         let ok = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().is_ok_and(|s| s.success())
-            && Command::new(venv.join("bin/pip")).args(["install", "--quiet", "pre-commit>=4"]).status().is_ok_and(|s| s.success());
+            && Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "pre-commit>=4"])
+                .status()
+                .is_ok_and(|s| s.success());
         assert!(ok, "pre-commit is not on PATH and could not be installed with python3 -m venv + pip");
     }
     bin

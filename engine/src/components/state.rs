@@ -90,7 +90,8 @@ fn docker_container(attrs: &Node, resource_name: &str) -> Option<Node> {
     let image = attrs.get("image").and_then(Node::as_str);
     let name = attrs.get("name").and_then(Node::as_str).unwrap_or(resource_name);
     let role = role_of(image, Some(name))?;
-    let at = attrs.key_span.unwrap_or(attrs.span);
+    // The container is named by its `name` output, where there is one.
+    let at = attrs.get("name").and_then(|n| n.key_span).or(attrs.key_span).unwrap_or(attrs.span);
     let mut builder = ComponentBuilder::new(role, at, Some(at))
         .text("source", "pulumi-state")
         .text("name", name)

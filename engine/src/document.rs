@@ -43,10 +43,20 @@ impl Document {
 /// The path from `root` to the node whose value span is `span`, as
 /// `spec.template.spec.containers[0].env[2]` (`-` separated keys with dots, list indices in
 /// brackets; keys that aren't identifiers are quoted: `annotations["a/b"]`).
+///
+/// Searches only the subtrees whose text contains the span first; values reached through YAML
+/// aliases and merge keys lie outside their parent's text, so a miss searches everything.
 pub fn path_to(root: &Node, span: Span) -> Option<String> {
-    fn walk(node: &Node, span: Span, path: &mut String) -> bool {
+    fn contains(node: &Node, span: Span) -> bool {
+        let start = node.key_span.map_or(node.span.start, |k| k.start.min(node.span.start));
+        node.span.file == span.file && start <= span.start && span.end <= node.span.end.max(span.start)
+    }
+    fn walk(node: &Node, span: Span, path: &mut String, prune: bool) -> bool {
         if node.span == span || node.key_span == Some(span) {
             return true;
+        }
+        if prune && !contains(node, span) {
+            return false;
         }
         match &node.value {
             Value::Map(entries) => {
@@ -60,7 +70,7 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
                     } else {
                         path.push_str(&format!("[{:?}]", &*e.key));
                     }
-                    if walk(&e.value, span, path) {
+                    if walk(&e.value, span, path, prune) {
                         return true;
                     }
                     path.truncate(len);
@@ -71,7 +81,7 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
                 for (i, item) in items.iter().enumerate() {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
-                    if walk(item, span, path) {
+                    if walk(item, span, path, prune) {
                         return true;
                     }
                     path.truncate(len);
@@ -82,9 +92,42 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
         }
     }
     let mut path = String::new();
-    walk(root, span, &mut path).then_some(path)
+    if walk(root, span, &mut path, true) {
+        return Some(path);
+    }
+    path.clear();
+    walk(root, span, &mut path, false).then_some(path)
 }
 
 fn is_identifier(key: &str) -> bool {
     !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_to;
+    use crate::load::load_yaml;
+    use crate::source::FileId;
+
+    #[test]
+    fn paths_name_keys_indices_and_quoted_keys() {
+        let text = "spec:\n  containers:\n  - name: api\n    env:\n    - {name: A, value: x}\nmetadata:\n  annotations:\n    a/b: c\n";
+        let root = &load_yaml(FileId(0), text).unwrap()[0].root;
+        let value =
+            root.path(&["spec", "containers"]).unwrap().as_list().unwrap()[0].get("env").unwrap().as_list().unwrap()[0]
+                .get("value")
+                .unwrap();
+        assert_eq!(path_to(root, value.span).as_deref(), Some("spec.containers[0].env[0].value"));
+        let annotation = root.path(&["metadata", "annotations", "a/b"]).unwrap();
+        assert_eq!(path_to(root, annotation.span).as_deref(), Some("metadata.annotations[\"a/b\"]"));
+    }
+
+    #[test]
+    fn values_merged_from_an_anchor_are_found_outside_their_parent() {
+        let text = "base: &b\n  x: 1\nderived:\n  <<: *b\n  y: 2\n";
+        let root = &load_yaml(FileId(0), text).unwrap()[0].root;
+        let merged = root.path(&["derived", "x"]).unwrap();
+        // The first match in document order is the anchor's own value.
+        assert_eq!(path_to(root, merged.span).as_deref(), Some("base.x"));
+    }
 }

@@ -6,7 +6,7 @@ use celador_engine::config::{self, Config, Ignore};
 use celador_engine::diagnostic::Severity;
 use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
-use celador_engine::pack::Rule;
+use celador_engine::pack::{Rule, Scope};
 use celador_engine::source::{FileId, SourceMap, Span};
 use celador_engine::suppress;
 use celador_engine::tree::Node;
@@ -29,6 +29,7 @@ const SUPPRESSION_NOTICES: [&str; 3] = ["unused-suppression", "expired-suppressi
 /// [webhook]
 /// exclude_namespaces = ["sandbox"]      # allowed without evaluation
 /// allow_annotation_exemptions = false   # honour `celador.dev/ignore` on objects
+/// deployment_rules = false              # also run rules that judge a whole deployment
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -37,6 +38,11 @@ pub struct Settings {
     /// Whether the `celador.dev/ignore` annotation may exempt an object from rules. Off by
     /// default: anyone who can write the object could exempt it.
     pub allow_annotation_exemptions: bool,
+    /// Whether rules of `scope = "deployment"` run. Off by default: they judge several
+    /// objects together (TLS terminated by the Ingress in front of the API, a NetworkPolicy for
+    /// its pods), and the webhook sees one object at a time, so they would report what other
+    /// objects may well provide — `celador check` on the repository judges them.
+    pub deployment_rules: bool,
 }
 
 impl Settings {
@@ -65,9 +71,14 @@ impl Settings {
                         .as_bool()
                         .ok_or_else(|| Error::Settings("`allow_annotation_exemptions` must be true or false".into()))?;
                 }
+                "deployment_rules" => {
+                    settings.deployment_rules = value
+                        .as_bool()
+                        .ok_or_else(|| Error::Settings("`deployment_rules` must be true or false".into()))?;
+                }
                 other => {
                     return Err(Error::Settings(format!(
-                        "unknown key `{other}` (expected exclude_namespaces or allow_annotation_exemptions)"
+                        "unknown key `{other}` (expected exclude_namespaces, allow_annotation_exemptions or deployment_rules)"
                     )));
                 }
             }
@@ -147,7 +158,12 @@ impl Policy {
     /// An invalid `[webhook]` table.
     pub fn new(rules: Vec<Arc<Rule>>, config: Config) -> Result<Self, Error> {
         let settings = Settings::from_table(config.webhook.as_ref())?;
-        let rules = config.apply(rules).into_iter().filter(|r| r.kinds.contains(&InputKind::Kubernetes)).collect();
+        let rules = config
+            .apply(rules)
+            .into_iter()
+            .filter(|r| r.kinds.contains(&InputKind::Kubernetes))
+            .filter(|r| r.scope == Scope::Document || settings.deployment_rules)
+            .collect();
         let ignores =
             config.ignores.into_iter().map(|ignore| Ignore { span: Span::new(OBJECT_FILE, 0, 0), ..ignore }).collect();
         Ok(Self { checker: Checker::new(rules), suppressions: Config { ignores, ..Config::default() }, settings })

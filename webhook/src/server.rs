@@ -357,6 +357,7 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
     let slots = app.slots.clone();
     let text = object.get().to_owned();
     let name = object_name.clone();
+    let started = std::time::Instant::now();
     let evaluation = tokio::time::timeout(app.options.eval_timeout, async move {
         let permit = slots.acquire_owned().await;
         tokio::task::spawn_blocking(move || {
@@ -366,6 +367,9 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
         .await
     })
     .await;
+    // A result that arrives after the budget counts as a timeout too, even when the timer had
+    // not fired yet: the bound holds whatever the scheduling.
+    let evaluation = if started.elapsed() > app.options.eval_timeout { Err(()) } else { evaluation.map_err(|_| ()) };
     let evaluation = match evaluation {
         Ok(Ok(Ok(evaluation))) => evaluation,
         Ok(Ok(Err(message))) => {

@@ -20,6 +20,8 @@ fn response(answer: &common::Answer) -> Value {
     review["response"].clone()
 }
 
+const DEPLOYMENT_RULES: &str = "[webhook]\ndeployment_rules = true\n";
+
 fn warnings(response: &Value) -> Vec<String> {
     response["warnings"]
         .as_array()
@@ -81,9 +83,20 @@ async fn denies_with_rule_ids_field_paths_and_the_source_file() {
     server.stop().await;
 }
 
+/// Rules that judge a whole deployment see one object in the webhook; they run only when the
+/// configuration asks for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_rules_run_only_when_configured() {
+    let server = TestServer::start(Setup::default()).await;
+    let response = response_of(&server, &fixture("hardened")).await;
+    assert_eq!(response["allowed"], true);
+    assert!(response["warnings"].is_null(), "{response}");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allows_with_warnings_below_deny_on() {
-    let server = TestServer::start(Setup::default()).await;
+    let server = TestServer::start(Setup { config: DEPLOYMENT_RULES, ..Setup::default() }).await;
     let answer = server.client().post("/validate", body(&fixture("hardened"))).await.unwrap();
     let response = response(&answer);
     assert_eq!(response["uid"], HARDENED_UID);
@@ -94,7 +107,11 @@ async fn allows_with_warnings_below_deny_on() {
     assert_eq!(server.admissions()[0]["decision"], "warn");
 
     // With --deny-on medium the same finding denies.
-    let server2 = TestServer::start(Setup::options(|o| o.deny_on = celador_engine::diagnostic::Severity::Medium)).await;
+    let server2 = TestServer::start(Setup {
+        config: DEPLOYMENT_RULES,
+        ..Setup::options(|o| o.deny_on = celador_engine::diagnostic::Severity::Medium)
+    })
+    .await;
     let response = response_of(&server2, &fixture("hardened")).await;
     assert_eq!(response["allowed"], false);
     assert!(response["status"]["message"].as_str().unwrap().contains("PSH-NET-007 metadata.namespace: "));

@@ -2,7 +2,7 @@
 # Load benchmark of `celador serve` on loopback with wrk (Debian: `apt-get install wrk`).
 #
 # Starts the release binary with a throwaway self-signed certificate on 127.0.0.1, then POSTs
-# the insecure (denied: 4 high findings, 5 warnings) and hardened (allowed with 1 warning)
+# the insecure (denied) and hardened (allowed)
 # AdmissionReviews for DURATION each over CONNECTIONS keep-alive connections, and prints
 # throughput and latency percentiles. Bounded in time; it stops the server when done.
 #

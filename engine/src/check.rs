@@ -416,6 +416,7 @@ struct PreparedDoc<'a> {
     root: Option<Box<dyn Val>>,
     components_val: Option<Box<dyn Val>>,
     resources_val: Option<Box<dyn Val>>,
+    previous_val: Option<Box<dyn Val>>,
 }
 
 impl<'a> PreparedDoc<'a> {
@@ -428,6 +429,10 @@ impl<'a> PreparedDoc<'a> {
             root: needs.doc.then(|| to_cel(&doc.root)),
             components_val: needs.components.then(|| to_cel(&Node::list(components.clone(), span))),
             resources_val: needs.resources.then(|| to_cel(&Node::list(resources.clone(), span))),
+            previous_val: needs.old_doc.then(|| match &doc.previous {
+                Some(previous) => to_cel(previous),
+                None => to_cel(&Node::new(Value::Null, span)),
+            }),
             components,
             resources,
         }
@@ -438,9 +443,12 @@ impl<'a> PreparedDoc<'a> {
             ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
             ("file", Box::new(CelString::from(self.file_name.clone()))),
         ];
-        for (name, val) in
-            [("doc", &self.root), ("components", &self.components_val), ("resources", &self.resources_val)]
-        {
+        for (name, val) in [
+            ("doc", &self.root),
+            ("components", &self.components_val),
+            ("resources", &self.resources_val),
+            ("oldDoc", &self.previous_val),
+        ] {
             if let Some(val) = val {
                 vars.push((name, val.clone_as_boxed()));
             }
@@ -530,6 +538,39 @@ pub fn files_of(documents: &[Document]) -> Vec<FileId> {
     let mut files: Vec<FileId> = documents.iter().map(|d| d.file).collect();
     files.dedup();
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{PackFile, load_pack};
+
+    #[test]
+    fn rules_read_the_previous_document_as_old_doc() {
+        let sources = SourceMap::new();
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = '''oldDoc == null || doc.spec.replicas >= oldDoc.spec.replicas'''\nmessage = 'replicas went down'\n";
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).unwrap().rules;
+        let object = |replicas: u32| Input {
+            name: "d.json".into(),
+            path: None,
+            bytes: format!(
+                "{{\"apiVersion\": \"apps/v1\", \"kind\": \"Deployment\", \"spec\": {{\"replicas\": {replicas}}}}}"
+            )
+            .into_bytes(),
+            explicit: true,
+            kind: None,
+        };
+        let checker = Checker::new(rules);
+        let loaded = load_inputs(vec![object(1)], &sources, None);
+        assert!(checker.check(&loaded.documents, &sources).is_empty(), "no previous document: oldDoc is null");
+        let mut loaded = load_inputs(vec![object(1)], &sources, None);
+        let previous = load_inputs(vec![object(3)], &sources, None).documents.remove(0).root;
+        loaded.documents[0].previous = Some(previous);
+        let found = checker.check(&loaded.documents, &sources);
+        assert_eq!(found.len(), 1);
+        assert_eq!(&*found[0].rule, "T-1");
+    }
 }
 
 #[doc(hidden)]

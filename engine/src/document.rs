@@ -20,6 +20,9 @@ pub struct Document {
     /// A name for the document that survives edits: `Deployment/ns/name` for Kubernetes
     /// objects, the document index otherwise.
     pub identity: String,
+    /// The document before the change being checked, when there is one: the admission
+    /// webhook's `oldObject` on UPDATE. Rules read it as `oldDoc` (null otherwise).
+    pub previous: Option<Node>,
 }
 
 impl Document {
@@ -36,7 +39,7 @@ impl Document {
             }
             _ => format!("#{index}"),
         };
-        Self { file, index, kind, root, helm_source, identity }
+        Self { file, index, kind, root, helm_source, identity, previous: None }
     }
 }
 

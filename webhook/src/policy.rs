@@ -180,11 +180,11 @@ impl Policy {
     }
 
     /// Evaluates one object, given as JSON text, under the name suppressions' `path` globs
-    /// match (`Deployment/namespace/name`).
+    /// match (`Deployment/namespace/name`); `old_object` is the object before an UPDATE.
     ///
     /// # Errors
     /// The text is not a JSON object the engine can load.
-    pub fn evaluate(&self, name: &str, object: &str) -> Result<Evaluation, String> {
+    pub fn evaluate(&self, name: &str, object: &str, old_object: Option<&str>) -> Result<Evaluation, String> {
         let sources = SourceMap::new();
         let input = Input {
             name: input_name(name),
@@ -193,9 +193,17 @@ impl Policy {
             explicit: true,
             kind: Some(InputKind::Kubernetes),
         };
-        let loaded = load_inputs(vec![input], &sources, None);
+        let mut loaded = load_inputs(vec![input], &sources, None);
         if let Some(problem) = loaded.problems.first() {
             return Err(format!("the object could not be loaded: {}", problem.message));
+        }
+        if let (Some(old), Some(doc)) = (old_object, loaded.documents.first_mut()) {
+            // The object before an UPDATE, for rules that compare (`oldDoc`); it is loaded into
+            // the same source map, after the object, and never reported on.
+            let file = sources.add(celador_engine::source::SourceFile::new(format!("{name} (old)"), None, old));
+            if let Ok(root) = celador_engine::load::load_json(file, &sources.get(file).text) {
+                doc.previous = Some(root);
+            }
         }
         let Some(doc) = loaded.documents.first() else {
             return Err("the object is empty".to_owned());
@@ -337,6 +345,27 @@ mod tests {
         assert!(settings.allow_annotation_exemptions);
         let table: toml::Table = toml::from_str("exclude_namespace = [\"x\"]\n").unwrap();
         assert!(Settings::from_table(Some(&table)).unwrap_err().to_string().contains("unknown key"));
+    }
+
+    #[test]
+    fn rules_compare_an_update_with_the_old_object() {
+        let sources = SourceMap::new();
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"high\"\nkinds = [\"kubernetes\"]\nassert = '''oldDoc == null || doc.spec.replicas >= oldDoc.spec.replicas'''\nmessage = 'fewer replicas'\n";
+        let file = celador_engine::pack::PackFile {
+            relative: "p.toml".into(),
+            display: "p.toml".into(),
+            path: None,
+            text: Arc::from(pack),
+        };
+        let rules = celador_engine::pack::load_pack(vec![file], &sources).unwrap().rules;
+        let policy = Policy::new(rules, Config::default()).unwrap();
+        let object =
+            |n: u32| format!(r#"{{"apiVersion": "apps/v1", "kind": "Deployment", "spec": {{"replicas": {n}}}}}"#);
+        let created = policy.evaluate("Deployment/x/y", &object(1), None).unwrap();
+        assert!(created.findings.is_empty());
+        let scaled_down = policy.evaluate("Deployment/x/y", &object(1), Some(&object(3))).unwrap();
+        assert_eq!(scaled_down.findings.len(), 1);
+        assert_eq!(scaled_down.findings[0].rule, "T-1");
     }
 
     #[test]

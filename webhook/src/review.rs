@@ -59,9 +59,7 @@ pub(crate) struct Review<'a> {
     pub(crate) request: AdmissionRequest<DynamicObject>,
     /// `request.object` as sent.
     pub(crate) object: Option<&'a RawValue>,
-    /// `request.oldObject` as sent (UPDATE and DELETE). No rule reads it yet; kept so that
-    /// rules comparing old and new state can be given it.
-    #[allow(dead_code)]
+    /// `request.oldObject` as sent (UPDATE and DELETE); rules read it as `oldDoc`.
     pub(crate) old_object: Option<&'a RawValue>,
 }
 

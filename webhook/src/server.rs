@@ -356,13 +356,14 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
     let policy = app.policy.clone();
     let slots = app.slots.clone();
     let text = object.get().to_owned();
+    let old_text = review.old_object.map(|o| o.get().to_owned());
     let name = object_name.clone();
     let started = std::time::Instant::now();
     let evaluation = tokio::time::timeout(app.options.eval_timeout, async move {
         let permit = slots.acquire_owned().await;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            policy.evaluate(&name, &text)
+            policy.evaluate(&name, &text, old_text.as_deref())
         })
         .await
     })

@@ -175,6 +175,8 @@ pub struct Uses {
     pub docs: bool,
     /// `documents` (deployment scope).
     pub documents: bool,
+    /// `oldDoc` (document scope).
+    pub old_doc: bool,
 }
 
 impl Uses {
@@ -186,6 +188,7 @@ impl Uses {
             resources: self.resources || other.resources,
             docs: self.docs || other.docs,
             documents: self.documents || other.documents,
+            old_doc: self.old_doc || other.old_doc,
         }
     }
 }
@@ -495,6 +498,7 @@ fn compile_rule(
         resources: uses_var("resources"),
         docs: uses_var("docs"),
         documents: uses_var("documents"),
+        old_doc: uses_var("oldDoc"),
     };
     let docs = rule.docs.unwrap_or_default();
     let params = rule

@@ -12,10 +12,10 @@ pub fn load_packs(args: &PackArgs, sources: &SourceMap) -> (Vec<Pack>, Vec<Probl
     let mut packs = Vec::new();
     let mut problems = Vec::new();
     let mut file_sets = Vec::new();
-    if !args.no_builtin {
-        if let Some(files) = celador_rules::builtin_files(celador_rules::DEFAULT_PACK) {
-            file_sets.push(files);
-        }
+    if !args.no_builtin
+        && let Some(files) = celador_rules::builtin_files(celador_rules::DEFAULT_PACK)
+    {
+        file_sets.push(files);
     }
     for path in &args.packs {
         match read_pack_files(path, &display_name(path, &cwd)) {

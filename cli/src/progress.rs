@@ -28,19 +28,13 @@ impl Progress {
         let handle = std::thread::spawn(move || {
             let started = Instant::now();
             let mut drawn = false;
-            loop {
-                match rx.recv_timeout(Duration::from_millis(if drawn { 200 } else { 1000 })) {
-                    Err(RecvTimeoutError::Timeout) => {
-                        let phase = *shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        let _ = write!(
-                            std::io::stderr(),
-                            "\r\x1b[2Kcelador: {phase}… {:.1}s",
-                            started.elapsed().as_secs_f32()
-                        );
-                        drawn = true;
-                    }
-                    _ => break,
-                }
+            // Draw after a second, then every 200 ms, until told to stop (or the sender is gone).
+            while let Err(RecvTimeoutError::Timeout) =
+                rx.recv_timeout(Duration::from_millis(if drawn { 200 } else { 1000 }))
+            {
+                let phase = *shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _ = write!(std::io::stderr(), "\r\x1b[2Kcelador: {phase}… {:.1}s", started.elapsed().as_secs_f32());
+                drawn = true;
             }
             if drawn {
                 let _ = write!(std::io::stderr(), "\r\x1b[2K");

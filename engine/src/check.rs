@@ -6,7 +6,7 @@
 use crate::components::{derive, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
-use crate::eval::value::{DocMap, Loc, to_cel};
+use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
 use crate::kind::{InputKind, Syntax, classify_content, classify_name};
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
@@ -533,17 +533,18 @@ fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &SourceMap) {
     diagnostics.dedup_by(|a, b| a.rule == b.rule && a.primary.span == b.primary.span && a.message == b.message);
 }
 
-/// The `FileId` of the first document of each file, for callers that report per file.
-pub fn files_of(documents: &[Document]) -> Vec<FileId> {
-    let mut files: Vec<FileId> = documents.iter().map(|d| d.file).collect();
-    files.dedup();
-    files
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::pack::{PackFile, load_pack};
+
+    /// Documents' CEL values and the checker are shared by the threads that evaluate them.
+    #[test]
+    fn evaluation_state_is_shared_across_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<crate::eval::value::DocMap>();
+        shared::<Checker>();
+    }
 
     #[test]
     fn rules_read_the_previous_document_as_old_doc() {
@@ -571,10 +572,4 @@ mod tests {
         assert_eq!(found.len(), 1);
         assert_eq!(&*found[0].rule, "T-1");
     }
-}
-
-#[doc(hidden)]
-pub fn _assert_doc_map_is_send_sync() {
-    fn is<T: Send + Sync>() {}
-    is::<DocMap>();
 }

@@ -23,17 +23,28 @@ impl Progress {
         if !wanted {
             return Self { phase, stop: None };
         }
+        // CELADOR_PROGRESS_DELAY_MS shortens the wait (tests); a second keeps quick runs quiet.
+        let delay = Duration::from_millis(
+            std::env::var("CELADOR_PROGRESS_DELAY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000),
+        );
         let (tx, rx) = mpsc::channel();
         let shown = phase.clone();
         let handle = std::thread::spawn(move || {
             let started = Instant::now();
-            let mut drawn = false;
+            let draw = |phase: &Mutex<&'static str>| {
+                let phase = *phase.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let _ = write!(std::io::stderr(), "\r\x1b[2Kcelador: {phase}… {:.1}s", started.elapsed().as_secs_f32());
+            };
+            // With no delay the line is drawn before anything else, whatever the scan's speed.
+            let mut drawn = delay.is_zero();
+            if drawn {
+                draw(&shown);
+            }
             // Draw after a second, then every 200 ms, until told to stop (or the sender is gone).
             while let Err(RecvTimeoutError::Timeout) =
                 rx.recv_timeout(Duration::from_millis(if drawn { 200 } else { 1000 }))
             {
-                let phase = *shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let _ = write!(std::io::stderr(), "\r\x1b[2Kcelador: {phase}… {:.1}s", started.elapsed().as_secs_f32());
+                draw(&shown);
                 drawn = true;
             }
             if drawn {

@@ -105,3 +105,33 @@ fn regex_escape(s: &str) -> String {
     }
     out
 }
+
+/// The progress line is drawn on a terminal only: never when stderr is piped, never in CI.
+#[test]
+fn progress_is_shown_on_a_terminal_only() {
+    use std::process::Command;
+    let p = Project::new();
+    p.file("Pulumi.prod.yaml", "config:\n  proj:apiDomain: api.example.com\n");
+    let binary = env!("CARGO_BIN_EXE_celador");
+    // `script` gives the command a terminal; a zero delay draws the line at once.
+    let on_terminal = |ci: bool| {
+        let mut command = Command::new("script");
+        command
+            .args(["-qec", &format!("{binary} check --no-builtin --pack pack.toml ."), "/dev/null"])
+            .current_dir(p.root())
+            .env("CELADOR_PROGRESS_DELAY_MS", "0")
+            .env_remove("CELADOR_NO_PROGRESS")
+            .env_remove("CI");
+        if ci {
+            command.env("CI", "true");
+        }
+        let out = command.output().expect("script runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    p.file("pack.toml", builtin_rules_pack(&[SEC_001]));
+    assert!(on_terminal(false).contains("celador: "), "no progress line on a terminal");
+    assert!(!on_terminal(true).contains("celador: "), "a progress line in CI");
+    let piped =
+        p.run_with(&["check", "--no-builtin", "--pack", "pack.toml", "."], None, &[("CELADOR_PROGRESS_DELAY_MS", "0")]);
+    assert!(!piped.all_output().contains("celador: "), "a progress line in a pipe");
+}

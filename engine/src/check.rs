@@ -373,24 +373,26 @@ impl Checker {
                 };
                 groups.entry(key).or_default().push(doc);
             }
-            let more: Vec<Diagnostic> = groups
-                .par_iter()
-                .flat_map_iter(|(_, docs)| {
+            // One task per (deployment, rule): a large directory does not keep one thread busy
+            // with every rule while the other idles.
+            let tasks: Vec<_> =
+                groups.values().flat_map(|docs| deployment_rules.iter().map(move |rule| (docs, rule))).collect();
+            let more: Vec<Diagnostic> = tasks
+                .into_par_iter()
+                .flat_map_iter(|(docs, (rule, params))| {
+                    let members: Vec<&PreparedDoc> =
+                        docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                     let mut out = Vec::new();
-                    for (rule, params) in &deployment_rules {
-                        let members: Vec<&PreparedDoc> =
-                            docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
-                        if members.is_empty() {
-                            continue;
-                        }
-                        let unit = deployment_unit(&members, rule.uses);
-                        for failure in self.evaluator.run(rule, &unit, &***params) {
-                            let path = logical_path_in(&members, failure.span);
-                            let origin = origin_of(&members, failure.span);
-                            let mut diagnostic = to_diagnostic(rule, failure, path);
-                            diagnostic.origin = origin;
-                            out.push(diagnostic);
-                        }
+                    if members.is_empty() {
+                        return out;
+                    }
+                    let unit = deployment_unit(&members, rule.uses);
+                    for failure in self.evaluator.run(rule, &unit, &***params) {
+                        let path = logical_path_in(&members, failure.span);
+                        let origin = origin_of(&members, failure.span);
+                        let mut diagnostic = to_diagnostic(rule, failure, path);
+                        diagnostic.origin = origin;
+                        out.push(diagnostic);
                     }
                     out
                 })

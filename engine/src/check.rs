@@ -342,6 +342,9 @@ impl Checker {
             .collect();
         let mut diagnostics: Vec<Diagnostic> = prepared
             .par_iter()
+            // Documents differ a lot in size (a 5 MB plan beside a 10-line .env): small pieces let
+            // an idle thread take over work instead of waiting for the other's half.
+            .with_max_len(4)
             .flat_map_iter(|doc| {
                 let mut out = Vec::new();
                 let unit = doc.unit();
@@ -375,10 +378,14 @@ impl Checker {
             }
             // One task per (deployment, rule): a large directory does not keep one thread busy
             // with every rule while the other idles.
-            let tasks: Vec<_> =
+            let mut tasks: Vec<_> =
                 groups.values().flat_map(|docs| deployment_rules.iter().map(move |rule| (docs, rule))).collect();
+            // Tasks differ a lot in cost (a directory of 25 state files against one of a single
+            // manifest): the largest first, each thread taking the next when it is free.
+            tasks.sort_by_key(|(docs, _)| std::cmp::Reverse(docs.len()));
             let more: Vec<Diagnostic> = tasks
-                .into_par_iter()
+                .into_iter()
+                .par_bridge()
                 .flat_map_iter(|(docs, (rule, params))| {
                     let members: Vec<&PreparedDoc> =
                         docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();

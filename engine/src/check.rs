@@ -53,19 +53,30 @@ pub fn display_name(path: &Path, cwd: &Path) -> String {
     text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
 }
 
-/// Walks the given paths (files and directories; gitignore-aware, dotfiles included, `.git`,
-/// `node_modules`, `target` and Helm chart `templates/` skipped) and reads every candidate file.
+/// A gitignore-syntax file of paths celador does not walk into (beside `.gitignore`, which is
+/// honoured too): for deliberately insecure test fixtures, vendored charts, and the like.
+pub const IGNORE_FILE: &str = ".celadorignore";
+
+/// Walks the given paths (files and directories; `.gitignore`- and `.celadorignore`-aware,
+/// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
+/// reads every candidate file.
 pub fn discover(paths: &[PathBuf], cwd: &Path) -> Discovered {
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     let mut discovered = Discovered::default();
     for path in paths {
         if path.is_dir() {
             let mut builder = ignore::WalkBuilder::new(path);
-            builder.hidden(false).require_git(false).git_global(false).filter_entry(|entry| {
-                let name = entry.file_name().to_string_lossy();
-                let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                !(is_dir && (matches!(&*name, ".git" | "node_modules" | "target") || is_chart_templates(entry.path())))
-            });
+            builder
+                .hidden(false)
+                .require_git(false)
+                .git_global(false)
+                .add_custom_ignore_filename(IGNORE_FILE)
+                .filter_entry(|entry| {
+                    let name = entry.file_name().to_string_lossy();
+                    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                    !(is_dir
+                        && (matches!(&*name, ".git" | "node_modules" | "target") || is_chart_templates(entry.path())))
+                });
             let (tx, rx) = std::sync::mpsc::channel();
             builder.build_parallel().run(|| {
                 let tx = tx.clone();

@@ -36,6 +36,20 @@ fn gitignore_excludes_files_without_a_git_repository() {
 }
 
 #[test]
+fn celadorignore_excludes_files_like_gitignore() {
+    let p = Project::new();
+    p.file("repo/api.env", API_ENV);
+    p.file("repo/fixtures/insecure/api.env", API_ENV);
+    p.file(
+        "repo/.celadorignore",
+        "fixtures/
+",
+    );
+    let report = p.run(&["check", "--format", "json", "repo"]).assert_code(1).report();
+    assert_eq!(positions_of(&report, &["PSH-TLS-008"]), [at("PSH-TLS-008", "repo/api.env", 1, 1)]);
+}
+
+#[test]
 fn unknown_files_and_unknown_yaml_documents_are_skipped_and_counted() {
     let p = Project::new();
     p.file("repo/README.md", "# readme\n");

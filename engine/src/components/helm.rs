@@ -93,8 +93,16 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
     let at = node.key_span.unwrap_or(node.span);
     let mut builder =
         ComponentBuilder::new(role, at, Some(at)).text("source", "helm-values").field("spec", node.clone());
-    if let Some(key) = key {
-        builder = builder.field("name", Node::string(key, at));
+    // Named by its key (`api:`); a chart whose root values configure one service is named by
+    // its image (`service` of `pulumi/service`), so messages never show an empty name.
+    let name = key.map(str::to_owned).or_else(|| {
+        image.as_ref().map(|(text, _)| {
+            let (repository, _, _) = crate::eval::functions::image_parts(text);
+            repository.rsplit('/').next().unwrap_or(repository).to_owned()
+        })
+    });
+    if let Some(name) = name {
+        builder = builder.field("name", Node::string(name.as_str(), at));
     }
     if let Some((text, image_node)) = &image {
         let mut image = Node::string(text.as_str(), image_node.span);

@@ -364,9 +364,9 @@ impl Checker {
                         continue;
                     }
                     for failure in self.evaluator.run(rule, &unit, &**params) {
-                        let path = logical_path(std::slice::from_ref(doc.doc), failure.span);
+                        let (path, origin) = place(std::iter::once(doc.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
-                        diagnostic.origin.clone_from(&doc.doc.helm_source);
+                        diagnostic.origin = origin;
                         out.push(diagnostic);
                     }
                 }
@@ -406,8 +406,7 @@ impl Checker {
                     }
                     let unit = deployment_unit(&members, rule.uses);
                     for failure in self.evaluator.run(rule, &unit, &***params) {
-                        let path = logical_path_in(&members, failure.span);
-                        let origin = origin_of(&members, failure.span);
+                        let (path, origin) = place(members.iter().map(|d| d.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
                         out.push(diagnostic);
@@ -473,7 +472,7 @@ impl<'a> PreparedDoc<'a> {
                 vars.push((name, val.clone_as_boxed()));
             }
         }
-        Unit { vars, loc: Loc { span: first_line(&self.doc.root), key_span: None }, scope: Scope::Document }
+        Unit { vars, loc: Loc { span: first_line(&self.doc.root), key_span: None } }
     }
 }
 
@@ -508,22 +507,26 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
             .collect();
         vars.push(("documents", to_cel(&Node::list(documents, anchor))));
     }
-    Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, scope: Scope::Deployment }
+    Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None } }
 }
 
-/// The `# Source:` of the document a span points into.
-fn origin_of(docs: &[&PreparedDoc], span: Span) -> Option<String> {
-    docs.iter()
-        .filter(|d| d.doc.file == span.file && d.doc.helm_source.is_some())
-        .find(|d| path_to(&d.doc.root, span).is_some())
-        .and_then(|d| d.doc.helm_source.clone())
-}
-
-fn logical_path_in(docs: &[&PreparedDoc], span: Span) -> String {
-    docs.iter()
-        .filter(|d| d.doc.file == span.file)
-        .find_map(|d| path_to(&d.doc.root, span).map(|p| format!("{}/{p}", d.doc.identity)))
-        .unwrap_or_else(|| format!("@{}", span.start))
+/// Where a finding is, in terms that survive edits: the logical path of its span
+/// (`Deployment/ns/name/spec.template…`) and the `# Source:` of the document holding it.
+///
+/// The documents the rule looked at are searched first; a span in another file (an env file
+/// attributed to a compose service) is found among all documents of the run, so its path —
+/// and with it fingerprints and baselines — never falls back to a byte offset.
+fn place<'d>(
+    looked_at: impl Iterator<Item = &'d Document>,
+    all: &'d [Document],
+    span: Span,
+) -> (String, Option<String>) {
+    let in_file = |d: &&Document| d.file == span.file;
+    looked_at
+        .filter(in_file)
+        .chain(all.iter().filter(in_file))
+        .find_map(|d| path_to(&d.root, span).map(|p| (format!("{}/{p}", d.identity), d.helm_source.clone())))
+        .unwrap_or_else(|| (format!("@{}", span.start), None))
 }
 
 /// A whole-document finding points at the document's first line, not at all of it.
@@ -536,13 +539,6 @@ fn first_line(root: &Node) -> Span {
         }
         _ => Span { file: root.span.file, start: root.span.start, end: root.span.start },
     }
-}
-
-fn logical_path(docs: &[Document], span: Span) -> String {
-    docs.iter()
-        .filter(|d| d.file == span.file)
-        .find_map(|d| path_to(&d.root, span).map(|p| format!("{}/{p}", d.identity)))
-        .unwrap_or_else(|| format!("@{}", span.start))
 }
 
 fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &SourceMap) {
@@ -564,6 +560,38 @@ mod tests {
         fn shared<T: Send + Sync>() {}
         shared::<crate::eval::value::DocMap>();
         shared::<Checker>();
+    }
+
+    /// A finding in an env file that a compose service reads is named by a path in that env
+    /// file, not by a byte offset: fingerprints and baselines depend on it.
+    #[test]
+    fn findings_in_attributed_env_files_have_logical_paths() {
+        let sources = SourceMap::new();
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n";
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).unwrap().rules;
+        let input = |name: &str, text: &str| Input {
+            name: name.into(),
+            path: None,
+            bytes: text.as_bytes().to_vec(),
+            explicit: true,
+            kind: None,
+        };
+        let loaded = load_inputs(
+            vec![
+                input(
+                    "d/docker-compose.yml",
+                    "services:\n  api:\n    image: pulumi/service:1\n    env_file: [api.env]\n",
+                ),
+                input("d/api.env", "# license\nPULUMI_LICENSE_KEY=eyJ\n"),
+            ],
+            &sources,
+            None,
+        );
+        let found = Checker::new(rules).check(&loaded.documents, &sources);
+        assert_eq!(found.len(), 1);
+        assert_eq!(sources.get(found[0].primary.span.file).name, "d/api.env");
+        assert_eq!(found[0].logical_path, "#0/PULUMI_LICENSE_KEY");
     }
 
     #[test]

@@ -9,7 +9,7 @@ pub mod functions;
 pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::pack::{Rule, Scope, Secret};
+use crate::pack::{Rule, Secret};
 use crate::source::Span;
 use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
@@ -23,8 +23,6 @@ pub struct Unit {
     pub vars: Vec<(&'static str, Box<dyn Val>)>,
     /// Where to report a finding whose element has no location of its own.
     pub loc: Loc,
-    /// The scope it is evaluated in.
-    pub scope: Scope,
 }
 
 /// What evaluating one rule on one unit found: a failing element, or an evaluation error.

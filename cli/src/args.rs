@@ -2,6 +2,7 @@
 
 use celador_engine::diagnostic::Severity;
 use celador_engine::kind::InputKind;
+use clap::builder::TypedValueParser as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -69,7 +70,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Treat every input as this kind instead of detecting it.
-    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    #[arg(long, value_name = "KIND", value_parser = kind_parser())]
     pub kind: Option<InputKind>,
     /// The name of stdin's content, for kind detection and messages.
     #[arg(long, value_name = "NAME")]
@@ -90,7 +91,7 @@ pub struct CheckArgs {
     #[arg(long, short, value_name = "FILE")]
     pub output: Vec<PathBuf>,
     /// Exit 1 when a finding has at least this severity.
-    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", default_value = "low", value_parser = severity_parser())]
     pub fail_on: Severity,
     /// Always exit 0 when the check ran, findings or not.
     #[arg(long)]
@@ -157,7 +158,7 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = ServeMode::Enforce)]
     pub mode: ServeMode,
     /// Deny objects with a finding of at least this severity; lower ones become warnings.
-    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", default_value = "high", value_parser = severity_parser())]
     pub deny_on: Severity,
     /// The decision when an object cannot be evaluated in time (or at all).
     #[arg(long, value_enum, default_value_t = OnErrorChoice::Deny)]
@@ -243,14 +244,16 @@ pub enum ColorChoice {
     Never,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(s).ok_or_else(|| format!("unknown severity `{s}` (expected critical, high, medium, low or info)"))
+/// A severity name; `--help` lists them.
+fn severity_parser() -> impl clap::builder::TypedValueParser<Value = Severity> {
+    clap::builder::PossibleValuesParser::new(Severity::ALL.map(Severity::as_str).into_iter().rev())
+        .try_map(|name: String| Severity::parse(&name).ok_or("unknown severity"))
 }
 
-fn parse_kind(s: &str) -> Result<InputKind, String> {
-    InputKind::parse(s).ok_or_else(|| {
-        format!("unknown kind `{s}` (expected one of {})", InputKind::ALL.map(InputKind::as_str).join(", "))
-    })
+/// An input kind name; `--help` lists them.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = InputKind> {
+    clap::builder::PossibleValuesParser::new(InputKind::ALL.map(InputKind::as_str))
+        .try_map(|name: String| InputKind::parse(&name).ok_or("unknown kind"))
 }
 
 /// `500ms`, `2s`, `1m`, or a number of seconds.

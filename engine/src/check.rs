@@ -8,7 +8,10 @@ use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
 use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
-use crate::kind::{InputKind, Syntax, classify_content, classify_name};
+use crate::kind::{
+    InputKind, KindGlobs, Syntax, classifies_by_content, classify_content, classify_name, evident_kind,
+    looks_like_configuration, sniff_syntax, syntax_for,
+};
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
 use crate::pack::{Rule, Scope, Uses};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
@@ -42,7 +45,7 @@ pub struct Discovered {
     pub inputs: Vec<Input>,
     /// Unreadable paths.
     pub problems: Vec<Problem>,
-    /// Files found while walking directories that are of no known kind.
+    /// Files found while walking directories whose name marks nothing celador reads; not read.
     pub skipped: usize,
 }
 
@@ -59,8 +62,9 @@ pub const IGNORE_FILE: &str = ".celadorignore";
 
 /// Walks the given paths (files and directories; `.gitignore`- and `.celadorignore`-aware,
 /// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
-/// reads every candidate file.
-pub fn discover(paths: &[PathBuf], cwd: &Path) -> Discovered {
+/// reads every candidate file: one whose name marks a kind or a syntax that can be classified
+/// by content, or that a `[[kinds]]` glob of the configuration names.
+pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> Discovered {
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     let mut discovered = Discovered::default();
     for path in paths {
@@ -106,17 +110,29 @@ pub fn discover(paths: &[PathBuf], cwd: &Path) -> Discovered {
     let mut seen = std::collections::HashSet::new();
     found.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
     found.sort();
-    let (ours, skipped): (Vec<_>, Vec<_>) =
-        found.into_iter().partition(|(p, explicit)| *explicit || classify_name(p).is_some());
-    discovered.skipped = skipped.len();
-    let read: Vec<Result<Input, Problem>> = ours
-        .into_par_iter()
-        .map(|(path, explicit)| {
+    let candidates: Vec<(PathBuf, String, bool, Option<InputKind>)> = found
+        .into_iter()
+        .filter_map(|(path, explicit)| {
             let name = display_name(&path, cwd);
-            match std::fs::read(&path) {
-                Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind: None }),
-                Err(e) => Err(Problem::file(Some(name), format!("cannot read file: {e}"))),
+            let configured = kinds.kind_of(&name, &path);
+            let readable = match classify_name(&path) {
+                Some((_, Some(_))) => true,
+                Some((syntax, None)) => classifies_by_content(syntax),
+                None => false,
+            };
+            if explicit || configured.is_some() || readable {
+                Some((path, name, explicit, configured))
+            } else {
+                discovered.skipped += 1;
+                None
             }
+        })
+        .collect();
+    let read: Vec<Result<Input, Problem>> = candidates
+        .into_par_iter()
+        .map(|(path, name, explicit, kind)| match std::fs::read(&path) {
+            Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
+            Err(e) => Err(Problem::file(Some(name), format!("cannot read file: {e}"))),
         })
         .collect();
     for r in read {
@@ -137,15 +153,30 @@ fn is_chart_templates(dir: &Path) -> bool {
 pub struct Loaded {
     /// Documents of a known kind.
     pub documents: Vec<Document>,
-    /// Malformed or unclassifiable inputs.
+    /// Malformed inputs of a known kind.
     pub problems: Vec<Problem>,
-    /// Number of files read.
+    /// Number of files read (context files excluded).
     pub files: usize,
-    /// Files and documents of no known kind that were skipped.
-    pub skipped: usize,
+    /// Files of a known kind (by name, `--kind`, configuration or content), malformed ones
+    /// included; the other files read were skipped.
+    pub checked: usize,
+    /// Skipped files worth a word to the user: named explicitly, or looking like
+    /// configuration although of no known kind.
+    pub skipped_files: Vec<SkippedFile>,
     /// Files loaded only as context (env files a compose file references, compose files
     /// referencing an env file): their findings are not reported.
     pub context: Vec<FileId>,
+}
+
+/// A file left out because it is of no known kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedFile {
+    /// Its name as reports show it.
+    pub name: String,
+    /// The user named it on the command line (or pre-commit passed it).
+    pub explicit: bool,
+    /// It parsed, and holds what deployment configuration holds (`image`, `config:`, `env:`).
+    pub looks_like_configuration: bool,
 }
 
 impl Loaded {
@@ -155,16 +186,29 @@ impl Loaded {
     }
 }
 
+/// What loading one input gave.
+struct LoadedInput {
+    documents: Vec<Document>,
+    problems: Vec<Problem>,
+    /// `None` when the input is of a known kind; else why it was skipped.
+    skipped: Option<SkippedFile>,
+}
+
 /// Parses and classifies inputs in parallel. `kind` overrides every input's kind.
 pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>) -> Loaded {
     let files = inputs.len();
-    let results: Vec<(Vec<Document>, Vec<Problem>, usize)> =
-        inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
+    let results: Vec<LoadedInput> = inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
     let mut loaded = Loaded { files, ..Loaded::default() };
-    for (docs, problems, skipped) in results {
-        loaded.documents.extend(docs);
-        loaded.problems.extend(problems);
-        loaded.skipped += skipped;
+    for result in results {
+        loaded.documents.extend(result.documents);
+        loaded.problems.extend(result.problems);
+        match result.skipped {
+            None => loaded.checked += 1,
+            Some(skipped) if skipped.explicit || skipped.looks_like_configuration => {
+                loaded.skipped_files.push(skipped);
+            }
+            Some(_) => {}
+        }
     }
     load_referenced(&mut loaded, sources);
     loaded.documents.sort_by_key(|d| (d.file, d.index));
@@ -191,45 +235,54 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
-                let (docs, problems, _) = load_input(input, sources, None);
-                loaded.context.extend(docs.iter().map(|d| d.file));
-                loaded.documents.extend(docs);
-                loaded.problems.extend(problems);
+                let result = load_input(input, sources, None);
+                loaded.context.extend(result.documents.iter().map(|d| d.file));
+                loaded.documents.extend(result.documents);
+                loaded.problems.extend(result.problems);
             }
             Err(e) => loaded.problems.push(Problem::file(Some(name), format!("cannot read env file: {e}"))),
         }
     }
 }
 
-fn load_input(
-    input: Input,
-    sources: &SourceMap,
-    kind_override: Option<InputKind>,
-) -> (Vec<Document>, Vec<Problem>, usize) {
-    let kind_override = input.kind.or(kind_override);
+/// Reads one input: its kind comes from `--kind`, the configuration, its name or its content,
+/// in that order. An input of a known kind that cannot be read is a located error; any other
+/// input that cannot be read or classified is skipped, like every file that is not ours.
+fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind>) -> LoadedInput {
+    let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
+    let name_kind = input.kind.or(kind_override).or(by_name.and_then(|(_, k)| k));
+    let skip = |looks_like_configuration: bool| LoadedInput {
+        documents: Vec::new(),
+        problems: Vec::new(),
+        skipped: Some(SkippedFile { name: input.name.clone(), explicit: input.explicit, looks_like_configuration }),
+    };
+    let fail = |problem: Problem| LoadedInput { documents: Vec::new(), problems: vec![problem], skipped: None };
     if input.bytes.contains(&0) {
-        return (Vec::new(), vec![Problem::file(Some(input.name), "not a text file (binary content)")], 0);
+        return match name_kind {
+            Some(_) => fail(Problem::file(Some(input.name.clone()), "not a text file (binary content)")),
+            None => skip(false),
+        };
     }
-    let text = match String::from_utf8(input.bytes) {
-        Ok(text) => text,
+    let text = match std::str::from_utf8(&input.bytes) {
+        Ok(text) => text.to_owned(),
         Err(e) => {
             // Locate the first invalid byte in a lossy copy: everything before it is unchanged.
-            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            let at = e.utf8_error().valid_up_to() - if lossy.starts_with('\u{feff}') { 3 } else { 0 };
-            let file = sources.add(SourceFile::new(input.name, input.path, &lossy));
+            let lossy = String::from_utf8_lossy(&input.bytes).into_owned();
+            let syntax = by_name.map_or_else(|| sniff_syntax(&lossy), |(syntax, _)| syntax);
+            if name_kind.is_none() && evident_kind(syntax, &lossy).is_none() {
+                return skip(false);
+            }
+            let at = e.valid_up_to() - if lossy.starts_with('\u{feff}') { 3 } else { 0 };
+            let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), &lossy));
             let span = Span::new(file, at, at + lossy[at..].chars().next().map_or(0, char::len_utf8));
-            return (Vec::new(), vec![Problem::at(span, "not valid UTF-8 (save the file as UTF-8)")], 0);
+            return fail(Problem::at(span, "not valid UTF-8 (save the file as UTF-8)"));
         }
     };
-    let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
-    let syntax = match (by_name, kind_override) {
-        (Some((syntax, _)), _) => syntax,
-        (None, Some(InputKind::Env)) => Syntax::Env,
-        (None, Some(InputKind::PulumiState | InputKind::TerraformState | InputKind::TerraformPlan)) => Syntax::Json,
-        (None, _) if text.trim_start().starts_with(['{', '[']) => Syntax::Json,
-        (None, _) => Syntax::Yaml,
+    let syntax = match (name_kind, by_name) {
+        (Some(kind), by_name) => syntax_for(kind, by_name.map(|(syntax, _)| syntax), &text),
+        (None, Some((syntax, _))) => syntax,
+        (None, None) => sniff_syntax(&text),
     };
-    let name_kind = kind_override.or(by_name.and_then(|(_, k)| k));
     let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), &text));
     let source = sources.get(file);
     let parsed: Result<Vec<(Node, Option<String>)>, ParseError> = match syntax {
@@ -247,28 +300,26 @@ fn load_input(
             }
             roots
         }
-        Err(e) => return (Vec::new(), vec![Problem::at(e.span, e.message)], 0),
+        Err(e) if name_kind.is_some() || evident_kind(syntax, &text).is_some() => {
+            return fail(Problem::at(e.span, e.message));
+        }
+        Err(_) => return skip(false),
     };
     let mut documents = Vec::new();
-    let mut skipped = 0;
+    let mut configuration_like = false;
     for (index, (root, helm_source)) in roots.into_iter().enumerate() {
         if root.value == Value::Null && syntax == Syntax::Yaml {
             continue;
         }
-        match name_kind.or_else(|| classify_content(&root)) {
+        match name_kind.or_else(|| classify_content(&root, syntax)) {
             Some(kind) => documents.push(Document::new(file, index, kind, root, helm_source)),
-            None => skipped += 1,
+            None => configuration_like |= looks_like_configuration(&root),
         }
     }
-    let mut problems = Vec::new();
-    if documents.is_empty() && skipped > 0 && input.explicit {
-        problems.push(Problem::file(
-            Some(input.name),
-            "not a known kind of input (use --kind to say what it is: kubernetes, helm-values, compose, env, pulumi-stack-config, pulumi-project, pulumi-state, terraform-state, terraform-plan)",
-        ));
-        skipped = 0;
+    if documents.is_empty() && name_kind.is_none() {
+        return skip(configuration_like);
     }
-    (documents, problems, skipped)
+    LoadedInput { documents, problems: Vec::new(), skipped: None }
 }
 
 /// Loads, as context, the compose files beside an env file that no loaded compose file
@@ -301,11 +352,11 @@ fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
             }
             let Ok(bytes) = std::fs::read(&path) else { continue };
             let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
-            let (docs, problems, _) = load_input(input, sources, None);
+            let result = load_input(input, sources, None);
             // A broken neighbour is the user's business only when they check it.
-            if problems.is_empty() {
-                loaded.context.extend(docs.iter().map(|d| d.file));
-                loaded.documents.extend(docs);
+            if result.problems.is_empty() {
+                loaded.context.extend(result.documents.iter().map(|d| d.file));
+                loaded.documents.extend(result.documents);
             }
         }
     }

@@ -15,12 +15,19 @@
 //! logical_path = "*alb*"                      # optional glob on the finding's logical path
 //! reason = "lab account, no public exposure"  # required
 //! until = 2027-03-31                          # optional expiry (a TOML date or "YYYY-MM-DD")
+//!
+//! [[kinds]]                                   # the kind of files no naming convention covers
+//! path = "deploy/*.conf.yaml"                 # glob on the file name (or relative to this file)
+//! kind = "helm-values"
 //! ```
 //!
 //! It is found by walking up from the working directory (`celador.toml`, then
-//! `.celador.toml`); `--config FILE` names one explicitly. Errors are located in the file.
+//! `.celador.toml`); `--config FILE` names one explicitly. Errors are located in the file, and
+//! so are rule ids, parameter names and parameter types that the packs of the run do not know
+//! ([`Config::validate`]).
 
 use crate::diagnostic::{Problem, Severity};
+use crate::kind::{InputKind, KindGlobs};
 use crate::pack::Rule;
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::tree::Node;
@@ -48,6 +55,22 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
     /// `[webhook]` settings, kept raw for the server.
     pub webhook: Option<toml::Table>,
+    /// `[[kinds]]` entries.
+    pub kinds: KindGlobs,
+    /// Every rule id the file names, with where, for [`Config::validate`].
+    rule_references: Vec<(String, Span)>,
+    /// Every parameter override, with where, for [`Config::validate`].
+    param_overrides: Vec<ParamOverride>,
+}
+
+/// One `[params."RULE"]` value, located.
+#[derive(Debug)]
+struct ParamOverride {
+    rule: String,
+    name: String,
+    name_span: Span,
+    value: toml::Value,
+    value_span: Span,
 }
 
 /// One `[[ignore]]` entry.
@@ -73,9 +96,11 @@ struct ConfigToml {
     #[serde(default)]
     rules: RulesToml,
     #[serde(default)]
-    params: BTreeMap<String, toml::Table>,
+    params: BTreeMap<Spanned<String>, BTreeMap<Spanned<String>, Spanned<toml::Value>>>,
     #[serde(default)]
     ignore: Vec<Spanned<IgnoreToml>>,
+    #[serde(default)]
+    kinds: Vec<KindToml>,
     webhook: Option<toml::Table>,
 }
 
@@ -83,17 +108,24 @@ struct ConfigToml {
 #[serde(deny_unknown_fields)]
 struct RulesToml {
     #[serde(default)]
-    disable: Vec<String>,
+    disable: Vec<Spanned<String>>,
     #[serde(default)]
-    severity: BTreeMap<String, Spanned<String>>,
+    severity: BTreeMap<Spanned<String>, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KindToml {
+    path: Spanned<String>,
+    kind: Spanned<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IgnoreToml {
-    rule: Option<String>,
+    rule: Option<Spanned<String>>,
     #[serde(default)]
-    rules: Vec<String>,
+    rules: Vec<Spanned<String>>,
     path: Option<Spanned<String>>,
     logical_path: Option<Spanned<String>>,
     reason: Option<String>,
@@ -127,21 +159,58 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
         vec![Problem::at(at, format!("invalid configuration: {}", e.message().trim()))]
     })?;
     let mut problems = Vec::new();
+    let mut rule_references = Vec::new();
+    let mut reference = |id: &Spanned<String>| rule_references.push((id.get_ref().clone(), span(id.span())));
+    let mut disable = Vec::new();
+    for id in parsed.rules.disable {
+        reference(&id);
+        disable.push(id.into_inner());
+    }
     let mut severity = BTreeMap::new();
     for (rule, level) in parsed.rules.severity {
+        reference(&rule);
         match Severity::parse(level.get_ref()) {
             Some(s) => {
-                severity.insert(rule, s);
+                severity.insert(rule.into_inner(), s);
             }
-            None => problems.push(Problem::at(span(level.span()), format!("unknown severity `{}`", level.get_ref()))),
+            None => problems.push(Problem::at(
+                span(level.span()),
+                format!(
+                    "unknown severity `{}`{} (expected critical, high, medium, low or info)",
+                    level.get_ref(),
+                    crate::suggest::hint(level.get_ref(), Severity::ALL.map(Severity::as_str))
+                ),
+            )),
         }
+    }
+    let mut params = BTreeMap::new();
+    let mut param_overrides = Vec::new();
+    for (rule, values) in parsed.params {
+        reference(&rule);
+        let mut table = toml::Table::new();
+        for (name, value) in values {
+            param_overrides.push(ParamOverride {
+                rule: rule.get_ref().clone(),
+                name: name.get_ref().clone(),
+                name_span: span(name.span()),
+                value: value.get_ref().clone(),
+                value_span: span(value.span()),
+            });
+            table.insert(name.into_inner(), value.into_inner());
+        }
+        params.insert(rule.into_inner(), table);
     }
     let mut ignores = Vec::new();
     for entry in parsed.ignore {
         let entry_span = span(entry.span());
         let entry = entry.into_inner();
-        let mut rules = entry.rules;
-        rules.extend(entry.rule);
+        let mut rules = Vec::new();
+        for id in entry.rules.iter().chain(&entry.rule) {
+            if id.get_ref() != "*" {
+                reference(id);
+            }
+            rules.push(id.get_ref().clone());
+        }
         if rules.is_empty() {
             problems.push(Problem::at(entry_span, "an [[ignore]] entry needs `rule` or `rules`"));
         }
@@ -181,20 +250,96 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
         };
         ignores.push(Ignore { rules, path: path_glob, logical_path: logical, reason, until, span: entry_span });
     }
+    let mut kinds = Vec::new();
+    for entry in parsed.kinds {
+        let kind = InputKind::parse(entry.kind.get_ref());
+        if kind.is_none() {
+            let name = entry.kind.get_ref();
+            problems.push(Problem::at(
+                span(entry.kind.span()),
+                format!(
+                    "unknown kind `{name}`{} (expected one of {})",
+                    crate::suggest::hint(name, InputKind::ALL.map(InputKind::as_str)),
+                    InputKind::ALL.map(InputKind::as_str).join(", ")
+                ),
+            ));
+        }
+        let glob = globset::GlobBuilder::new(entry.path.get_ref()).literal_separator(true).build();
+        match glob {
+            Ok(glob) => kinds.extend(kind.map(|k| (glob.compile_matcher(), k))),
+            Err(e) => problems.push(Problem::at(span(entry.path.span()), format!("invalid glob: {e}"))),
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
+    let base = path.as_deref().and_then(Path::parent).and_then(|dir| std::path::absolute(dir).ok());
     Ok(Config {
         path,
-        disable: parsed.rules.disable,
+        disable,
         severity,
-        params: parsed.params,
+        params,
         ignores,
         webhook: parsed.webhook,
+        kinds: KindGlobs::new(base, kinds),
+        rule_references,
+        param_overrides,
     })
 }
 
 impl Config {
+    /// A configuration of nothing but these `[[ignore]]` entries.
+    pub fn from_ignores(ignores: Vec<Ignore>) -> Self {
+        Self { ignores, ..Self::default() }
+    }
+
+    /// The mistakes only the packs of a run can reveal: rule ids they do not define, and
+    /// parameters their rules do not have or of another type than the rule's default — each
+    /// located in the file, with the nearest known name. The run stops on them (exit 2): a
+    /// misspelt `disable` would otherwise silently keep a rule on.
+    pub fn validate(&self, rules: &[Arc<Rule>]) -> Vec<Problem> {
+        let find = |id: &str| rules.iter().find(|r| r.id.eq_ignore_ascii_case(id));
+        let mut problems = Vec::new();
+        for (id, span) in &self.rule_references {
+            if find(id).is_none() {
+                let hint = crate::suggest::hint(id, rules.iter().map(|r| &*r.id));
+                problems.push(Problem::at(*span, format!("unknown rule `{id}`{hint} (`celador rules` lists them)")));
+            }
+        }
+        for o in &self.param_overrides {
+            let Some(rule) = find(&o.rule) else { continue };
+            let defaults = rule.params.as_map().unwrap_or_default();
+            let Some(default) = defaults.iter().find(|e| *e.key == *o.name) else {
+                let names: Vec<&str> = defaults.iter().map(|e| &*e.key).collect();
+                let known = if names.is_empty() {
+                    "it has none".to_owned()
+                } else {
+                    format!("it has {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))
+                };
+                problems.push(Problem::at(
+                    o.name_span,
+                    format!(
+                        "rule {} has no parameter `{}`{}; {known}",
+                        rule.id,
+                        o.name,
+                        crate::suggest::hint(&o.name, names.iter().copied())
+                    ),
+                ));
+                continue;
+            };
+            let expected = default.value.type_name();
+            let given = crate::pack::toml_value_to_node(&o.value, o.value_span).type_name();
+            let compatible = expected == given || expected == "null" || (expected == "double" && given == "int");
+            if !compatible {
+                problems.push(Problem::at(
+                    o.value_span,
+                    format!("parameter `{}` of {} is a {expected}, not a {given}", o.name, rule.id),
+                ));
+            }
+        }
+        problems
+    }
+
     /// Applies `disable`, `severity` and `params` to the rules of a run.
     pub fn apply(&self, rules: Vec<Arc<Rule>>) -> Vec<Arc<Rule>> {
         rules

@@ -4,6 +4,17 @@ use crate::source::Span;
 use std::fmt;
 use std::sync::Arc;
 
+/// A rule failed at run time; the finding names the rule and the CEL error.
+pub const RULE_ERROR: &str = "rule-error";
+/// A suppression comment that cannot be read, or that names an unknown rule.
+pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
+/// A suppression past its `until` date.
+pub const EXPIRED_SUPPRESSION: &str = "expired-suppression";
+/// A suppression that matched no finding.
+pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
+/// The ids of the findings celador reports about itself rather than for a pack's rule.
+pub const PSEUDO_RULES: [&str; 4] = [RULE_ERROR, INVALID_SUPPRESSION, EXPIRED_SUPPRESSION, UNUSED_SUPPRESSION];
+
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

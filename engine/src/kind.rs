@@ -2,7 +2,7 @@
 
 use crate::tree::Node;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a document is. Rules declare the kinds they apply to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
@@ -69,6 +69,36 @@ impl fmt::Display for InputKind {
     }
 }
 
+/// The `[[kinds]]` of `celador.toml`: the kind of files that no naming convention covers.
+///
+/// A glob matches the name a file is reported by, or its path relative to the configuration
+/// file's directory; `*` stops at `/`, `**` crosses directories.
+#[derive(Clone, Debug, Default)]
+pub struct KindGlobs {
+    base: Option<PathBuf>,
+    globs: Vec<(globset::GlobMatcher, InputKind)>,
+}
+
+impl KindGlobs {
+    /// Globs relative to `base` (the configuration's directory), first match wins.
+    pub fn new(base: Option<PathBuf>, globs: Vec<(globset::GlobMatcher, InputKind)>) -> Self {
+        Self { base, globs }
+    }
+
+    /// The kind the first matching glob gives the file reported as `name`, read from `path`.
+    pub fn kind_of(&self, name: &str, path: &Path) -> Option<InputKind> {
+        if self.globs.is_empty() {
+            return None;
+        }
+        let absolute = std::path::absolute(path).ok();
+        let relative = self.base.as_deref().zip(absolute.as_deref()).and_then(|(base, p)| p.strip_prefix(base).ok());
+        self.globs
+            .iter()
+            .find(|(glob, _)| glob.is_match(name) || relative.is_some_and(|r| glob.is_match(r)))
+            .map(|(_, kind)| *kind)
+    }
+}
+
 /// The syntax a file is parsed with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syntax {
@@ -83,6 +113,9 @@ pub enum Syntax {
 }
 
 /// What the file name alone says: the syntax to parse with, and the kind when the name decides it.
+///
+/// `None` means the name marks nothing celador reads (`README.md`, `main.rs`): such files are
+/// skipped while walking a directory without being read.
 pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
     let name = path.file_name()?.to_str()?;
     let lower = name.to_ascii_lowercase();
@@ -91,6 +124,9 @@ pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
     }
     if lower.ends_with(".tfstate") || lower.ends_with(".tfstate.backup") {
         return Some((Syntax::Json, None));
+    }
+    if lower.ends_with(".toml") {
+        return Some((Syntax::Toml, None));
     }
     let (stem, syntax) = if let Some(stem) = lower.strip_suffix(".yaml").or_else(|| lower.strip_suffix(".yml")) {
         (stem, Syntax::Yaml)
@@ -105,10 +141,7 @@ pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
         Some(InputKind::PulumiStackConfig)
     } else if name == "Pulumi.yaml" || name == "Pulumi.yml" {
         Some(InputKind::PulumiProject)
-    } else if syntax == Syntax::Yaml
-        && (stem.starts_with("values")
-            || (stem != "chart" && path.parent().is_some_and(|dir| dir.join("Chart.yaml").is_file())))
-    {
+    } else if syntax == Syntax::Yaml && is_helm_values_name(path, stem) {
         Some(InputKind::HelmValues)
     } else {
         None
@@ -116,8 +149,60 @@ pub fn classify_name(path: &Path) -> Option<(Syntax, Option<InputKind>)> {
     Some((syntax, kind))
 }
 
+/// Helm values by convention: `values*.yaml` (`values.yaml`, `values-prod.yaml`,
+/// `values.prod.yaml`), `*-values.yaml`, `*_values.yaml`, `*.values.yaml`, any YAML under a
+/// `values/` folder, and YAML beside a `Chart.yaml`.
+fn is_helm_values_name(path: &Path, stem: &str) -> bool {
+    stem.starts_with("values")
+        || stem.ends_with("-values")
+        || stem.ends_with("_values")
+        || stem.ends_with(".values")
+        || path.parent().is_some_and(|dir| dir.components().any(|c| c.as_os_str() == "values"))
+        || (stem != "chart" && path.parent().is_some_and(|dir| dir.join("Chart.yaml").is_file()))
+}
+
+/// Whether content of this syntax can be classified by what it holds. No input kind is
+/// written in TOML, so a TOML file is an input only by `--kind` or `[[kinds]]`.
+pub fn classifies_by_content(syntax: Syntax) -> bool {
+    matches!(syntax, Syntax::Yaml | Syntax::Json)
+}
+
+/// The syntax to parse a file with when its kind is known: the name's syntax (YAML, JSON or
+/// TOML hold any tree; `KEY=value` lines only an env file), else what the content looks like. An explicit kind chooses the parser,
+/// so a JSON object named `app.env` checked with `--kind kubernetes` is read as JSON.
+pub fn syntax_for(kind: InputKind, by_name: Option<Syntax>, text: &str) -> Syntax {
+    let is_env = kind == InputKind::Env;
+    match by_name {
+        Some(syntax) if is_env == (syntax == Syntax::Env) => syntax,
+        _ if kind == InputKind::Env => Syntax::Env,
+        _ => sniff_syntax(text),
+    }
+}
+
+/// JSON when the text starts like a JSON object or array, YAML otherwise.
+pub fn sniff_syntax(text: &str) -> Syntax {
+    if text.trim_start_matches('\u{feff}').trim_start().starts_with(['{', '[']) { Syntax::Json } else { Syntax::Yaml }
+}
+
+/// The kind a file that failed to parse evidently meant to be, from lines of its raw text: a
+/// Kubernetes manifest (top-level `apiVersion:` and `kind:`, or their JSON keys), a compose
+/// file (top-level `services:`). Its errors are then reported; any other unparseable file of
+/// no known name is skipped like every file that is not ours.
+pub fn evident_kind(syntax: Syntax, text: &str) -> Option<InputKind> {
+    let top_level = |key: &str| text.lines().any(|l| l.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')));
+    match syntax {
+        Syntax::Yaml if top_level("apiVersion") && top_level("kind") => Some(InputKind::Kubernetes),
+        Syntax::Yaml if top_level("services") => Some(InputKind::Compose),
+        Syntax::Json if text.contains("\"apiVersion\"") && text.contains("\"kind\"") => Some(InputKind::Kubernetes),
+        _ => None,
+    }
+}
+
 /// What a document's content says, for files whose name did not decide.
-pub fn classify_content(root: &Node) -> Option<InputKind> {
+pub fn classify_content(root: &Node, syntax: Syntax) -> Option<InputKind> {
+    if !classifies_by_content(syntax) {
+        return None;
+    }
     let has = |key: &str| root.get(key).is_some();
     let int = |key: &str| match root.get(key).map(|n| &n.value) {
         Some(crate::tree::Value::Int(i)) => Some(*i),
@@ -138,7 +223,36 @@ pub fn classify_content(root: &Node) -> Option<InputKind> {
     if root.get("services").and_then(Node::as_map).is_some() {
         return Some(InputKind::Compose);
     }
+    if syntax == Syntax::Yaml && !has("apiVersion") && !has("kind") && crate::components::configures_pulumi_image(root)
+    {
+        return Some(InputKind::HelmValues);
+    }
     None
+}
+
+/// Whether a document of no known kind looks like deployment configuration all the same (an
+/// `image` setting, a top-level `env:` mapping, or a `config:` mapping of namespaced keys like a
+/// stack file's), so that skipping it deserves a word to the user: it may be a values file with
+/// an unconventional name.
+pub fn looks_like_configuration(root: &Node) -> bool {
+    const MAX_DEPTH: usize = 4;
+    fn has_image(node: &Node, depth: usize) -> bool {
+        depth <= MAX_DEPTH
+            && match &node.value {
+                crate::tree::Value::Map(entries) => entries.iter().any(|e| {
+                    (&*e.key == "image" && (e.value.as_str().is_some() || e.value.get("repository").is_some()))
+                        || has_image(&e.value, depth + 1)
+                }),
+                crate::tree::Value::List(items) => items.iter().any(|i| has_image(i, depth + 1)),
+                _ => false,
+            }
+    }
+    // A CI workflow (`on:` + `jobs:`) has `env:` and images of its own.
+    let workflow = root.get("jobs").is_some() && root.get("on").is_some();
+    !workflow
+        && (has_image(root, 0)
+            || root.get("config").and_then(Node::as_map).is_some_and(|c| c.iter().any(|e| e.key.contains(':')))
+            || root.get("env").and_then(Node::as_map).is_some())
 }
 
 #[cfg(test)]

@@ -18,5 +18,6 @@ pub mod pack;
 pub mod report;
 pub mod resources;
 pub mod source;
+pub mod suggest;
 pub mod suppress;
 pub mod tree;

@@ -14,7 +14,7 @@
 //! `until` date — which no longer suppresses anything.
 
 use crate::config::{Config, parse_date};
-use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::diagnostic::{Diagnostic, EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Label, Severity, UNUSED_SUPPRESSION};
 use crate::source::{FileId, SourceMap, Span};
 use std::sync::Arc;
 
@@ -151,18 +151,29 @@ fn expired(until: Option<(i32, u32, u32)>, today: (i32, u32, u32)) -> bool {
 }
 
 /// Applies inline suppressions (in `commented_files`) and the configuration's `[[ignore]]`
-/// entries. Invalid, expired and unused suppressions are added to the kept findings.
+/// entries. Invalid, expired and unused suppressions are added to the kept findings; so is a
+/// comment naming a rule that is not among `known_rules` (the ids of every loaded pack, and
+/// the pseudo-rules), which would otherwise never match and silently suppress nothing.
 pub fn apply(
     diagnostics: Vec<Diagnostic>,
     sources: &SourceMap,
     commented_files: &[FileId],
     config: &Config,
     today: (i32, u32, u32),
+    known_rules: &[&str],
 ) -> Outcome {
     let mut inline: Vec<(InlineSuppression, Vec<bool>)> = commented_files
         .iter()
         .flat_map(|&f| inline_suppressions(sources, f))
-        .map(|s| {
+        .map(|mut s| {
+            if s.error.is_none()
+                && let Some(unknown) = s.rules.iter().find(|r| !known_rules.iter().any(|k| k.eq_ignore_ascii_case(r)))
+            {
+                s.error = Some(format!(
+                    "suppression names unknown rule `{unknown}`{} (`celador rules` lists them)",
+                    crate::suggest::hint(unknown, known_rules.iter().copied())
+                ));
+            }
             let used = vec![false; s.rules.len()];
             (s, used)
         })
@@ -201,7 +212,7 @@ pub fn apply(
     for (s, used) in inline {
         if let Some(error) = s.error {
             outcome.kept.push(notice(
-                "invalid-suppression",
+                INVALID_SUPPRESSION,
                 "Invalid suppression comment",
                 Severity::Medium,
                 s.span,
@@ -213,7 +224,7 @@ pub fn apply(
         if expired(s.until, today) {
             let (y, m, d) = s.until.unwrap_or_default();
             outcome.kept.push(notice(
-                "expired-suppression",
+                EXPIRED_SUPPRESSION,
                 "Suppression has expired",
                 Severity::Low,
                 s.span,
@@ -225,7 +236,7 @@ pub fn apply(
         let unused: Vec<&str> = s.rules.iter().zip(&used).filter(|(_, u)| !**u).map(|(r, _)| r.as_str()).collect();
         if !unused.is_empty() {
             outcome.kept.push(notice(
-                "unused-suppression",
+                UNUSED_SUPPRESSION,
                 "Suppression matches no finding",
                 Severity::Low,
                 s.span,
@@ -239,7 +250,7 @@ pub fn apply(
         if expired(ignore.until, today) {
             let (y, m, d) = ignore.until.unwrap_or_default();
             outcome.kept.push(notice(
-                "expired-suppression",
+                EXPIRED_SUPPRESSION,
                 "Suppression has expired",
                 Severity::Low,
                 ignore.span,
@@ -250,7 +261,7 @@ pub fn apply(
             // Entries for files outside this run (a pre-commit hook sees a few files) are not
             // reported as unused.
             outcome.kept.push(notice(
-                "unused-suppression",
+                UNUSED_SUPPRESSION,
                 "Suppression matches no finding",
                 Severity::Low,
                 ignore.span,

@@ -45,7 +45,10 @@ fn missing_tls_variable_is_reported_with_exactly_the_contract_fields() {
     assert_eq!(report["version"], json!(1));
     assert_eq!(report["errors"], json!([]));
     assert_eq!(counts(&report), (1, 1, 0), "files, documents, skipped");
-    assert_eq!(keys(&report["summary"]), ["baselined", "documents", "files", "findings", "skipped", "suppressed"]);
+    assert_eq!(
+        keys(&report["summary"]),
+        ["baselined", "checked", "configuration_like", "documents", "files", "findings", "skipped", "suppressed"]
+    );
     // `summary.findings` counts the findings (checked by `report()`); other built-in rules may
     // report on this input too: this test is about PSH-TLS-008.
     let tls = findings_of(&report, "PSH-TLS-008");
@@ -119,7 +122,10 @@ fn the_whole_report_is_exactly_the_contract() {
             }],
             "errors": [],
             // `suppressed` and `baselined` were added to version 1 after the first four.
-            "summary": {"files": 1, "documents": 1, "skipped": 0, "findings": 1, "suppressed": 0, "baselined": 0}
+            "summary": {
+                "files": 1, "checked": 1, "documents": 1, "skipped": 0, "configuration_like": 0,
+                "findings": 1, "suppressed": 0, "baselined": 0
+            }
         })
     );
     // Pretty-printed, one trailing newline.

@@ -85,7 +85,8 @@ fn summary_line_counts() {
     p.file("in/a.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
     p.file("in/b.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
     p.file("in/notes.txt", "x\n");
-    p.file("in/bad.json", "{,}\n");
+    // A Kubernetes object by its keys, malformed: checked, and an error.
+    p.file("in/bad.json", "{\"apiVersion\": \"v1\", \"kind\": ,}\n");
     let run = p.run(&["check", "--color", "never", "--no-builtin", "--pack", "pack.toml", "in"]);
     run.assert_code(2);
     assert!(

@@ -4,6 +4,8 @@ mod support;
 
 mod check_json;
 mod ci;
+mod classification;
+mod config_errors;
 mod discovery;
 mod examples;
 mod exit_codes;

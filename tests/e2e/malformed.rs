@@ -109,18 +109,28 @@ fn dotenv_unterminated_quote() {
 }
 
 #[test]
-fn binary_file_named_yaml_is_an_error_without_position() {
+fn binary_file_of_a_known_kind_is_an_error_without_position() {
     let p = Project::new();
-    p.file("x.yaml", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00");
+    let elf = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00";
+    p.file("values.yaml", elf);
     let run = p.run(&["check", "--format", "json", "."]);
     run.assert_code(2);
     let report = run.report();
     assert_eq!(
         report["errors"],
-        json!([{"file": "x.yaml", "line": null, "column": null, "message": "not a text file (binary content)"}])
+        json!([{"file": "values.yaml", "line": null, "column": null, "message": "not a text file (binary content)"}])
     );
     let human = p.run(&["check", "--color", "never", "."]);
-    human.assert_code(2).assert_stdout_contains("x.yaml: not a text file");
+    human.assert_code(2).assert_stdout_contains("values.yaml: not a text file");
+}
+
+#[test]
+fn binary_file_of_no_known_kind_is_skipped() {
+    let p = Project::new();
+    p.file("x.yaml", b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00");
+    let report = p.run(&["check", "--format", "json", "."]).assert_code(0).report();
+    assert_eq!(report["errors"], json!([]));
+    assert_eq!(report["summary"]["skipped"], 1);
 }
 
 #[test]

@@ -34,9 +34,22 @@ fn assert_pack_error(pack: &str, line: u64, column: u64, message: &str) {
     human.assert_code(2).assert_stdout_contains(&format!("pack.toml:{line}:{column}"));
     assert!(human.stdout.contains(message), "{}", human.stdout);
 
-    // `rules` and `explain` refuse an invalid pack too.
-    p.run(&["rules", "--no-builtin", "--pack", "pack.toml"]).assert_code(2);
-    p.run(&["explain", "E2E-1", "--no-builtin", "--pack", "pack.toml"]).assert_code(2);
+    // `rules`, `explain` and `test` refuse an invalid pack too, located exactly as `check`
+    // locates it, and print no check summary.
+    for args in [
+        &["rules", "--no-builtin", "--pack", "pack.toml"][..],
+        &["explain", "E2E-1", "--no-builtin", "--pack", "pack.toml"],
+        &["test", "pack.toml"],
+    ] {
+        let run = p.run(args);
+        run.assert_code(2).assert_stdout_contains(&format!("pack.toml:{line}:{column}"));
+        assert!(run.stdout.contains(message), "{args:?}: {}", run.stdout);
+        assert!(!run.stdout.contains("findings in") && !run.stdout.contains("0 findings"), "{args:?}: {}", run.stdout);
+    }
+    // `rules --format json` reports them as JSON, shaped like `check`'s errors.
+    let json = p.run(&["rules", "--format", "json", "--no-builtin", "--pack", "pack.toml"]).assert_code(2).json();
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["errors"], report["errors"], "{json:#}");
 }
 
 #[test]

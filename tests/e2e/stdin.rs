@@ -38,10 +38,11 @@ fn stdin_without_a_name_is_classified_by_content() {
     let text = crate::support::api_deployment("pulumi-api", None);
     let report = p.run_stdin(&["check", "--format", "json", "-"], &text).assert_code(1).report();
     assert_eq!(positions_of(&report, &["PSH-TLS-008", "PSH-SEC-001"]), [at("PSH-TLS-008", "<stdin>", 9, 9)]);
-    // Content of no known kind on stdin is named explicitly: an error.
+    // Content of no known kind on stdin is named explicitly: skipped, with a note.
     let run = p.run_stdin(&["check", "--format", "json", "-"], "just: some\nyaml: here\n");
-    run.assert_code(2);
-    assert_eq!(run.report()["errors"][0]["file"], "<stdin>");
+    run.assert_code(0);
+    assert_eq!(run.report()["summary"]["skipped"], 1);
+    assert!(run.stderr.starts_with("celador: skipped <stdin>: not a known kind"), "{}", run.stderr);
 }
 
 #[test]

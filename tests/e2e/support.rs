@@ -67,10 +67,19 @@ impl Project {
         self.run_with(args, Some(stdin.as_ref()), &[])
     }
 
+    /// Runs `celador ARGS` in a subdirectory of the project.
+    pub fn run_in(&self, dir: &str, args: &[&str]) -> Run {
+        self.run_at(&self.path(dir), args, None, &[])
+    }
+
     /// Runs `celador ARGS` with extra environment variables and optional stdin.
     pub fn run_with(&self, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+        self.run_at(self.root(), args, stdin, env)
+    }
+
+    fn run_at(&self, dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
         let mut cmd = assert_cmd::Command::new(BIN);
-        cmd.current_dir(self.root())
+        cmd.current_dir(dir)
             .args(args)
             .env_remove("NO_COLOR")
             .env_remove("CLICOLOR_FORCE")
@@ -218,8 +227,11 @@ pub fn assert_report_shape(report: &Value) {
 }
 
 /// The version-1 counts of `summary`: `{files, documents, skipped, findings}`.
+/// The summary's main counts; asserts that every file found was either checked or skipped.
+#[track_caller]
 pub fn summary(report: &Value) -> Value {
     let s = &report["summary"];
+    assert_files_add_up(report);
     serde_json::json!({
         "files": s["files"], "documents": s["documents"], "skipped": s["skipped"], "findings": s["findings"]
     })
@@ -310,9 +322,19 @@ pub fn assert_no_duplicate_findings(report: &Value) {
 }
 
 /// `summary` without the finding count: `(files, documents, skipped)`.
+#[track_caller]
 pub fn counts(report: &Value) -> (u64, u64, u64) {
     let s = &report["summary"];
+    assert_files_add_up(report);
     (s["files"].as_u64().unwrap(), s["documents"].as_u64().unwrap(), s["skipped"].as_u64().unwrap())
+}
+
+/// `summary.files` is `checked + skipped`: every file found is one or the other.
+#[track_caller]
+pub fn assert_files_add_up(report: &Value) {
+    let s = &report["summary"];
+    let n = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("summary.{k} in {report:#}"));
+    assert_eq!(n("files"), n("checked") + n("skipped"), "files = checked + skipped: {report:#}");
 }
 
 /// A Kubernetes object no Pulumi hardening rule is about.

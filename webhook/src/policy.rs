@@ -3,7 +3,7 @@
 use crate::Error;
 use celador_engine::check::{Checker, Input, load_inputs};
 use celador_engine::config::{self, Config, Ignore};
-use celador_engine::diagnostic::Severity;
+use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
 use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::{Rule, Scope};
@@ -21,7 +21,7 @@ pub const IGNORE_ANNOTATION: &str = "celador.dev/ignore";
 const OBJECT_FILE: FileId = FileId(0);
 
 /// Findings about suppressions themselves; they concern `celador.toml`, not the object.
-const SUPPRESSION_NOTICES: [&str; 3] = ["unused-suppression", "expired-suppression", "invalid-suppression"];
+const SUPPRESSION_NOTICES: [&str; 3] = [UNUSED_SUPPRESSION, EXPIRED_SUPPRESSION, INVALID_SUPPRESSION];
 
 /// The `[webhook]` table of `celador.toml`.
 ///
@@ -166,7 +166,7 @@ impl Policy {
             .collect();
         let ignores =
             config.ignores.into_iter().map(|ignore| Ignore { span: Span::new(OBJECT_FILE, 0, 0), ..ignore }).collect();
-        Ok(Self { checker: Checker::new(rules), suppressions: Config { ignores, ..Config::default() }, settings })
+        Ok(Self { checker: Checker::new(rules), suppressions: Config::from_ignores(ignores), settings })
     }
 
     /// The rules evaluated.
@@ -212,7 +212,8 @@ impl Policy {
             return Err("internal error: the object is not the first source file".to_owned());
         }
         let diagnostics = self.checker.check(&loaded.documents, &sources);
-        let outcome = suppress::apply(diagnostics, &sources, &[], &self.suppressions, config::today());
+        // No comments in a JSON object: no inline suppression names a rule to check.
+        let outcome = suppress::apply(diagnostics, &sources, &[], &self.suppressions, config::today(), &[]);
 
         let mut evaluation = Evaluation { source: source_of(&doc.root), ..Evaluation::default() };
         let path = |span| path_to(&doc.root, span).unwrap_or_default();

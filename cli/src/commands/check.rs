@@ -7,17 +7,17 @@ use crate::packs::load_packs;
 use crate::progress::Progress;
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
-use celador_engine::check::{Checker, Input, discover, display_name, load_inputs};
+use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name, load_inputs};
 use celador_engine::config::{self, Config};
-use celador_engine::diagnostic::{Diagnostic, Problem};
-use celador_engine::kind::{Syntax, classify_name};
+use celador_engine::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
+use celador_engine::kind::{KindGlobs, Syntax, classify_name};
 use celador_engine::pack::Rule;
 use celador_engine::report::{HumanOptions, Position, Report, Summary, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::source::SourceMap;
 use celador_engine::suppress;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,20 +31,23 @@ pub struct Scan {
     pub summary: Summary,
     /// The files checked (not those loaded only as context).
     pub files: Vec<String>,
+    /// One-line notes for stderr: files skipped although named, or looking like configuration.
+    pub notes: Vec<String>,
 }
 
-/// Discovers, loads, checks and applies suppressions.
+/// Discovers, loads, checks and applies suppressions. Mistakes in the packs or the
+/// configuration stop the scan before any input is read.
 pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let progress = Progress::start();
     let sources = SourceMap::new();
     let (packs, mut problems) = load_packs(&args.packs, &sources);
     let config = match &args.config {
-        Some(path) => Some((path.clone(), true)),
-        None => config::discover(&cwd).map(|p| (p, false)),
+        Some(path) => Some(path.clone()),
+        None => config::discover(&cwd),
     };
     let config = match config {
-        Some((path, _)) => match config::load(&path, &display_name(&path, &cwd), &sources) {
+        Some(path) => match config::load(&path, &display_name(&path, &cwd), &sources) {
             Ok(c) => c,
             Err(mut errs) => {
                 problems.append(&mut errs);
@@ -53,26 +56,48 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         },
         None => Config::default(),
     };
+    let all_rules: Vec<Arc<Rule>> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
+    if problems.is_empty() {
+        problems = config.validate(&all_rules);
+    }
+    if !problems.is_empty() {
+        progress.finish();
+        let summary = Summary::default();
+        return Ok(Scan {
+            sources,
+            rules: Vec::new(),
+            diagnostics: Vec::new(),
+            suppressed: Vec::new(),
+            problems,
+            summary,
+            files: Vec::new(),
+            notes: Vec::new(),
+        });
+    }
 
     let (stdin_args, mut paths): (Vec<_>, Vec<_>) = args.paths.iter().cloned().partition(|p| p.as_os_str() == "-");
     if let Some(reference) = &args.changed_since {
-        paths = changed_files(reference, &paths, &cwd)?;
+        paths = changed_files(reference, &paths, &cwd, &config.kinds)?;
     }
     progress.phase("reading");
-    let mut discovered =
-        if args.changed_since.is_some() && paths.is_empty() { Default::default() } else { discover(&paths, &cwd) };
+    let mut discovered = if args.changed_since.is_some() && paths.is_empty() {
+        Default::default()
+    } else {
+        discover(&paths, &cwd, &config.kinds)
+    };
     if !stdin_args.is_empty() {
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
         let name = args.stdin_filename.clone().unwrap_or_else(|| "<stdin>".to_owned());
-        discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind: None });
+        let kind = config.kinds.kind_of(&name, Path::new(&name));
+        discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind });
     }
     problems.append(&mut discovered.problems);
     let loaded = load_inputs(discovered.inputs, &sources, args.kind);
     problems.extend(loaded.problems.iter().cloned());
 
     progress.phase("checking");
-    let rules = config.apply(packs.iter().flat_map(|p| p.rules.iter().cloned()).collect());
+    let rules = config.apply(all_rules.clone());
     let checker = Checker::new(rules.clone());
     let mut diagnostics = checker.check(&loaded.documents, &sources);
     loaded.retain_requested(&mut diagnostics);
@@ -86,17 +111,62 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         .collect();
     commented.dedup();
     let files: Vec<String> = commented_or_all(&loaded, &sources);
-    let outcome = suppress::apply(diagnostics, &sources, &commented, &config, config::today());
+    let known: Vec<&str> = all_rules.iter().map(|r| &*r.id).chain(PSEUDO_RULES).collect();
+    let outcome = suppress::apply(diagnostics, &sources, &commented, &config, config::today(), &known);
     progress.finish();
+    let files_seen = loaded.files + discovered.skipped;
+    let configuration_like = loaded.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
     let summary = Summary {
-        files: loaded.files,
+        files: files_seen,
+        checked: loaded.checked,
         documents: loaded.documents.len(),
-        skipped: loaded.skipped + discovered.skipped,
+        skipped: files_seen - loaded.checked,
+        configuration_like,
         findings: outcome.kept.len(),
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
-    Ok(Scan { sources, rules, diagnostics: outcome.kept, suppressed: outcome.suppressed, problems, summary, files })
+    let notes = skip_notes(&loaded.skipped_files, &summary, problems.is_empty());
+    Ok(Scan {
+        sources,
+        rules,
+        diagnostics: outcome.kept,
+        suppressed: outcome.suppressed,
+        problems,
+        summary,
+        files,
+        notes,
+    })
+}
+
+/// What a user should hear about files left out: each one they named (as ruff does for a
+/// non-Python file), those that look like configuration, and a run that checked nothing.
+fn skip_notes(skipped: &[SkippedFile], summary: &Summary, clean: bool) -> Vec<String> {
+    const HOW: &str = "--kind or a [[kinds]] entry in celador.toml makes celador check it";
+    let mut notes: Vec<String> = skipped
+        .iter()
+        .filter(|f| f.explicit)
+        .map(|f| format!("skipped {}: not a known kind of input ({HOW})", f.name))
+        .collect();
+    let walked: Vec<&str> =
+        skipped.iter().filter(|f| !f.explicit && f.looks_like_configuration).map(|f| f.name.as_str()).collect();
+    if !walked.is_empty() {
+        let shown = walked.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+        let more = if walked.len() > 5 { format!(" and {} more", walked.len() - 5) } else { String::new() };
+        notes.push(format!(
+            "skipped {} that look{} like deployment configuration but are of no known kind: {shown}{more} ({HOW})",
+            if walked.len() == 1 { "1 file".to_owned() } else { format!("{} files", walked.len()) },
+            if walked.len() == 1 { "s" } else { "" },
+        ));
+    }
+    if summary.checked == 0 && clean && skipped.iter().all(|f| !f.explicit) {
+        notes.push(match summary.files {
+            0 => "nothing was checked: no files were found".to_owned(),
+            1 => "nothing was checked: the one file found is of no known kind".to_owned(),
+            n => format!("nothing was checked: none of the {n} files found is of a known kind"),
+        });
+    }
+    notes
 }
 
 /// Names of the files checked, in order (context files excluded).
@@ -118,23 +188,38 @@ fn has_comments(name: &str) -> bool {
 
 /// The files changed against `reference` (committed, staged, unstaged and untracked), limited
 /// to `within` (the PATH arguments), that celador can check.
-fn changed_files(reference: &str, within: &[PathBuf], cwd: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let git = |args: &[&str]| -> anyhow::Result<String> {
-        let out = std::process::Command::new("git").args(args).current_dir(cwd).output().context("cannot run git")?;
-        if !out.status.success() {
-            anyhow::bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+fn changed_files(reference: &str, within: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> anyhow::Result<Vec<PathBuf>> {
+    let git = |args: &[&str]| -> anyhow::Result<std::process::Output> {
+        std::process::Command::new("git").args(args).current_dir(cwd).output().context("cannot run git")
     };
-    let mut names: Vec<String> =
-        git(&["diff", "--name-only", "--relative", "-z", reference, "--"])?.split('\0').map(str::to_owned).collect();
-    names.extend(git(&["ls-files", "--others", "--exclude-standard", "-z"])?.split('\0').map(str::to_owned));
+    if reference.starts_with('-') {
+        anyhow::bail!("--changed-since takes a git ref, not an option (`{reference}`)");
+    }
+    if !git(&["rev-parse", "--is-inside-work-tree"])?.status.success() {
+        anyhow::bail!("--changed-since needs a git repository, and {} is not inside one", cwd.display());
+    }
+    let commit = format!("{reference}^{{commit}}");
+    if !git(&["rev-parse", "--verify", "--quiet", "--end-of-options", &commit])?.status.success() {
+        anyhow::bail!("--changed-since: `{reference}` is not a commit of this repository");
+    }
+    let lines = |args: &[&str]| -> anyhow::Result<Vec<String>> {
+        let out = git(args)?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "git {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).lines().next().unwrap_or("")
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).split('\0').filter(|n| !n.is_empty()).map(str::to_owned).collect())
+    };
+    let mut names = lines(&["diff", "--name-only", "--relative", "-z", "--end-of-options", reference, "--"])?;
+    names.extend(lines(&["ls-files", "--others", "--exclude-standard", "-z"])?);
     let within: Vec<PathBuf> = within.iter().map(|p| p.strip_prefix("./").unwrap_or(p).to_path_buf()).collect();
     let mut files: Vec<PathBuf> = names
         .into_iter()
-        .filter(|n| !n.is_empty())
         .map(PathBuf::from)
-        .filter(|p| p.is_file() && classify_name(p).is_some())
+        .filter(|p| p.is_file() && (classify_name(p).is_some() || kinds.kind_of(&p.to_string_lossy(), p).is_some()))
         .filter(|p| within.iter().any(|w| w.as_os_str() == "." || p.starts_with(w)))
         .collect();
     files.sort();
@@ -157,6 +242,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     sort_problems(&mut scan.problems, &scan.sources);
+    let mut stderr = std::io::stderr().lock();
+    for note in &scan.notes {
+        let _ = writeln!(stderr, "celador: {note}");
+    }
+    drop(stderr);
     let report = Report {
         sources: &scan.sources,
         rules: &scan.rules,
@@ -165,7 +255,11 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         summary: scan.summary,
         files: &scan.files,
     };
-    let formats = if args.format.is_empty() { vec![Format::Human] } else { args.format.clone() };
+    let formats = match (args.format.is_empty(), args.output.is_empty()) {
+        (true, true) => vec![Format::Human],
+        (true, false) => args.output.iter().map(|path| format_of_output(path)).collect::<anyhow::Result<_>>()?,
+        (false, _) => args.format.clone(),
+    };
     if args.output.len() > formats.len() {
         anyhow::bail!("more --output files ({}) than --format options ({})", args.output.len(), formats.len());
     }
@@ -199,6 +293,28 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// The format of a report written to `path` without `--format`, from its extension.
+fn format_of_output(path: &Path) -> anyhow::Result<Format> {
+    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let format = if name.ends_with(".sarif") || name.ends_with(".sarif.json") {
+        Format::Sarif
+    } else if name.contains("code-quality") || name.contains("codequality") || name.ends_with(".gitlab.json") {
+        Format::Gitlab
+    } else if name.ends_with(".json") {
+        Format::Json
+    } else if name.ends_with(".xml") {
+        Format::Junit
+    } else if name.ends_with(".txt") || name.ends_with(".log") {
+        Format::Human
+    } else {
+        anyhow::bail!(
+            "cannot tell the format of `{}` from its name: add --format (human, json, sarif, github, junit or gitlab)",
+            path.display()
+        );
+    };
+    Ok(format)
 }
 
 fn suppressed_list(scan: &Scan) -> String {

@@ -1,6 +1,6 @@
 //! `celador explain RULE`.
 
-use super::emit;
+use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::ExplainArgs;
 use crate::packs::load_packs;
@@ -10,8 +10,8 @@ use celador_engine::source::SourceMap;
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let (packs, problems) = load_packs(&args.packs, &sources);
-    if let Some(p) = problems.first() {
-        anyhow::bail!("cannot load rule packs: {}", p.message);
+    if !problems.is_empty() {
+        return emit_problems(&sources, &problems, false);
     }
     let wanted = args.rule.to_ascii_uppercase();
     let Some(rule) = packs.iter().flat_map(|p| p.rules.iter()).find(|r| r.id.to_ascii_uppercase() == wanted) else {

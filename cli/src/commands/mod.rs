@@ -25,14 +25,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
-/// Reports problems that stop a command (an invalid pack) and returns the error status.
+/// Reports problems that stop a command (an invalid pack), located as `check` locates them,
+/// without a check summary, as JSON when `json`; returns the error status.
 pub(crate) fn emit_problems(
     sources: &celador_engine::source::SourceMap,
     problems: &[celador_engine::diagnostic::Problem],
+    json: bool,
 ) -> anyhow::Result<ExitStatus> {
-    use celador_engine::report::{Report, Summary, render_human};
+    use celador_engine::report::{Report, Summary, render_json_errors, render_problems};
     let report = Report { sources, rules: &[], diagnostics: &[], problems, summary: Summary::default(), files: &[] };
-    emit(&render_human(&report, Default::default()))?;
+    emit(&if json { render_json_errors(&report) } else { render_problems(&report, Default::default()) })?;
     Ok(ExitStatus::Error)
 }
 

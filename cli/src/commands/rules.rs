@@ -12,7 +12,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let (packs, problems) = load_packs(&args.packs, &sources);
     if !problems.is_empty() {
-        return emit_problems(&sources, &problems);
+        return emit_problems(&sources, &problems, args.format == ListFormat::Json);
     }
     let rules = packs.iter().flat_map(|p| p.rules.iter());
     let out = match args.format {

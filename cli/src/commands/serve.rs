@@ -23,6 +23,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         }),
         None => Config::default(),
     };
+    if problems.is_empty() {
+        let rules: Vec<_> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
+        problems.extend(config.validate(&rules));
+    }
     if !problems.is_empty() {
         let lines: Vec<String> = problems.iter().map(|p| describe(p, &sources)).collect();
         anyhow::bail!("cannot start the webhook:\n{}", lines.join("\n"));

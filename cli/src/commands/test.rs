@@ -13,7 +13,7 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
     let (packs, problems) = load_packs(&pack_args, &sources);
     if !problems.is_empty() {
-        return emit_problems(&sources, &problems);
+        return emit_problems(&sources, &problems, false);
     }
     let mut out = String::new();
     let (mut passed, mut failed) = (0, 0);

@@ -44,6 +44,29 @@ fn walk(node: &Node, key: Option<&str>, out: &mut Vec<Node>) {
     }
 }
 
+/// Whether a values tree configures a Pulumi Cloud image (`image: pulumi/service:…`, or
+/// `image: {repository: pulumi/console}`) in a mapping at most `MAX_DEPTH` levels deep: YAML of
+/// no other kind that does is Helm values, whatever its file is called.
+pub(crate) fn configures_pulumi_image(root: &Node) -> bool {
+    const MAX_DEPTH: usize = 8;
+    fn walk(node: &Node, depth: usize) -> bool {
+        if depth > MAX_DEPTH {
+            return false;
+        }
+        if let Some((text, _)) = image_text(node)
+            && role_of(Some(&text), None).is_some()
+        {
+            return true;
+        }
+        match &node.value {
+            Value::Map(entries) => entries.iter().any(|e| walk(&e.value, depth + 1)),
+            Value::List(items) => items.iter().any(|item| walk(item, depth + 1)),
+            _ => false,
+        }
+    }
+    walk(root, 0)
+}
+
 /// `image: repo:tag`, or `image: {registry?, repository, tag?, digest?}`.
 fn image_text(node: &Node) -> Option<(String, &Node)> {
     let image = node.get("image")?;

@@ -29,6 +29,7 @@ pub(crate) mod state_support {
 }
 
 pub use compose::referenced_env_files;
+pub(crate) use helm::configures_pulumi_image;
 
 use crate::document::Document;
 use crate::eval::functions::image_parts;

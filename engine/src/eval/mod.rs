@@ -270,7 +270,7 @@ fn rule_error(rule: &Rule, span: Span, part: &str, error: &ExecutionError) -> Fa
 pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Diagnostic {
     if failure.error {
         return Diagnostic {
-            rule: Arc::from("rule-error"),
+            rule: Arc::from(crate::diagnostic::RULE_ERROR),
             severity: Severity::High,
             title: Arc::from("A rule failed to evaluate"),
             message: failure.message,

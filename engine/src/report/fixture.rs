@@ -100,6 +100,7 @@ impl Fixture {
             problems: &self.problems,
             summary: Summary {
                 files: self.files.len(),
+                checked: self.files.len(),
                 documents: self.files.len(),
                 findings: self.diagnostics.len(),
                 ..Summary::default()
@@ -191,7 +192,7 @@ pub(crate) fn fixture() -> Fixture {
     );
 
     let rule_error = Diagnostic {
-        rule: Arc::from("rule-error"),
+        rule: Arc::from(crate::diagnostic::RULE_ERROR),
         severity: Severity::High,
         title: Arc::from("A rule failed to evaluate"),
         message: "rule DEMO-LOW-001 failed to evaluate its `assert` expression here: no such key: image".into(),

@@ -137,6 +137,19 @@ fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
 
 /// Renders problems first (they make the run fail), then findings, then the summary.
 pub fn render_human(report: &Report, options: HumanOptions) -> String {
+    let mut out = render_problems(report, options);
+    let handler = handler(options);
+    for d in report.diagnostics {
+        let _ = handler.render_report(&mut out, &render_finding(report, d));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", summary_line(&report.summary, report.problems.len()));
+    out
+}
+
+/// Renders only the report's problems, each located with a snippet when it has a span: what
+/// `rules`, `explain` and `test` show for an invalid pack, exactly as `check` shows it.
+pub fn render_problems(report: &Report, options: HumanOptions) -> String {
     let handler = handler(options);
     let mut out = String::new();
     for p in report.problems {
@@ -150,24 +163,41 @@ pub fn render_human(report: &Report, options: HumanOptions) -> String {
         }
         out.push('\n');
     }
-    for d in report.diagnostics {
-        let _ = handler.render_report(&mut out, &render_finding(report, d));
-        out.push('\n');
-    }
-    let s = report.summary;
-    let problems = report.problems.len();
-    let _ = writeln!(
-        out,
-        "{} in {} document{} of {} file{}{}{}",
-        plural(s.findings, "finding"),
-        s.documents,
-        if s.documents == 1 { "" } else { "s" },
-        s.files,
-        if s.files == 1 { "" } else { "s" },
-        if s.skipped > 0 { format!(" ({} skipped: not a known kind)", s.skipped) } else { String::new() },
-        if problems > 0 { format!("; {}", plural(problems, "error")) } else { String::new() },
-    );
     out
+}
+
+/// `3 findings in 2 documents of 2 files (4 skipped: not a known kind); 1 suppressed; 1 error`.
+fn summary_line(s: &super::Summary, problems: usize) -> String {
+    let mut line = if s.checked == 0 && s.files > 0 {
+        format!("{}; nothing checked", plural(s.findings, "finding"))
+    } else {
+        format!(
+            "{} in {} of {}",
+            plural(s.findings, "finding"),
+            plural(s.documents, "document"),
+            plural(s.checked, "file")
+        )
+    };
+    if s.skipped > 0 {
+        let _ = write!(line, " ({} skipped: not a known kind", s.skipped);
+        match s.configuration_like {
+            0 => {}
+            1 => line.push_str(", 1 looks like configuration"),
+            n => {
+                let _ = write!(line, ", {n} look like configuration");
+            }
+        }
+        line.push(')');
+    }
+    for (count, what) in [(s.suppressed, "suppressed"), (s.baselined, "baselined")] {
+        if count > 0 {
+            let _ = write!(line, "; {count} {what}");
+        }
+    }
+    if problems > 0 {
+        let _ = write!(line, "; {}", plural(problems, "error"));
+    }
+    line
 }
 
 fn plural(n: usize, word: &str) -> String {

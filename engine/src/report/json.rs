@@ -44,6 +44,39 @@ struct JsonError {
     message: String,
 }
 
+/// Renders only the report's problems, `{"version": 1, "errors": […]}` with each error shaped
+/// as in [`render_json`]: what `rules --format json` prints for an invalid pack.
+pub fn render_json_errors(report: &Report) -> String {
+    #[derive(Serialize)]
+    struct JsonErrors {
+        version: u32,
+        errors: Vec<JsonError>,
+    }
+    let json = JsonErrors { version: 1, errors: json_errors(report) };
+    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}
+
+fn json_errors(report: &Report) -> Vec<JsonError> {
+    report
+        .problems
+        .iter()
+        .map(|p| match p.span {
+            Some(span) => {
+                let pos = Position::of(report.sources, span);
+                JsonError {
+                    file: Some(pos.file),
+                    line: Some(pos.line),
+                    column: Some(pos.column),
+                    message: p.message.clone(),
+                }
+            }
+            None => JsonError { file: p.file.clone(), line: None, column: None, message: p.message.clone() },
+        })
+        .collect()
+}
+
 /// Renders the report as pretty JSON followed by a newline.
 pub fn render_json(report: &Report) -> String {
     let findings = report
@@ -68,22 +101,7 @@ pub fn render_json(report: &Report) -> String {
             source: d.origin.as_deref(),
         })
         .collect();
-    let errors = report
-        .problems
-        .iter()
-        .map(|p| match p.span {
-            Some(span) => {
-                let pos = Position::of(report.sources, span);
-                JsonError {
-                    file: Some(pos.file),
-                    line: Some(pos.line),
-                    column: Some(pos.column),
-                    message: p.message.clone(),
-                }
-            }
-            None => JsonError { file: p.file.clone(), line: None, column: None, message: p.message.clone() },
-        })
-        .collect();
+    let errors = json_errors(report);
     let json = JsonReport { version: 1, findings, errors, summary: report.summary };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');

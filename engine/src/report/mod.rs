@@ -23,8 +23,8 @@ mod sarif;
 
 pub use github::render_github;
 pub use gitlab::render_gitlab;
-pub use human::{HumanOptions, render_human};
-pub use json::render_json;
+pub use human::{HumanOptions, render_human, render_problems};
+pub use json::{render_json, render_json_errors};
 pub use junit::render_junit;
 pub use sarif::render_sarif;
 
@@ -35,12 +35,16 @@ use std::collections::{HashMap, HashSet};
 /// Counts shown at the end of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
-    /// Files read.
+    /// Files found: `checked + skipped`.
     pub files: usize,
+    /// Files of a known kind, checked (malformed ones included: their errors are reported).
+    pub checked: usize,
     /// Documents checked.
     pub documents: usize,
-    /// Files and documents skipped as not of a known kind.
+    /// Files skipped as not of a known kind.
     pub skipped: usize,
+    /// Skipped files that look like deployment configuration all the same.
+    pub configuration_like: usize,
     /// Findings reported.
     pub findings: usize,
     /// Findings suppressed by comments or configuration.

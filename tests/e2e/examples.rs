@@ -88,7 +88,7 @@ fn every_format_renders_the_insecure_examples() {
         let text = String::from_utf8(out.stdout).expect("UTF-8 output");
         if format == "sarif" {
             let schema: serde_json::Value =
-                serde_json::from_str(include_str!("../../../shared/schemas/sarif-schema-2.1.0.json")).expect("schema");
+                serde_json::from_str(include_str!("../../schemas/sarif-schema-2.1.0.json")).expect("schema");
             let validator = jsonschema::validator_for(&schema).expect("schema compiles");
             let sarif: serde_json::Value = serde_json::from_str(&text).expect("SARIF is JSON");
             let errors: Vec<String> =

@@ -493,7 +493,7 @@ mod tests {
     use crate::source::SourceFile;
     use serde_json::Value;
 
-    const SARIF_SCHEMA: &str = include_str!("../../../../shared/schemas/sarif-schema-2.1.0.json");
+    const SARIF_SCHEMA: &str = include_str!("../../../schemas/sarif-schema-2.1.0.json");
 
     fn render(f: &fixture::Fixture) -> (String, Value) {
         let out = render_sarif(&f.report());

@@ -8,6 +8,7 @@ use crate::check::{Checker, Input, load_inputs};
 use crate::pack::{Fixture, Pack, Rule};
 use crate::report::Position;
 use crate::source::SourceMap;
+use std::path::{Component, Path};
 use std::sync::Arc;
 
 /// The result of one fixture.
@@ -45,6 +46,47 @@ pub fn run_fixtures(pack: &Pack) -> Vec<FixtureOutcome> {
     outcomes
 }
 
+/// The fixture files of a single-file pack, read from beside it on disk: a directory pack
+/// holds its fixtures, a lone `pack.toml` names files next to it. Only paths inside the pack
+/// file's directory are read.
+fn beside_single_file_pack(pack: &Pack, fixture: &Fixture) -> Vec<Input> {
+    let [file] = pack.files.as_slice() else { return Vec::new() };
+    let Some(dir) = file.path.as_deref().and_then(Path::parent) else { return Vec::new() };
+    let relative = Path::new(&fixture.path);
+    if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
+        return Vec::new();
+    }
+    let shown_dir = file.display.rsplit_once('/').map_or(String::new(), |(d, _)| format!("{d}/"));
+    let root = dir.join(relative);
+    let mut found = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file() {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+        .into_iter()
+        .filter_map(|path| {
+            let bytes = std::fs::read(&path).ok()?;
+            let inner = path.strip_prefix(dir).ok()?.to_string_lossy().replace('\\', "/");
+            Some(Input {
+                name: format!("{shown_dir}{inner}"),
+                explicit: path == root,
+                path: Some(path),
+                bytes,
+                kind: fixture.kind,
+            })
+        })
+        .collect()
+}
+
 fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutcome {
     let mut outcome = FixtureOutcome {
         rule: rule.id.clone(),
@@ -55,7 +97,7 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         matched: 0,
     };
     let prefix = format!("{}/", fixture.path);
-    let inputs: Vec<Input> = pack
+    let mut inputs: Vec<Input> = pack
         .files
         .iter()
         .filter(|f| f.relative == fixture.path || f.relative.starts_with(&prefix))
@@ -67,6 +109,9 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
             kind: fixture.kind,
         })
         .collect();
+    if inputs.is_empty() {
+        inputs = beside_single_file_pack(pack, fixture);
+    }
     if inputs.is_empty() {
         outcome.errors.push(format!("fixture `{}` does not exist in the pack", fixture.path));
         return outcome;

@@ -16,5 +16,6 @@ mod mixed;
 mod packs;
 mod pre_commit;
 mod secrets;
+mod self_contained;
 mod stdin;
 mod test_cmd;

@@ -47,13 +47,45 @@ fn scratch() -> tempfile::TempDir {
     dir
 }
 
+/// A scratch repository that looks like an ordinary application's: tool configuration,
+/// `package.json`, a workflow, `pyproject.toml`, a `tsconfig.json` with comments — and one
+/// insecure stack file; everything staged.
+fn application_repository() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    git(dir.path(), &["init", "-q"]);
+    let files = [
+        (".pre-commit-config.yaml", "repos:\n- repo: local\n  hooks: []\n"),
+        ("package.json", "{\"name\": \"app\", \"version\": \"1.0.0\", \"scripts\": {\"build\": \"tsc\"}}\n"),
+        ("tsconfig.json", "{\n  // strict mode\n  \"compilerOptions\": {\"strict\": true,},\n}\n"),
+        ("pyproject.toml", "[project]\nname = \"app\"\nversion = \"0.1.0\"\n"),
+        (
+            ".github/workflows/ci.yml",
+            "on: [push]\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n    - run: npm test\n",
+        ),
+        ("infra/Pulumi.prod.yaml", "config:\n  proj:licenseKey: eyJplaintext-license\n"),
+    ];
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(dir.path(), &["add", "."]);
+    dir
+}
+
 fn try_repo(dir: &Path, hook: &str, file: &str, path_prefix: Option<&Path>) -> (Output, String) {
+    let files = ["--files", file];
+    try_repo_with(dir, hook, if file.is_empty() { &["--all-files"] } else { &files }, path_prefix)
+}
+
+fn try_repo_with(dir: &Path, hook: &str, selection: &[&str], path_prefix: Option<&Path>) -> (Output, String) {
     let root = repo_root();
     let mut command = Command::new(pre_commit());
     command
         .args(["try-repo"])
         .arg(&root)
-        .args([hook, "--files", file])
+        .arg(hook)
+        .args(selection)
         .current_dir(dir)
         .env("PRE_COMMIT_HOME", root.join("target/pre-commit-home"))
         .env("CARGO_TARGET_DIR", root.join("target/pre-commit-build"))
@@ -99,13 +131,35 @@ fn assert_blocks_and_passes(hook: &str, path_prefix: Option<&Path>) {
     assert!(good.status.success(), "{hook} failed a good file:\n{text}");
 }
 
+/// On an ordinary repository the hook fails only for the stack file's finding: the staged
+/// application files are skipped (one note each), never an error.
+#[track_caller]
+fn assert_ordinary_repository(hook: &str, path_prefix: Option<&Path>) {
+    let dir = application_repository();
+    let (run, text) = try_repo(dir.path(), hook, "", path_prefix);
+    assert!(!run.status.success(), "{hook} passed a plaintext license key:\n{text}");
+    assert!(text.contains("infra/Pulumi.prod.yaml:2:20"), "{hook} did not locate the finding:\n{text}");
+    assert!(text.contains("PSH-SEC-001"), "{hook}:\n{text}");
+    assert!(!text.contains(" error"), "{hook} reported an error on an ordinary repository:\n{text}");
+    assert!(text.contains("celador: skipped tsconfig.json: not a known kind"), "{hook}:\n{text}");
+    assert!(!text.contains("eyJplaintext-license"), "{hook} printed the secret:\n{text}");
+
+    // Without the stack file's finding, the same commit passes.
+    std::fs::write(dir.path().join("infra/Pulumi.prod.yaml"), "config:\n  proj:apiDomain: api.example.com\n").unwrap();
+    git(dir.path(), &["add", "."]);
+    let (run, text) = try_repo(dir.path(), hook, "", path_prefix);
+    assert!(run.status.success(), "{hook} failed an ordinary repository without findings:\n{text}");
+}
+
 #[test]
 fn system_hook_blocks_a_bad_file_and_passes_a_good_one() {
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_celador"));
     assert_blocks_and_passes("celador-system", binary.parent());
+    assert_ordinary_repository("celador-system", binary.parent());
 }
 
 #[test]
 fn rust_hook_builds_celador_and_blocks_a_bad_file() {
     assert_blocks_and_passes("celador", None);
+    assert_ordinary_repository("celador", None);
 }

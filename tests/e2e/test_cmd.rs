@@ -100,3 +100,22 @@ fn an_invalid_pack_exits_2_with_its_location() {
         .assert_stdout_contains("mypack/k8s/NAME-001.toml:4:12")
         .assert_stdout_contains("unknown severity `urgent`");
 }
+
+#[test]
+fn a_single_file_pack_runs_the_fixtures_beside_it() {
+    let p = Project::new();
+    p.file(
+        "policy/pack.toml",
+        "[pack]\nid = \"mine\"\nversion = \"1\"\ntitle = \"t\"\n\n[[rule]]\nid = \"MY-1\"\ntitle = \"no latest\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = '''!doc.spec.image.endsWith(\":latest\")'''\nlocate = 'doc.spec.image'\nmessage = \"latest\"\n\n[[rule.tests]]\nfile = \"fixtures/bad.yaml\"\nexpect = [\"4:10\"]\n\n[[rule.tests]]\nfile = \"fixtures/good\"\nexpect = []\n\n[[rule.tests]]\nfile = \"../outside.yaml\"\nexpect = []\n",
+    );
+    p.file("policy/fixtures/bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:latest\n");
+    p.file("policy/fixtures/good/pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:1.2\n");
+    p.file("outside.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:latest\n");
+    let run = p.run(&["test", "policy/pack.toml"]);
+    run.assert_code(1);
+    assert!(run.stdout.contains("ok   MY-1 fixtures/bad.yaml (1 finding)"), "{}", run.stdout);
+    assert!(run.stdout.contains("ok   MY-1 fixtures/good (0 findings)"), "{}", run.stdout);
+    // Nothing outside the pack's directory is read.
+    assert!(run.stdout.contains("FAIL MY-1 ../outside.yaml"), "{}", run.stdout);
+    assert_eq!(counts(&run.stdout), (2, 1));
+}

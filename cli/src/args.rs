@@ -78,6 +78,9 @@ pub struct ScanArgs {
     /// Check only files changed against this git ref (and untracked files), within PATHs.
     #[arg(long, value_name = "REF")]
     pub changed_since: Option<String>,
+    /// Print each rule's evaluation time, evaluations and findings on stderr, slowest first.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 #[derive(Debug, clap::Args)]

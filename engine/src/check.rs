@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One input to check: a file's content with the name reports show.
 #[derive(Clone, Debug)]
@@ -367,18 +368,81 @@ pub struct Checker {
     evaluator: Evaluator,
     rules: Vec<Arc<Rule>>,
     params: Vec<Box<dyn Val>>,
+    /// Per rule (by index), when timing was asked for.
+    timers: Option<Vec<RuleTimer>>,
+}
+
+/// Time spent in one rule, summed over the threads.
+#[derive(Debug, Default)]
+struct RuleTimer {
+    nanos: AtomicU64,
+    evaluations: AtomicU64,
+    findings: AtomicU64,
+}
+
+/// What one rule cost over a run (`celador check --timings`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleTiming {
+    /// The rule.
+    pub rule: Arc<str>,
+    /// Evaluation time summed over every unit and thread.
+    pub total: std::time::Duration,
+    /// Units (documents or deployments) it was evaluated on.
+    pub evaluations: u64,
+    /// Failures it produced (findings and rule errors), before suppressions.
+    pub findings: u64,
 }
 
 impl Checker {
     /// Prepares rules (parameters converted once).
     pub fn new(rules: Vec<Arc<Rule>>) -> Self {
         let params = rules.iter().map(|r| to_cel(&r.params)).collect();
-        Self { evaluator: Evaluator::new(), rules, params }
+        Self { evaluator: Evaluator::new(), rules, params, timers: None }
+    }
+
+    /// Records each rule's evaluation time, evaluations and findings, for [`Checker::timings`].
+    #[must_use]
+    pub fn with_timings(mut self) -> Self {
+        self.timers = Some(self.rules.iter().map(|_| RuleTimer::default()).collect());
+        self
+    }
+
+    /// Each rule's cost so far, slowest first; empty unless [`Checker::with_timings`].
+    pub fn timings(&self) -> Vec<RuleTiming> {
+        let Some(timers) = &self.timers else { return Vec::new() };
+        let mut out: Vec<RuleTiming> = self
+            .rules
+            .iter()
+            .zip(timers)
+            .map(|(rule, t)| RuleTiming {
+                rule: rule.id.clone(),
+                total: std::time::Duration::from_nanos(t.nanos.load(Ordering::Relaxed)),
+                evaluations: t.evaluations.load(Ordering::Relaxed),
+                findings: t.findings.load(Ordering::Relaxed),
+            })
+            .collect();
+        out.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.rule.cmp(&b.rule)));
+        out
     }
 
     /// The rules, in pack order.
     pub fn rules(&self) -> &[Arc<Rule>] {
         &self.rules
+    }
+
+    /// Runs rule `index` on one unit, timing it when asked to.
+    fn run(&self, index: usize, unit: &Unit) -> Vec<crate::eval::Failure> {
+        let (rule, params) = (&self.rules[index], &*self.params[index]);
+        let Some(timer) = self.timers.as_ref().map(|t| &t[index]) else {
+            return self.evaluator.run(rule, unit, params);
+        };
+        let started = std::time::Instant::now();
+        let failures = self.evaluator.run(rule, unit, params);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        timer.nanos.fetch_add(nanos, Ordering::Relaxed);
+        timer.evaluations.fetch_add(1, Ordering::Relaxed);
+        timer.findings.fetch_add(failures.len() as u64, Ordering::Relaxed);
+        failures
     }
 
     /// Runs every applicable rule once per document, and deployment-scoped rules once per
@@ -410,11 +474,11 @@ impl Checker {
             .flat_map_iter(|doc| {
                 let mut out = Vec::new();
                 let unit = doc.unit();
-                for (rule, params) in self.rules.iter().zip(&self.params) {
+                for (index, rule) in self.rules.iter().enumerate() {
                     if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
                         continue;
                     }
-                    for failure in self.evaluator.run(rule, &unit, &**params) {
+                    for failure in self.run(index, &unit) {
                         let (path, origin) = place(std::iter::once(doc.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -424,8 +488,8 @@ impl Checker {
                 out
             })
             .collect();
-        let deployment_rules: Vec<_> =
-            self.rules.iter().zip(&self.params).filter(|(r, _)| r.scope == Scope::Deployment).collect();
+        let deployment_rules: Vec<(usize, &Arc<Rule>)> =
+            self.rules.iter().enumerate().filter(|(_, r)| r.scope == Scope::Deployment).collect();
         if !deployment_rules.is_empty() {
             let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
             for doc in &prepared {
@@ -448,7 +512,7 @@ impl Checker {
             let more: Vec<Diagnostic> = tasks
                 .into_iter()
                 .par_bridge()
-                .flat_map_iter(|(docs, (rule, params))| {
+                .flat_map_iter(|(docs, &(index, rule))| {
                     let members: Vec<&PreparedDoc> =
                         docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                     let mut out = Vec::new();
@@ -456,7 +520,7 @@ impl Checker {
                         return out;
                     }
                     let unit = deployment_unit(&members, rule.uses);
-                    for failure in self.evaluator.run(rule, &unit, &***params) {
+                    for failure in self.run(index, &unit) {
                         let (path, origin) = place(members.iter().map(|d| d.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -491,7 +555,8 @@ struct PreparedDoc<'a> {
 
 impl<'a> PreparedDoc<'a> {
     fn new(doc: &'a Document, components: Vec<Node>, needs: Uses, sources: &SourceMap) -> Self {
-        let resources = if needs.resources { crate::resources::resources_of(doc.kind, &doc.root) } else { Vec::new() };
+        let resources =
+            if needs.resources || needs.k8s { crate::resources::resources_of(doc.kind, &doc.root) } else { Vec::new() };
         let span = doc.root.span;
         Self {
             doc,
@@ -540,6 +605,13 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
     }
     if uses.docs {
         vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
+    }
+    if uses.k8s {
+        let objects = crate::relations::kubernetes_objects(
+            docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
+            docs.iter().flat_map(|d| d.resources.iter()),
+        );
+        vars.push(("k8s", to_cel(&crate::relations::kubernetes(objects, anchor))));
     }
     if uses.documents {
         let documents = docs

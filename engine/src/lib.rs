@@ -15,6 +15,7 @@ pub mod fixtures;
 pub mod kind;
 pub mod load;
 pub mod pack;
+pub mod relations;
 pub mod report;
 pub mod resources;
 pub mod source;

@@ -75,6 +75,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         });
     }
 
+    let mut notes_after = Vec::new();
     let (stdin_args, mut paths): (Vec<_>, Vec<_>) = args.paths.iter().cloned().partition(|p| p.as_os_str() == "-");
     if let Some(reference) = &args.changed_since {
         paths = changed_files(reference, &paths, &cwd, &config.kinds)?;
@@ -98,8 +99,11 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
 
     progress.phase("checking");
     let rules = config.apply(all_rules.clone());
-    let checker = Checker::new(rules.clone());
+    let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
     let mut diagnostics = checker.check(&loaded.documents, &sources);
+    if args.timings {
+        notes_after.push(timings_table(&checker.timings()));
+    }
     loaded.retain_requested(&mut diagnostics);
 
     let mut commented: Vec<_> = loaded
@@ -126,7 +130,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
-    let notes = skip_notes(&loaded.skipped_files, &summary, problems.is_empty());
+    let mut notes = skip_notes(&loaded.skipped_files, &summary, problems.is_empty());
+    notes.append(&mut notes_after);
     Ok(Scan {
         sources,
         rules,
@@ -137,6 +142,31 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         files,
         notes,
     })
+}
+
+/// `--timings`: one line per rule, slowest first, like ESLint's `TIMING=1` or OPA's `--profile`.
+fn timings_table(timings: &[celador_engine::check::RuleTiming]) -> String {
+    let total: std::time::Duration = timings.iter().map(|t| t.total).sum();
+    let mut out = format!("rule timings (evaluation time summed over threads; total {:.1} ms):\n", ms(total));
+    let _ =
+        writeln!(out, "  {:<22} {:>10} {:>7} {:>12} {:>9}", "rule", "time (ms)", "share", "evaluations", "findings");
+    for t in timings {
+        let share = if total.is_zero() { 0.0 } else { t.total.as_secs_f64() / total.as_secs_f64() * 100.0 };
+        let _ = writeln!(
+            out,
+            "  {:<22} {:>10.1} {:>6.1}% {:>12} {:>9}",
+            t.rule,
+            ms(t.total),
+            share,
+            t.evaluations,
+            t.findings
+        );
+    }
+    out.trim_end().to_owned()
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// What a user should hear about files left out: each one they named (as ruff does for a

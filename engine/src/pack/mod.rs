@@ -177,6 +177,8 @@ pub struct Uses {
     pub documents: bool,
     /// `oldDoc` (document scope).
     pub old_doc: bool,
+    /// `k8s`, the Kubernetes relations of a deployment (deployment scope).
+    pub k8s: bool,
 }
 
 impl Uses {
@@ -189,6 +191,7 @@ impl Uses {
             docs: self.docs || other.docs,
             documents: self.documents || other.documents,
             old_doc: self.old_doc || other.old_doc,
+            k8s: self.k8s || other.k8s,
         }
     }
 }
@@ -499,6 +502,7 @@ fn compile_rule(
         docs: uses_var("docs"),
         documents: uses_var("documents"),
         old_doc: uses_var("oldDoc"),
+        k8s: uses_var("k8s"),
     };
     let docs = rule.docs.unwrap_or_default();
     let params = rule

@@ -1,0 +1,132 @@
+//! Findings that agree with each other and with the files: two findings about one container
+//! never contradict each other, and every place a finding points to says what it is.
+
+use crate::support::{Project, findings_of, repo_root};
+use serde_json::Value;
+use std::process::Command;
+
+/// The JSON report of `celador check` on paths of the repository (the shipped examples).
+fn check_repo(paths: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_celador"))
+        .args(["check", "--format", "json"])
+        .args(paths)
+        .current_dir(repo_root())
+        .env("CELADOR_NO_PROGRESS", "1")
+        .output()
+        .expect("celador runs");
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
+/// The JSON report of `celador check` in a scratch project.
+fn check(p: &Project, paths: &[&str]) -> Value {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(paths);
+    p.run(&args).report()
+}
+
+/// `(file, line, column, message)` of the findings of `rule`.
+fn of(report: &Value, rule: &str) -> Vec<(String, u64, u64, String)> {
+    findings_of(report, rule)
+        .into_iter()
+        .map(|f| {
+            (
+                f["file"].as_str().unwrap().to_owned(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn one(file: &str, line: u64, column: u64, message: &str) -> Vec<(String, u64, u64, String)> {
+    vec![(file.to_owned(), line, column, message.to_owned())]
+}
+
+/// The insecure compose example: the API sets DATABASE_CA_CERTIFICATE but not
+/// DATABASE_MIN_TLS_VERSION, so it does not use TLS, and the Console calls it over plain HTTP.
+/// No finding may say otherwise.
+#[test]
+fn findings_about_the_compose_example_agree() {
+    let report = check_repo(&["examples/insecure/compose"]);
+    let compose = "examples/insecure/compose/docker-compose.yml";
+    assert_eq!(
+        of(&report, "PSH-TLS-008"),
+        one(compose, 20, 5, "API container `api` connects to MySQL without TLS: DATABASE_MIN_TLS_VERSION not set")
+    );
+    assert_eq!(
+        of(&report, "PSH-TLS-010"),
+        one(
+            compose,
+            13,
+            3,
+            "Migrations container `migration` does not set DATABASE_CA_CERTIFICATE, which API `api` sets (without DATABASE_MIN_TLS_VERSION the API does not use TLS either): the migrations (run with the MySQL admin credentials) connect without TLS"
+        )
+    );
+    assert_eq!(
+        of(&report, "PSH-TLS-006"),
+        one(
+            compose,
+            28,
+            28,
+            "Console container `console` sets ALLOW_INVALID_CERTS=true: it calls the API over plain HTTP (PULUMI_API_INTERNAL_ENDPOINT=http://api:8080) and, once that hop uses TLS, will accept any certificate, so anyone on that network path can impersonate the API and read session tokens"
+        )
+    );
+    for f in report["findings"].as_array().unwrap() {
+        let message = f["message"].as_str().unwrap();
+        assert!(!message.contains("over TLS:") && !message.contains("accepts any certificate"), "{message}");
+    }
+}
+
+/// The insecure Kubernetes example: its Ingress has neither TLS nor an allowlist, so the
+/// LoadBalancer Service is not said to bypass an ingress that has them.
+#[test]
+fn findings_about_the_kubernetes_example_agree() {
+    let report = check_repo(&["examples/insecure/kubernetes"]);
+    let file = "examples/insecure/kubernetes/pulumi.yaml";
+    assert_eq!(
+        of(&report, "PSH-NET-003"),
+        one(
+            file,
+            40,
+            9,
+            "Service `pulumi-api` exposes the Pulumi API through an internet-facing load balancer, bypassing the ingress that should terminate TLS and enforce the allowlist"
+        )
+    );
+    assert_eq!(of(&report, "PSH-TLS-013").len(), 2, "the Ingress covers no host with TLS");
+    assert!(of(&report, "PSH-NET-004").iter().any(|(_, line, ..)| *line == 14), "the Ingress has no allowlist");
+}
+
+/// An API with a weak API_MIN_TLS_VERSION but no certificate serves plain HTTP (PSH-TLS-003):
+/// PSH-TLS-004 does not say clients negotiate TLS with it today. Once the migrations' API does
+/// use TLS, PSH-TLS-010 says so, naming it.
+#[test]
+fn tls_version_and_migration_findings_follow_whether_tls_is_on() {
+    let p = Project::new();
+    let compose = "services:\n  api:\n    image: pulumi/service:20260801-1234\n    environment:\n      API_MIN_TLS_VERSION: \"1.0\"\n      DATABASE_CA_CERTIFICATE: ${DB_CA}\n      DATABASE_MIN_TLS_VERSION: \"1.2\"\n  migration:\n    image: pulumi/migrations:20260801-1234\n    environment:\n      PULUMI_DATABASE_ENDPOINT: db:3306\n";
+    p.file("d/docker-compose.yml", compose);
+    let report = check(&p, &["d"]);
+    assert_eq!(
+        of(&report, "PSH-TLS-004"),
+        one(
+            "d/docker-compose.yml",
+            5,
+            28,
+            "API container `api` sets API_MIN_TLS_VERSION=1.0, below the required minimum 1.2: once API_TLS_CERTIFICATE and API_TLS_PRIVATE_KEY are set and the API serves HTTPS, clients can negotiate deprecated TLS versions"
+        )
+    );
+    assert!(
+        of(&report, "PSH-TLS-003")[0].3.starts_with("API container `api` sets API_MIN_TLS_VERSION but not"),
+        "{report:#}"
+    );
+    assert_eq!(
+        of(&report, "PSH-TLS-010"),
+        one(
+            "d/docker-compose.yml",
+            10,
+            5,
+            "Migrations container `migration` does not set DATABASE_CA_CERTIFICATE although API `api` connects to MySQL over TLS: the migrations (run with the MySQL admin credentials) connect without TLS"
+        )
+    );
+    assert!(of(&report, "PSH-TLS-008").is_empty());
+}

@@ -130,3 +130,31 @@ fn tls_version_and_migration_findings_follow_whether_tls_is_on() {
     );
     assert!(of(&report, "PSH-TLS-008").is_empty());
 }
+
+/// Every related location of every finding on the insecure examples has a label saying what
+/// is there (rules write `related` as `{'at': …, 'message': '…'}`).
+#[test]
+fn every_related_location_on_the_examples_has_a_label() {
+    let report = check_repo(&["examples/insecure"]);
+    let mut related = 0;
+    for f in report["findings"].as_array().unwrap() {
+        for r in f["related"].as_array().unwrap() {
+            related += 1;
+            assert!(!r["message"].as_str().unwrap_or_default().trim().is_empty(), "unlabelled related location in {f:#}");
+        }
+    }
+    assert!(related >= 3, "{related} related locations");
+    // One of them, exactly: the Console that lacks the other half of the CAPTCHA.
+    let captcha = findings_of(&report, "PSH-APP-003")
+        .into_iter()
+        .find(|f| f["file"] == "examples/insecure/compose/docker-compose.yml")
+        .expect("PSH-APP-003 on the compose example");
+    assert_eq!((captcha["line"].as_u64(), captcha["column"].as_u64()), (Some(20), Some(5)));
+    assert_eq!(
+        captcha["related"],
+        serde_json::json!([{
+            "file": "examples/insecure/compose/docker-compose.yml", "line": 27, "column": 5,
+            "message": "Console `console` has no RECAPTCHA_SITE_KEY"
+        }])
+    );
+}

@@ -158,3 +158,40 @@ fn every_related_location_on_the_examples_has_a_label() {
         }])
     );
 }
+
+/// The compose example configures no domain of its own (`localhost:3000`, the default, and
+/// `http://localhost:8080`): the TLS findings do not ask for TLS "for localhost".
+#[test]
+fn a_default_localhost_domain_is_not_named_as_the_host_to_cover() {
+    let report = check_repo(&["examples/insecure"]);
+    let compose = "examples/insecure/compose/docker-compose.yml";
+    let tail = " (looked for Ingress spec.tls, HTTPS load-balancer listeners and TLS proxies on 443); if TLS ends at a load balancer defined elsewhere, set the rule parameter tls_terminated_upstream = true";
+    let tls_001: Vec<_> = of(&report, "PSH-TLS-001").into_iter().filter(|f| f.0 == compose).collect();
+    assert_eq!(
+        tls_001,
+        one(
+            compose,
+            27,
+            5,
+            &format!("Console container `console` serves plain HTTP (CONSOLE_TLS_CERTIFICATE and CONSOLE_TLS_PRIVATE_KEY are not set) and nothing in this deployment terminates TLS in front of it{tail}")
+        )
+    );
+    let tls_003: Vec<_> = of(&report, "PSH-TLS-003").into_iter().filter(|f| f.0 == compose).collect();
+    assert_eq!(
+        tls_003,
+        one(
+            compose,
+            20,
+            5,
+            &format!("API container `api` serves plain HTTP (API_TLS_CERTIFICATE, API_TLS_PRIVATE_KEY and API_MIN_TLS_VERSION are not set) and nothing in this deployment terminates TLS in front of it{tail}")
+        )
+    );
+    // A real domain is still named.
+    let kubernetes: Vec<_> =
+        of(&report, "PSH-TLS-001").into_iter().filter(|f| f.0 == "examples/insecure/kubernetes/pulumi.yaml").collect();
+    assert_eq!((kubernetes[0].1, kubernetes[0].2), (119, 9));
+    assert!(kubernetes[0].3.contains(" in front of it for app.pulumi.example.com (looked"), "{}", kubernetes[0].3);
+    for f in report["findings"].as_array().unwrap() {
+        assert!(!f["message"].as_str().unwrap().contains("for localhost"), "{f:#}");
+    }
+}

@@ -195,3 +195,45 @@ fn a_default_localhost_domain_is_not_named_as_the_host_to_cover() {
         assert!(!f["message"].as_str().unwrap().contains("for localhost"), "{f:#}");
     }
 }
+
+/// `MYSQL_ALLOW_EMPTY_PASSWORD: "true"` is a switch, not a secret: PSH-SEC-004 reports it at
+/// its value, which every format shows, while the real secrets beside it stay masked.
+#[test]
+fn an_empty_password_switch_is_not_masked() {
+    let run = |format: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_celador"))
+            .args(["check", "--color", "never", "--format", format, "examples/insecure/compose"])
+            .current_dir(repo_root())
+            .env("CELADOR_NO_PROGRESS", "1")
+            .env("COLUMNS", "100")
+            .output()
+            .expect("celador runs");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let report = check_repo(&["examples/insecure/compose"]);
+    let compose = "examples/insecure/compose/docker-compose.yml";
+    let switch: Vec<_> = of(&report, "PSH-SEC-004").into_iter().filter(|f| f.1 == 8).collect();
+    assert_eq!(
+        switch,
+        one(
+            compose,
+            8,
+            35,
+            "`MYSQL_ALLOW_EMPTY_PASSWORD` of service `db` lets MySQL run with an empty root password (the image treats any non-empty value as yes); set MYSQL_ROOT_PASSWORD from the environment (or MYSQL_RANDOM_ROOT_PASSWORD)"
+        )
+    );
+    let human = run("human");
+    assert!(human.contains(" 8 │       MYSQL_ALLOW_EMPTY_PASSWORD: \"true\"\n"), "{human}");
+    assert!(human.contains("22 │       PULUMI_SEARCH_PASSWORD: *****\n"), "{human}");
+    let sarif: Value = serde_json::from_str(&run("sarif")).expect("SARIF");
+    let regions: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "PSH-SEC-004")
+        .map(|r| &r["locations"][0]["physicalLocation"]["region"])
+        .collect();
+    assert_eq!(regions[0]["startLine"], 8);
+    assert_eq!(regions[0]["snippet"]["text"], "\"true\"");
+    assert!(regions[1..].iter().all(|r| r.get("snippet").is_none()), "{regions:?}");
+}

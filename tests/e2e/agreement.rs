@@ -140,7 +140,10 @@ fn every_related_location_on_the_examples_has_a_label() {
     for f in report["findings"].as_array().unwrap() {
         for r in f["related"].as_array().unwrap() {
             related += 1;
-            assert!(!r["message"].as_str().unwrap_or_default().trim().is_empty(), "unlabelled related location in {f:#}");
+            assert!(
+                !r["message"].as_str().unwrap_or_default().trim().is_empty(),
+                "unlabelled related location in {f:#}"
+            );
         }
     }
     assert!(related >= 3, "{related} related locations");
@@ -173,7 +176,9 @@ fn a_default_localhost_domain_is_not_named_as_the_host_to_cover() {
             compose,
             27,
             5,
-            &format!("Console container `console` serves plain HTTP (CONSOLE_TLS_CERTIFICATE and CONSOLE_TLS_PRIVATE_KEY are not set) and nothing in this deployment terminates TLS in front of it{tail}")
+            &format!(
+                "Console container `console` serves plain HTTP (CONSOLE_TLS_CERTIFICATE and CONSOLE_TLS_PRIVATE_KEY are not set) and nothing in this deployment terminates TLS in front of it{tail}"
+            )
         )
     );
     let tls_003: Vec<_> = of(&report, "PSH-TLS-003").into_iter().filter(|f| f.0 == compose).collect();
@@ -183,7 +188,9 @@ fn a_default_localhost_domain_is_not_named_as_the_host_to_cover() {
             compose,
             20,
             5,
-            &format!("API container `api` serves plain HTTP (API_TLS_CERTIFICATE, API_TLS_PRIVATE_KEY and API_MIN_TLS_VERSION are not set) and nothing in this deployment terminates TLS in front of it{tail}")
+            &format!(
+                "API container `api` serves plain HTTP (API_TLS_CERTIFICATE, API_TLS_PRIVATE_KEY and API_MIN_TLS_VERSION are not set) and nothing in this deployment terminates TLS in front of it{tail}"
+            )
         )
     );
     // A real domain is still named.

@@ -244,3 +244,29 @@ fn an_empty_password_switch_is_not_masked() {
     assert_eq!(regions[0]["snippet"]["text"], "\"true\"");
     assert!(regions[1..].iter().all(|r| r.get("snippet").is_none()), "{regions:?}");
 }
+
+/// The quickstart's override turns TLS on (the API then serves HTTPS on 8443), but the base file
+/// still publishes the plain-HTTP 8080 on every interface: PSH-NET-003 reports that mapping,
+/// and not the TLS port the override publishes.
+#[test]
+fn an_override_turning_tls_on_does_not_excuse_the_plain_http_port() {
+    let p = Project::new();
+    p.file(
+        "d/docker-compose.yml",
+        "services:\n  api:\n    image: pulumi/service:20260801-1234\n    ports:\n      - \"8080:8080\"\n",
+    );
+    p.file(
+        "d/docker-compose.override.yml",
+        "services:\n  api:\n    ports:\n      - \"8443:8443\"\n    environment:\n      API_TLS_CERTIFICATE: ${API_TLS_CERTIFICATE}\n      API_TLS_PRIVATE_KEY: ${API_TLS_PRIVATE_KEY}\n      API_MIN_TLS_VERSION: \"1.2\"\n",
+    );
+    let report = check(&p, &["d"]);
+    assert_eq!(
+        of(&report, "PSH-NET-003"),
+        one(
+            "d/docker-compose.yml",
+            5,
+            9,
+            "Service `api` publishes port 8080 of the Pulumi API on every interface of the host (8080 is its plain-HTTP port: with API_TLS_* set the API serves HTTPS on 8443, so anything answering there is plain HTTP); bind it to 127.0.0.1 behind a TLS reverse proxy"
+        )
+    );
+}

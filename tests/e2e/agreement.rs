@@ -52,7 +52,13 @@ fn findings_about_the_compose_example_agree() {
     let compose = "examples/insecure/compose/docker-compose.yml";
     assert_eq!(
         of(&report, "PSH-TLS-008"),
-        one(compose, 20, 5, "API container `api` connects to MySQL without TLS: DATABASE_MIN_TLS_VERSION not set")
+        // In the env file that sets DATABASE_CA_CERTIFICATE (its first assignment).
+        one(
+            "examples/insecure/compose/service_vars.env",
+            2,
+            1,
+            "API container `api` connects to MySQL without TLS: DATABASE_MIN_TLS_VERSION not set"
+        )
     );
     assert_eq!(
         of(&report, "PSH-TLS-010"),
@@ -269,4 +275,47 @@ fn an_override_turning_tls_on_does_not_excuse_the_plain_http_port() {
             "Service `api` publishes port 8080 of the Pulumi API on every interface of the host (8080 is its plain-HTTP port: with API_TLS_* set the API serves HTTPS on 8443, so anything answering there is plain HTTP); bind it to 127.0.0.1 behind a TLS reverse proxy"
         )
     );
+}
+
+/// The quickstart's override turns TLS on for the Console without CONSOLE_MIN_TLS_VERSION: the
+/// missing variable is reported in the override's `environment:` of the Console, which made the
+/// setting, with the base file's block related.
+#[test]
+fn a_variable_missing_beside_an_override_setting_is_reported_in_the_override() {
+    let p = Project::new();
+    let base = "services:\n  console:\n    image: pulumi/console:20260801-1234\n    ports: [\"127.0.0.1:3000:3000\"]\n    environment:\n      PULUMI_API: https://api.example.com\n";
+    let overrides = "services:\n  console:\n    ports: [\"3443:3443\"]\n    environment:\n      CONSOLE_TLS_CERTIFICATE: ${CONSOLE_TLS_CERTIFICATE}\n      CONSOLE_TLS_PRIVATE_KEY: ${CONSOLE_TLS_PRIVATE_KEY}\n";
+    p.file("d/docker-compose.yml", base);
+    p.file("d/docker-compose.override.yml", overrides);
+    let report = check(&p, &["d"]);
+    assert_eq!(
+        of(&report, "PSH-TLS-002"),
+        one(
+            "d/docker-compose.override.yml",
+            4,
+            5,
+            "Console container `console` serves HTTPS without CONSOLE_MIN_TLS_VERSION: the Console then enforces no minimum TLS version"
+        )
+    );
+    let finding = findings_of(&report, "PSH-TLS-002")[0];
+    assert_eq!(
+        finding["related"],
+        serde_json::json!([{
+            "file": "d/docker-compose.yml", "line": 5, "column": 5,
+            "message": "service `console` is also configured here"
+        }])
+    );
+    // The same in an env file the service reads: reported in that file (its first assignment).
+    let p = Project::new();
+    p.file(
+        "d/docker-compose.yml",
+        "services:\n  api:\n    image: pulumi/service:20260801-1234\n    env_file: [api.env]\n    environment:\n      PULUMI_LICENSE_KEY: ${PULUMI_LICENSE_KEY}\n",
+    );
+    p.file("d/api.env", "# database\nPULUMI_DATABASE_ENDPOINT=db:3306\nDATABASE_CA_CERTIFICATE=${DB_CA}\n");
+    let report = check(&p, &["d"]);
+    assert_eq!(
+        of(&report, "PSH-TLS-008"),
+        one("d/api.env", 2, 1, "API container `api` connects to MySQL without TLS: DATABASE_MIN_TLS_VERSION not set")
+    );
+    assert_eq!(findings_of(&report, "PSH-TLS-008")[0]["related"][0]["line"], 5);
 }

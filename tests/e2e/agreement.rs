@@ -319,3 +319,49 @@ fn a_variable_missing_beside_an_override_setting_is_reported_in_the_override() {
     );
     assert_eq!(findings_of(&report, "PSH-TLS-008")[0]["related"][0]["line"], 5);
 }
+
+/// `celador check docker-compose.yml` alone (as pre-commit calls it) reports the findings in the
+/// env files that compose file reads; an env file checked alone still loads its compose file and
+/// that file's other env files as context only.
+#[test]
+fn a_compose_file_checked_alone_reports_its_env_files() {
+    let p = Project::new();
+    p.file(
+        "d/docker-compose.yml",
+        "services:\n  api:\n    image: pulumi/service:20260801-1234\n    env_file: [api.env]\n    environment:\n      DATABASE_MIN_TLS_VERSION: \"1.2\"\n  console:\n    image: pulumi/console:20260801-1234\n    env_file: [console.env]\n",
+    );
+    p.file("d/api.env", "PULUMI_LICENSE_KEY=eyJ.plain.license\nDATABASE_CA_CERTIFICATE=/etc/ca.pem\n");
+    p.file("d/console.env", "PULUMI_API=http://api:8080\nALLOW_INVALID_CERTS=true\n");
+    let report = check(&p, &["d/docker-compose.yml"]);
+    assert_eq!(report["errors"], serde_json::json!([]));
+    assert_eq!(
+        of(&report, "PSH-SEC-004"),
+        one(
+            "d/api.env",
+            1,
+            20,
+            "`PULUMI_LICENSE_KEY` is set to a literal value; keep the value out of the file: set it in the deploying shell or a secret store and pass it with `${PULUMI_LICENSE_KEY}`"
+        )
+    );
+    assert_eq!(
+        of(&report, "PSH-TLS-009"),
+        one(
+            "d/api.env",
+            2,
+            25,
+            "API container `api` sets DATABASE_CA_CERTIFICATE to `/etc/ca.pem`, which is not a PEM certificate: the variable must hold the CA certificate text itself (-----BEGIN CERTIFICATE-----), not a file path"
+        )
+    );
+    assert_eq!(of(&report, "PSH-TLS-006").len(), 1);
+    assert_eq!(of(&report, "PSH-TLS-006")[0].0, "d/console.env");
+    assert_eq!((of(&report, "PSH-TLS-006")[0].1, of(&report, "PSH-TLS-006")[0].2), (2, 21));
+    assert_eq!(report["summary"]["files"], 3, "the compose file and the two env files it reads");
+
+    // The env file alone: its own findings only; the compose file and console.env are context.
+    let report = check(&p, &["d/api.env"]);
+    let files: std::collections::BTreeSet<String> =
+        report["findings"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(files.into_iter().collect::<Vec<_>>(), ["d/api.env"]);
+    assert_eq!(of(&report, "PSH-SEC-004").len(), 1);
+    assert_eq!(report["summary"]["files"], 1);
+}

@@ -164,8 +164,9 @@ pub struct Loaded {
     /// Skipped files worth a word to the user: named explicitly, or looking like
     /// configuration although of no known kind.
     pub skipped_files: Vec<SkippedFile>,
-    /// Files loaded only as context (env files a compose file references, compose files
-    /// referencing an env file): their findings are not reported.
+    /// Files loaded only as context (compose files beside an env file checked alone, and the
+    /// env files only those reference): their findings are not reported. Env files a checked
+    /// compose file references are checked with it.
     pub context: Vec<FileId>,
 }
 
@@ -217,12 +218,21 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
 }
 
 /// Loads the env files compose files reference that were not among the inputs, so a compose
-/// file checked alone (a pre-commit hook passes only changed files) still sees its variables.
-/// A referenced file that does not exist is not an error: it is often a git-ignored `.env`.
+/// file checked alone (a pre-commit hook passes only changed files) still sees its variables,
+/// and reports their findings too: they are part of what was checked. Env files only context
+/// compose files reference stay context. A referenced file that does not exist is not an
+/// error: it is often a git-ignored `.env`.
 fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
     load_referencing_compose_files(loaded, sources);
     let known: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let requested: std::collections::HashSet<String> = loaded
+        .documents
+        .iter()
+        .filter(|d| !loaded.context.contains(&d.file))
+        .flat_map(|d| referenced_env_files(d, sources))
+        .map(|(name, _)| name)
+        .collect();
     let mut wanted: Vec<(String, PathBuf)> = loaded
         .documents
         .iter()
@@ -236,8 +246,14 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
         match std::fs::read(&path) {
             Ok(bytes) => {
                 let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
+                let checked = requested.contains(&input.name);
                 let result = load_input(input, sources, None);
-                loaded.context.extend(result.documents.iter().map(|d| d.file));
+                if checked {
+                    loaded.files += 1;
+                    loaded.checked += 1;
+                } else {
+                    loaded.context.extend(result.documents.iter().map(|d| d.file));
+                }
                 loaded.documents.extend(result.documents);
                 loaded.problems.extend(result.problems);
             }

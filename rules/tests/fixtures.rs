@@ -32,6 +32,47 @@ fn builtin_pack_fixtures_produce_exactly_the_expected_findings() {
     assert!(outcomes.len() >= 300, "only {} fixtures ran", outcomes.len());
 }
 
+/// Every related location a built-in rule reports on its fixtures says what it is
+/// (`related` entries written as `{'at': …, 'message': '…'}`), in every format.
+#[test]
+fn every_related_location_of_the_fixtures_has_a_label() {
+    use celador_engine::check::{Checker, Input, load_inputs};
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let pack = load_pack(files, &sources).expect("compiles");
+    let mut unlabelled = String::new();
+    let mut related = 0;
+    for rule in &pack.rules {
+        let checker = Checker::new(vec![rule.clone()]);
+        for fixture in &rule.fixtures {
+            let prefix = format!("{}/", fixture.path);
+            let inputs: Vec<Input> = pack
+                .files
+                .iter()
+                .filter(|f| f.relative == fixture.path || f.relative.starts_with(&prefix))
+                .map(|f| Input {
+                    name: f.display.clone(),
+                    path: None,
+                    bytes: f.text.as_bytes().to_vec(),
+                    explicit: true,
+                    kind: fixture.kind,
+                })
+                .collect();
+            let loaded = load_inputs(inputs, &sources, None);
+            for d in checker.check(&loaded.documents, &sources) {
+                for label in &d.related {
+                    related += 1;
+                    if label.message.trim().is_empty() {
+                        let _ = writeln!(unlabelled, "{} {}: {}", d.rule, fixture.path, d.message);
+                    }
+                }
+            }
+        }
+    }
+    assert!(unlabelled.is_empty(), "related locations without a label:\n{unlabelled}");
+    assert!(related > 30, "only {related} related locations");
+}
+
 #[test]
 fn every_rule_has_failing_and_passing_fixtures_and_docs() {
     let sources = SourceMap::new();

@@ -7,7 +7,8 @@
 //! * findings at or above `deny_on` deny the request (HTTP 200, `allowed: false`,
 //!   `status.code: 403`) with one line per finding, `RULE-ID path.to.field: message`;
 //! * lower findings become `warnings` (≤ 120 characters each, ≤ 4,096 in all), which
-//!   `kubectl` prints;
+//!   `kubectl` prints; a long one keeps its rule id, field path and what is wrong, and drops
+//!   asides and the remedy first;
 //! * in [`Mode::Audit`] nothing is denied: every finding is a warning and a log line.
 //!
 //! The pieces: [`Policy`] (rules + `celador.toml`, evaluates one object), [`Options`] (what

@@ -221,6 +221,128 @@ pub(crate) fn limit_warnings(lines: impl IntoIterator<Item = String>) -> Vec<Str
     out
 }
 
+/// Characters of the message a warning keeps at least before its field path is shortened.
+const MESSAGE_MIN: usize = 40;
+
+/// One finding as a warning of at most [`WARNING_MAX`] characters: `PREFIX RULE-ID field.path:
+/// message`. The rule id is always whole (it is what `celador explain` takes), and so is the
+/// field path unless the message would keep fewer than [`MESSAGE_MIN`] characters; then its
+/// leading segments give way (`…containers[0].env`). The message is shortened in steps, each
+/// taken only while the line is still too long:
+///
+/// 1. parenthesised asides go (`(looked for Ingress spec.tls, …)`);
+/// 2. what follows the first `; ` goes (the remedy, which `celador explain` gives in full);
+/// 3. a leading subject naming the container the path already points into goes
+///    (`API container `pulumi-api` connects…` under `…containers[0]…` → `connects…`);
+/// 4. the rest is cut at a word boundary, ending with `…`.
+pub(crate) fn warning_line(prefix: &str, finding: &Finding) -> String {
+    let full = format!("{prefix}{}", finding.line());
+    if full.chars().count() <= WARNING_MAX {
+        return full;
+    }
+    let head = format!("{prefix}{}", finding.rule);
+    let line = |path: &str, message: &str| {
+        if path.is_empty() { format!("{head}: {message}") } else { format!("{head} {path}: {message}") }
+    };
+    let fits = |path: &str, message: &str| line(path, message).chars().count() <= WARNING_MAX;
+    let mut message = finding.message.clone();
+    let steps: [&dyn Fn(&str) -> String; 3] =
+        [&without_asides, &without_remedy, &|m: &str| without_container_subject(m, &finding.path)];
+    for step in steps {
+        if fits(&finding.path, &message) {
+            break;
+        }
+        message = step(&message);
+    }
+    let mut path = finding.path.clone();
+    let room = |path: &str| WARNING_MAX.saturating_sub(line(path, "").chars().count());
+    while room(&path) < MESSAGE_MIN.min(message.chars().count()) {
+        match without_first_segment(&path) {
+            Some(shorter) => path = shorter,
+            None => break,
+        }
+    }
+    truncate(&line(&path, &cut_at_word(&message, room(&path))), WARNING_MAX)
+}
+
+/// The message without ` (…)` groups.
+fn without_asides(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut depth = 0usize;
+    for c in message.chars() {
+        match c {
+            '(' if depth > 0 || out.ends_with(' ') => {
+                if depth == 0 {
+                    out.pop();
+                }
+                depth += 1;
+            }
+            ')' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    if depth > 0 { message.to_owned() } else { out }
+}
+
+/// The message up to its first `; `.
+fn without_remedy(message: &str) -> String {
+    message.split_once("; ").map_or_else(|| message.to_owned(), |(first, _)| first.to_owned())
+}
+
+/// `Word container `name` rest` → `rest`, when `path` points into a container.
+fn without_container_subject(message: &str, path: &str) -> String {
+    if !path.contains("ontainers[") {
+        return message.to_owned();
+    }
+    let Some((subject, rest)) = message.split_once(" container `") else { return message.to_owned() };
+    if subject.contains(' ') || subject.is_empty() {
+        return message.to_owned();
+    }
+    match rest.split_once("` ") {
+        Some((name, rest)) if !name.contains('`') && !rest.is_empty() => rest.to_owned(),
+        _ => message.to_owned(),
+    }
+}
+
+/// `a.b["c.d"].e` → `…b["c.d"].e`; `None` when one segment is left.
+fn without_first_segment(path: &str) -> Option<String> {
+    let body = path.strip_prefix('…').unwrap_or(path);
+    let mut quoted = false;
+    let mut previous = '\0';
+    for (i, c) in body.char_indices() {
+        match c {
+            '"' if previous != '\\' => quoted = !quoted,
+            '.' if !quoted && i > 0 => return Some(format!("…{}", &body[i + 1..])),
+            _ => {}
+        }
+        previous = c;
+    }
+    None
+}
+
+/// At most `max` characters of `text`: cut after its last whole word that fits, ending with `…`.
+fn cut_at_word(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let kept: String = text.chars().take(max - 1).collect();
+    let next = text.chars().nth(max - 1);
+    let whole = if next.is_some_and(char::is_whitespace) {
+        kept.as_str()
+    } else {
+        // Back to the last space, unless that drops more than half of what fits.
+        match kept.rfind(' ') {
+            Some(at) if kept[..at].chars().count() * 2 >= max => &kept[..at],
+            _ => kept.as_str(),
+        }
+    };
+    format!("{}…", whole.trim_end_matches([' ', ',', ';']))
+}
+
 /// Cuts `text` to at most `max` characters, ending with `…` when cut.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -244,6 +366,76 @@ mod tests {
         assert!(warnings.last().unwrap().contains("more findings"), "{warnings:?}");
         assert_eq!(truncate("héllo wörld", 5), "héll…");
         assert_eq!(limit_warnings(vec!["a".to_owned()]), ["a"]);
+    }
+
+    fn finding(rule: &str, path: &str, message: &str) -> Finding {
+        Finding { rule: rule.to_owned(), severity: Severity::High, path: path.to_owned(), message: message.to_owned() }
+    }
+
+    /// A long warning keeps its rule id, its field path and the decisive start of its message.
+    #[test]
+    fn long_warnings_keep_the_rule_id_the_field_path_and_what_is_wrong() {
+        let tls = finding(
+            "PSH-TLS-008",
+            "spec.template.spec.containers[0].env",
+            "API container `pulumi-api` connects to MySQL without TLS: DATABASE_CA_CERTIFICATE and DATABASE_MIN_TLS_VERSION not set",
+        );
+        assert_eq!(
+            warning_line("(would deny) ", &tls),
+            "(would deny) PSH-TLS-008 spec.template.spec.containers[0].env: connects to MySQL without TLS: DATABASE_CA_CERTIFICATE…"
+        );
+        assert_eq!(
+            warning_line("", &tls),
+            "PSH-TLS-008 spec.template.spec.containers[0].env: connects to MySQL without TLS: DATABASE_CA_CERTIFICATE and…"
+        );
+        // Asides and the remedy go before any word of what is wrong.
+        let image = finding(
+            "PSH-APP-006",
+            "spec.template.spec.containers[0].image",
+            "The API image `pulumi/service:latest` uses the moving tag `latest` and no digest; pin a dated release tag or a digest",
+        );
+        assert_eq!(
+            warning_line("", &image),
+            "PSH-APP-006 spec.template.spec.containers[0].image: The API image `pulumi/service:latest` uses the moving tag `latest`…"
+        );
+        assert_eq!(
+            warning_line("(would deny) ", &image),
+            "(would deny) PSH-APP-006 spec.template.spec.containers[0].image: The API image `pulumi/service:latest` uses the moving…"
+        );
+        let tls1 = finding(
+            "PSH-TLS-001",
+            "spec.template.spec.containers[1].env",
+            "Console container `pulumi-console` serves plain HTTP (CONSOLE_TLS_CERTIFICATE and CONSOLE_TLS_PRIVATE_KEY are not set) and nothing in this deployment terminates TLS in front of it",
+        );
+        assert_eq!(
+            warning_line("", &tls1),
+            "PSH-TLS-001 spec.template.spec.containers[1].env: serves plain HTTP and nothing in this deployment terminates TLS in…"
+        );
+        // A path too long to leave the message room loses its leading segments, never the rule id.
+        let deep = finding(
+            "PSH-SEC-003",
+            "spec.jobTemplate.spec.template.spec.initContainers[12].env[34].valueFrom.configMapKeyRef[\"some.dotted.key\"]",
+            "`SMTP_PASSWORD` comes from a ConfigMap, which is not meant for secrets",
+        );
+        let line = warning_line("(would deny) ", &deep);
+        assert_eq!(
+            line,
+            "(would deny) PSH-SEC-003 …env[34].valueFrom.configMapKeyRef[\"some.dotted.key\"]: `SMTP_PASSWORD` comes from a ConfigMap…"
+        );
+        // Short lines are left alone; every line is within the limit.
+        let short =
+            finding("PSH-NET-007", "metadata.namespace", "No NetworkPolicy restricts which pods may reach the API");
+        assert_eq!(
+            warning_line("", &short),
+            "PSH-NET-007 metadata.namespace: No NetworkPolicy restricts which pods may reach the API"
+        );
+        for f in [&tls, &image, &tls1, &deep, &short] {
+            for prefix in ["", "(would deny) "] {
+                let w = warning_line(prefix, f);
+                assert!(w.chars().count() <= WARNING_MAX, "{w}");
+                assert!(w.starts_with(&format!("{prefix}{} ", f.rule)), "{w}");
+            }
+        }
     }
 
     #[test]

@@ -463,9 +463,9 @@ fn respond(
         lines.push(format!("{object} is defined in {source}"));
     }
     if audit {
-        lines.extend(denying.iter().map(|f| format!("(would deny) {}", f.line())));
+        lines.extend(denying.iter().map(|f| review::warning_line("(would deny) ", f)));
     }
-    lines.extend(lower.iter().map(|f| f.line()));
+    lines.extend(lower.iter().map(|f| review::warning_line("", f)));
     let warnings = review::limit_warnings(lines);
 
     let (decision, mut response) = if !denying.is_empty() && !audit {

@@ -51,21 +51,31 @@ pub(crate) fn is_envelope(node: &Node) -> bool {
     node.get("4dabf18193072939515e22adb298388d").and_then(Node::as_str) == Some("1b47061264138c4ac30d75fd1eb44270")
 }
 
+/// Where a block of variables is: its span and the span of its key (`environment:`, `env:`).
+type At = (Span, Option<Span>);
+
+/// A variable and the block it is set in (`None`: the component's env block).
+struct Var {
+    entry: Entry,
+    block: Option<At>,
+}
+
 /// Accumulates one component.
 pub struct ComponentBuilder {
     role: Role,
     at: Span,
     at_key: Option<Span>,
     fields: Vec<Entry>,
-    vars: Vec<Entry>,
-    env_at: Option<(Span, Option<Span>)>,
+    vars: Vec<Var>,
+    env_at: Option<At>,
+    block: Option<At>,
     env_from: Vec<Node>,
 }
 
 impl ComponentBuilder {
     /// A component of `role` whose own location is `at` (its key, or first line).
     pub fn new(role: Role, at: Span, at_key: Option<Span>) -> Self {
-        Self { role, at, at_key, fields: Vec::new(), vars: Vec::new(), env_at: None, env_from: Vec::new() }
+        Self { role, at, at_key, fields: Vec::new(), vars: Vec::new(), env_at: None, block: None, env_from: Vec::new() }
     }
 
     /// Sets a descriptive field (`name`, `image`, `source`, `workload`, `spec`).
@@ -81,9 +91,17 @@ impl ComponentBuilder {
         self.field(key, Node::string(value, at))
     }
 
-    /// Where a missing variable is reported: the env block (its key), else the component.
+    /// Where a missing variable is reported: the env block (its key), else the component. The
+    /// variables added next are set in this block.
     pub fn env_at(&mut self, span: Span, key_span: Option<Span>) {
         self.env_at = Some((span, key_span));
+        self.block = Some((span, key_span));
+    }
+
+    /// The block the variables added next are set in (another env map of the same component,
+    /// an `env_file`), when it is not the env block; `None` returns to the env block.
+    pub fn block_at(&mut self, at: Option<At>) {
+        self.block = at;
     }
 
     /// Whether an env block location was set.
@@ -118,8 +136,8 @@ impl ComponentBuilder {
         fields.push(entry("set", None, Node::new(Value::Bool(set), item)));
         let mut node = Node::map(fields, item);
         node.key_span = Some(name_span);
-        self.vars.retain(|e| &*e.key != name);
-        self.vars.push(Entry { key: Arc::from(name), value: node });
+        self.vars.retain(|v| &*v.entry.key != name);
+        self.vars.push(Var { entry: Entry { key: Arc::from(name), value: node }, block: self.block });
     }
 
     /// Records an `envFrom`-like source celador cannot see into.
@@ -130,11 +148,12 @@ impl ComponentBuilder {
         ));
     }
 
-    /// Merges another builder's variables over this one's (compose override files).
+    /// Merges another builder's variables over this one's (compose override files). Each
+    /// variable keeps the block it is set in, so one missing beside it is reported there.
     pub fn merge(&mut self, other: ComponentBuilder) {
-        for e in other.vars {
-            self.vars.retain(|v| v.key != e.key);
-            self.vars.push(e);
+        for var in other.vars {
+            self.vars.retain(|v| v.entry.key != var.entry.key);
+            self.vars.push(var);
         }
         for f in other.fields {
             if matches!(&*f.key, "image" | "spec") || !self.fields.iter().any(|e| e.key == f.key) {
@@ -148,10 +167,25 @@ impl ComponentBuilder {
         }
     }
 
-    /// Builds the component node.
+    /// Builds the component node. Every variable gets `block`: an empty map located at the
+    /// block it is set in, so `c.env.X.block.Y` points a variable `Y` missing beside `X` at the
+    /// file and block that set `X` (an override's `environment:`, an `env_file`).
     pub fn build(self) -> Node {
         let (env_span, env_key) = self.env_at.unwrap_or((self.at, self.at_key));
-        let mut env = Node::map(self.vars, env_span);
+        let vars = self
+            .vars
+            .into_iter()
+            .map(|Var { entry: mut var, block }| {
+                let (span, key_span) = block.unwrap_or((env_span, env_key));
+                let mut at = Node::map(Vec::new(), span);
+                at.key_span = key_span;
+                if let Value::Map(fields) = &mut var.value.value {
+                    Arc::make_mut(fields).push(entry("block", None, at));
+                }
+                var
+            })
+            .collect();
+        let mut env = Node::map(vars, env_span);
         env.key_span = env_key;
         let opaque = !self.env_from.is_empty();
         let mut fields = vec![entry("role", None, Node::string(self.role.as_str(), self.at))];

@@ -4,7 +4,7 @@
 //! per variable; `image` is replaced).
 
 use super::builder::{ComponentBuilder, From};
-use super::{add_env_entries, role_of};
+use super::{add_env_entries, first_assignment, role_of};
 use crate::document::Document;
 use crate::kind::InputKind;
 use crate::source::{SourceMap, Span};
@@ -130,7 +130,12 @@ fn service_builder(
     let compose_name = sources.get(doc.file).name.clone();
     for (relative, span) in env_file_refs(service) {
         match env_docs.get(&join_name(&compose_name, &relative)) {
-            Some(env_doc) => add_env_entries(&mut builder, &env_doc.root),
+            Some(env_doc) => {
+                // A variable missing beside one set in the env file is reported in that file.
+                builder.block_at(Some((first_assignment(&env_doc.root), None)));
+                add_env_entries(&mut builder, &env_doc.root);
+                builder.block_at(None);
+            }
             None => builder.env_from("envFile", Node::string(relative.as_str(), span), span),
         }
     }

@@ -137,6 +137,7 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
         if !builder.has_env_at() {
             builder.env_at(env.span, env.key_span);
         }
+        builder.block_at(Some((env.span, env.key_span)));
         match &env.value {
             Value::List(_) => add_env_list(&mut builder, env),
             Value::Map(entries) => {
@@ -154,6 +155,7 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
             _ => {}
         }
     }
+    builder.block_at(None);
     for key in SECRET_ENV_KEYS {
         for e in node.get(key).and_then(Node::as_map).unwrap_or_default() {
             let name_span = e.value.key_span.unwrap_or(e.value.span);

@@ -14,8 +14,10 @@
 //!
 //! `env.X.from` is `literal`, `secretKeyRef`, `configMapKeyRef`, `fieldRef`,
 //! `resourceFieldRef` or `interpolation`; `secret` tells whether the value comes from a
-//! secret store; `set` whether it is a non-empty literal or any reference. `opaqueEnv` is true
-//! when `envFrom` may define variables celador cannot see.
+//! secret store; `set` whether it is a non-empty literal or any reference; `block` is an empty
+//! map located at the block that sets it (a compose file's `environment:`, override or base, or
+//! the env file), so `c.env.X.block.Y` reports a `Y` missing beside `X` where `X` was set.
+//! `opaqueEnv` is true when `envFrom` may define variables celador cannot see.
 
 mod builder;
 mod compose;
@@ -181,16 +183,20 @@ fn env_file_component(root: &Node) -> Option<Node> {
     let entries = root.as_map()?;
     let keys: Vec<&str> = entries.iter().map(|e| &*e.key).collect();
     let role = role_of_env_keys(&keys)?;
-    // The nearest existing parent of a variable missing from an env file is the file: point
-    // at its first assignment rather than at the whole text.
-    let first = entries.first().map_or(root.span, |e| {
-        let key = e.value.key_span.unwrap_or(e.value.span);
-        Span { file: key.file, start: key.start, end: e.value.span.end.max(key.end) }
-    });
+    let first = first_assignment(root);
     let mut builder = ComponentBuilder::new(role, first, None).text("source", "env").field("spec", root.clone());
     builder.env_at(first, None);
     add_env_entries(&mut builder, root);
     Some(builder.build())
+}
+
+/// The nearest existing parent of a variable missing from an env file is the file: its first
+/// assignment rather than the whole text.
+pub(crate) fn first_assignment(root: &Node) -> Span {
+    root.as_map().and_then(|entries| entries.first()).map_or(root.span, |e| {
+        let key = e.value.key_span.unwrap_or(e.value.span);
+        Span { file: key.file, start: key.start, end: e.value.span.end.max(key.end) }
+    })
 }
 
 /// Adds the variables of an env-file tree (`KEY=value` entries) to a component.

@@ -124,7 +124,10 @@ impl Evaluator {
                     None => (span, None),
                 };
                 let message = rule.message.render(|p| render_value(p, ctx));
-                let related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
+                let mut related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
+                // A related place that is the finding's own place adds nothing (a rule relating
+                // a component's env block, when the finding is in that block).
+                related.retain(|(at, _)| *at != span);
                 let secret = match &rule.secret {
                     Secret::Never => false,
                     Secret::Always => true,

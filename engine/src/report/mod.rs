@@ -10,6 +10,17 @@ mod mask_tests {
         assert!(!masked.contains("hunter2") && !masked.contains("abc") && !masked.contains("pw\""), "{masked}");
         assert!(masked.contains("name: x") && masked.contains("a: 1"));
     }
+
+    /// A switch about a password is not a secret: neither by its key nor by a boolean value.
+    #[test]
+    fn switches_about_secrets_are_not_masked() {
+        let text = "MYSQL_ALLOW_EMPTY_PASSWORD: \"true\"\nMYSQL_RANDOM_ROOT_PASSWORD=yes\nMARIADB_ALLOW_EMPTY_ROOT_PASSWORD: anything\nsmtpPasswordEnabled: false\nMYSQL_ROOT_PASSWORD: hunter2\n";
+        let masked = super::mask_likely_secrets(text);
+        assert_eq!(
+            masked,
+            "MYSQL_ALLOW_EMPTY_PASSWORD: \"true\"\nMYSQL_RANDOM_ROOT_PASSWORD=yes\nMARIADB_ALLOW_EMPTY_ROOT_PASSWORD: anything\nsmtpPasswordEnabled: false\nMYSQL_ROOT_PASSWORD: *******\n"
+        );
+    }
 }
 
 #[cfg(test)]
@@ -116,8 +127,20 @@ const SECRET_WORDS: &[&str] = &[
     "access_key",
 ];
 
+/// Words that make a key a switch about a secret rather than a secret, although it names one
+/// (`MYSQL_ALLOW_EMPTY_PASSWORD`, `MYSQL_RANDOM_ROOT_PASSWORD`, `MARIADB_ALLOW_EMPTY_ROOT_PASSWORD`).
+const SWITCH_WORDS: &[&str] = &["allow_empty", "allowempty", "empty_password", "emptypassword", "random_root"];
+
+/// Whether a value reads as a boolean (`true`, `"no"`, `1`, `off`…): a switch, not a secret.
+fn is_booleanish(value: &str) -> bool {
+    let value = value.trim().trim_end_matches(',').trim().trim_matches(['"', '\'']).trim().to_ascii_lowercase();
+    matches!(&*value, "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0")
+}
+
 /// The text of a file with the values of likely-secret keys (`smtpPassword: …`,
-/// `AWS_SECRET_ACCESS_KEY=…`, `"masterPassword": "…"`) replaced by `*`, byte for byte.
+/// `AWS_SECRET_ACCESS_KEY=…`, `"masterPassword": "…"`) replaced by `*`, byte for byte. A key
+/// that switches something about a secret (`MYSQL_ALLOW_EMPTY_PASSWORD`) or a boolean value
+/// is left as it is.
 ///
 /// Used for snippets of files that could not be parsed: no rule ran on them, so nothing knows
 /// which values are secrets, and a context line must not print one.
@@ -131,7 +154,10 @@ pub(crate) fn mask_likely_secrets(text: &str) -> String {
             continue;
         };
         let key = line[..at].to_ascii_lowercase();
-        if !SECRET_WORDS.iter().any(|w| key.contains(w)) {
+        if !SECRET_WORDS.iter().any(|w| key.contains(w))
+            || SWITCH_WORDS.iter().any(|w| key.contains(w))
+            || is_booleanish(&line[at + 1..])
+        {
             out.push_str(line);
             continue;
         }

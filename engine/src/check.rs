@@ -386,6 +386,9 @@ pub struct Checker {
     params: Vec<Box<dyn Val>>,
     /// Per rule (by index), when timing was asked for.
     timers: Option<Vec<RuleTimer>>,
+    /// Each document is all there is of its deployment (the admission webhook's one object):
+    /// deployment rules see `deployment.complete == false`.
+    single_objects: bool,
 }
 
 /// Time spent in one rule, summed over the threads.
@@ -413,7 +416,16 @@ impl Checker {
     /// Prepares rules (parameters converted once).
     pub fn new(rules: Vec<Arc<Rule>>) -> Self {
         let params = rules.iter().map(|r| to_cel(&r.params)).collect();
-        Self { evaluator: Evaluator::new(), rules, params, timers: None }
+        Self { evaluator: Evaluator::new(), rules, params, timers: None, single_objects: false }
+    }
+
+    /// Judges each document as a deployment of one whose other objects are unknown, as the
+    /// admission webhook must: every rule runs, and deployment rules read
+    /// `deployment.complete == false`, so they do not conclude that something is missing.
+    #[must_use]
+    pub fn judging_single_objects(mut self) -> Self {
+        self.single_objects = true;
+        self
     }
 
     /// Records each rule's evaluation time, evaluations and findings, for [`Checker::timings`].
@@ -508,11 +520,14 @@ impl Checker {
             self.rules.iter().enumerate().filter(|(_, r)| r.scope == Scope::Deployment).collect();
         if !deployment_rules.is_empty() {
             let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
-            for doc in &prepared {
+            for (index, doc) in prepared.iter().enumerate() {
                 let file = sources.get(doc.doc.file);
-                // Unnamed stdin is a deployment of its own; named, it belongs where its name says.
-                let key = if file.path.is_none() && file.name == "<stdin>" {
-                    "\0stdin".to_owned()
+                // Unnamed stdin is a deployment of its own, and an incomplete one; named, it
+                // belongs where its name says.
+                let key = if self.single_objects {
+                    format!("{INCOMPLETE}{index}")
+                } else if file.path.is_none() && file.name == "<stdin>" {
+                    format!("{INCOMPLETE}stdin")
                 } else {
                     deployment_of(&file.name)
                 };
@@ -520,22 +535,27 @@ impl Checker {
             }
             // One task per (deployment, rule): a large directory does not keep one thread busy
             // with every rule while the other idles.
-            let mut tasks: Vec<_> =
-                groups.values().flat_map(|docs| deployment_rules.iter().map(move |rule| (docs, rule))).collect();
+            let mut tasks: Vec<_> = groups
+                .iter()
+                .flat_map(|(key, docs)| {
+                    let complete = !key.starts_with(INCOMPLETE);
+                    deployment_rules.iter().map(move |rule| (docs, complete, rule))
+                })
+                .collect();
             // Tasks differ a lot in cost (a directory of 25 state files against one of a single
             // manifest): the largest first, each thread taking the next when it is free.
-            tasks.sort_by_key(|(docs, _)| std::cmp::Reverse(docs.len()));
+            tasks.sort_by_key(|(docs, _, _)| std::cmp::Reverse(docs.len()));
             let more: Vec<Diagnostic> = tasks
                 .into_iter()
                 .par_bridge()
-                .flat_map_iter(|(docs, &(index, rule))| {
+                .flat_map_iter(|(docs, complete, &(index, rule))| {
                     let members: Vec<&PreparedDoc> =
                         docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                     let mut out = Vec::new();
                     if members.is_empty() {
                         return out;
                     }
-                    let unit = deployment_unit(&members, rule.uses);
+                    let unit = deployment_unit(&members, rule.uses, complete);
                     for failure in self.run(index, &unit) {
                         let (path, origin) = place(members.iter().map(|d| d.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
@@ -608,9 +628,17 @@ impl<'a> PreparedDoc<'a> {
     }
 }
 
-fn deployment_unit(docs: &[&PreparedDoc], uses: Uses) -> Unit {
+/// Group keys of deployments whose other objects are unknown (stdin, the webhook's object).
+const INCOMPLETE: &str = "\0incomplete:";
+
+fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, complete: bool) -> Unit {
     let anchor = docs[0].doc.root.span;
     let mut vars: Vec<(&'static str, Box<dyn Val>)> = Vec::new();
+    if uses.deployment {
+        let deployment =
+            Node::map(vec![crate::tree::entry("complete", None, Node::new(Value::Bool(complete), anchor))], anchor);
+        vars.push(("deployment", to_cel(&deployment)));
+    }
     if uses.components {
         let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
         vars.push(("components", to_cel(&Node::list(components, anchor))));

@@ -257,3 +257,25 @@ fn findings_of_deployment_rules_carry_the_template_source_too() {
         "{report:#}"
     );
 }
+
+/// Unnamed stdin is a deployment of its own whose other objects are unknown
+/// (`deployment.complete == false`): an API without TLS variables may sit behind an Ingress
+/// that is not in sight, so only what the object itself shows is reported. Named, it belongs to
+/// its directory, which is complete.
+#[test]
+fn unnamed_stdin_is_an_incomplete_deployment() {
+    let p = Project::new();
+    let text = crate::support::api_deployment("pulumi-api", None);
+    let unnamed = p.run_stdin(&["check", "--format", "json", "-"], &text).report();
+    assert_eq!(positions_of(&unnamed, &["PSH-TLS-003"]), []);
+    let named = p
+        .run_stdin(&["check", "--format", "json", "--stdin-filename", "deploy/api.yaml", "-"], &text)
+        .report();
+    assert_eq!(positions_of(&named, &["PSH-TLS-003"]).len(), 1, "{named:#}");
+
+    // Partly configured TLS is wrong wherever the object is.
+    let partial =
+        crate::support::api_deployment("pulumi-api", Some("        - {name: API_TLS_CERTIFICATE, value: cert}\n"));
+    let report = p.run_stdin(&["check", "--format", "json", "-"], &partial).report();
+    assert_eq!(positions_of(&report, &["PSH-TLS-003"]).len(), 1, "{report:#}");
+}

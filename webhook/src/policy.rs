@@ -6,7 +6,7 @@ use celador_engine::config::{self, Config, Ignore};
 use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
 use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
-use celador_engine::pack::{Rule, Scope};
+use celador_engine::pack::Rule;
 use celador_engine::source::{FileId, SourceMap, Span};
 use celador_engine::suppress;
 use celador_engine::tree::Node;
@@ -29,7 +29,6 @@ const SUPPRESSION_NOTICES: [&str; 3] = [UNUSED_SUPPRESSION, EXPIRED_SUPPRESSION,
 /// [webhook]
 /// exclude_namespaces = ["sandbox"]      # allowed without evaluation
 /// allow_annotation_exemptions = false   # honour `celador.dev/ignore` on objects
-/// deployment_rules = false              # also run rules that judge a whole deployment
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Settings {
@@ -38,11 +37,6 @@ pub struct Settings {
     /// Whether the `celador.dev/ignore` annotation may exempt an object from rules. Off by
     /// default: anyone who can write the object could exempt it.
     pub allow_annotation_exemptions: bool,
-    /// Whether rules of `scope = "deployment"` run. Off by default: they judge several
-    /// objects together (TLS terminated by the Ingress in front of the API, a NetworkPolicy for
-    /// its pods), and the webhook sees one object at a time, so they would report what other
-    /// objects may well provide — `celador check` on the repository judges them.
-    pub deployment_rules: bool,
 }
 
 impl Settings {
@@ -72,13 +66,15 @@ impl Settings {
                         .ok_or_else(|| Error::Settings("`allow_annotation_exemptions` must be true or false".into()))?;
                 }
                 "deployment_rules" => {
-                    settings.deployment_rules = value
-                        .as_bool()
-                        .ok_or_else(|| Error::Settings("`deployment_rules` must be true or false".into()))?;
+                    return Err(Error::Settings(
+                        "`deployment_rules` is gone: every rule runs, judging the admitted object as a deployment of \
+                         one (rules that need the other objects do not fire); remove the key"
+                            .into(),
+                    ));
                 }
                 other => {
                     return Err(Error::Settings(format!(
-                        "unknown key `{other}` (expected exclude_namespaces, allow_annotation_exemptions or deployment_rules)"
+                        "unknown key `{other}` (expected exclude_namespaces or allow_annotation_exemptions)"
                     )));
                 }
             }
@@ -152,21 +148,21 @@ pub struct Policy {
 
 impl Policy {
     /// Applies `config` (disabled rules, severities, parameters) to the packs' rules, keeps
-    /// those that check Kubernetes objects, and reads the `[webhook]` table.
+    /// those that check Kubernetes objects — every scope: the admitted object is a deployment of
+    /// one, whose rules read `deployment.complete == false` — and reads the `[webhook]` table.
     ///
     /// # Errors
     /// An invalid `[webhook]` table.
     pub fn new(rules: Vec<Arc<Rule>>, config: Config) -> Result<Self, Error> {
         let settings = Settings::from_table(config.webhook.as_ref())?;
-        let rules = config
-            .apply(rules)
-            .into_iter()
-            .filter(|r| r.kinds.contains(&InputKind::Kubernetes))
-            .filter(|r| r.scope == Scope::Document || settings.deployment_rules)
-            .collect();
+        let rules = config.apply(rules).into_iter().filter(|r| r.kinds.contains(&InputKind::Kubernetes)).collect();
         let ignores =
             config.ignores.into_iter().map(|ignore| Ignore { span: Span::new(OBJECT_FILE, 0, 0), ..ignore }).collect();
-        Ok(Self { checker: Checker::new(rules), suppressions: Config::from_ignores(ignores), settings })
+        Ok(Self {
+            checker: Checker::new(rules).judging_single_objects(),
+            suppressions: Config::from_ignores(ignores),
+            settings,
+        })
     }
 
     /// The rules evaluated.

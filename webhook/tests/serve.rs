@@ -2,7 +2,7 @@
 
 mod common;
 
-use celador_webhook::{Mode, OnError};
+use celador_webhook::{Mode, OnError, Policy};
 use common::{Ca, Client, Setup, TestServer, body, fixture};
 use hyper::StatusCode;
 use serde_json::{Value, json};
@@ -20,7 +20,12 @@ fn response(answer: &common::Answer) -> Value {
     review["response"].clone()
 }
 
-const DEPLOYMENT_RULES: &str = "[webhook]\ndeployment_rules = true\n";
+/// The hardened review with `edit` applied to the API container (`spec.template.spec.containers[0]`).
+fn hardened_with(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut review = fixture("hardened");
+    edit(&mut review["request"]["object"]["spec"]["template"]["spec"]["containers"][0]);
+    review
+}
 
 fn warnings(response: &Value) -> Vec<String> {
     response["warnings"]
@@ -83,38 +88,72 @@ async fn denies_with_rule_ids_field_paths_and_the_source_file() {
     server.stop().await;
 }
 
-/// Rules that judge a whole deployment see one object in the webhook; they run only when the
-/// configuration asks for them.
+/// Every rule runs on the admitted object, a deployment of one: what the object itself shows is
+/// judged (an API with a certificate and key but no minimum TLS version serves plain HTTP),
+/// while rules that would conclude from objects out of sight (no Ingress terminating TLS, no
+/// NetworkPolicy) do not fire.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deployment_rules_run_only_when_configured() {
+async fn every_rule_judges_the_object_as_a_deployment_of_one() {
     let server = TestServer::start(Setup::default()).await;
     let response = response_of(&server, &fixture("hardened")).await;
     assert_eq!(response["allowed"], true);
-    assert!(response["warnings"].is_null(), "{response}");
+    assert!(response["warnings"].is_null(), "nothing out of sight is reported missing: {response}");
+
+    let partial = hardened_with(|api| {
+        let env = api["env"].as_array_mut().unwrap();
+        env.retain(|v| v["name"] != "API_MIN_TLS_VERSION");
+    });
+    let response = response_of(&server, &partial).await;
+    assert_eq!(response["allowed"], false, "{response}");
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(message.contains("PSH-TLS-003 spec.template.spec.containers[0]: "), "{message}");
+    assert!(message.contains("API_MIN_TLS_VERSION"), "{message}");
+
+    // Without any TLS variable, the Ingress in front may terminate TLS: not judged here.
+    let none = hardened_with(|api| {
+        let env = api["env"].as_array_mut().unwrap();
+        env.retain(|v| !v["name"].as_str().unwrap().starts_with("API_TLS_") && v["name"] != "API_MIN_TLS_VERSION");
+    });
+    let response = response_of(&server, &none).await;
+    assert!(!response.to_string().contains("PSH-TLS-003"), "{response}");
     server.stop().await;
+}
+
+#[test]
+fn the_retired_deployment_rules_setting_is_an_error() {
+    let error = Policy::new(common::rules(), common::parse_config("[webhook]\ndeployment_rules = true\n"))
+        .err()
+        .expect("an error");
+    assert!(error.to_string().contains("every rule runs"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allows_with_warnings_below_deny_on() {
-    let server = TestServer::start(Setup { config: DEPLOYMENT_RULES, ..Setup::default() }).await;
-    let answer = server.client().post("/validate", body(&fixture("hardened"))).await.unwrap();
+    // An image on a moving tag is a low finding: a warning under the default --deny-on high.
+    let latest = hardened_with(|api| api["image"] = json!("pulumi/service:latest"));
+    let server = TestServer::start(Setup::default()).await;
+    let answer = server.client().post("/validate", body(&latest)).await.unwrap();
     let response = response(&answer);
     assert_eq!(response["uid"], HARDENED_UID);
     assert_eq!(response["allowed"], true);
     let warnings = warnings(&response);
-    assert!(warnings.iter().any(|w| w.starts_with("PSH-NET-007 metadata.namespace: ")), "{warnings:?}");
+    assert!(
+        warnings.iter().any(|w| w.starts_with("PSH-APP-006 spec.template.spec.containers[0].image: ")),
+        "{warnings:?}"
+    );
     assert_warning_limits(&warnings);
     assert_eq!(server.admissions()[0]["decision"], "warn");
 
-    // With --deny-on medium the same finding denies.
-    let server2 = TestServer::start(Setup {
-        config: DEPLOYMENT_RULES,
-        ..Setup::options(|o| o.deny_on = celador_engine::diagnostic::Severity::Medium)
-    })
-    .await;
-    let response = response_of(&server2, &fixture("hardened")).await;
+    // With --deny-on low the same finding denies.
+    let server2 = TestServer::start(Setup::options(|o| o.deny_on = celador_engine::diagnostic::Severity::Low)).await;
+    let response = response_of(&server2, &latest).await;
     assert_eq!(response["allowed"], false);
-    assert!(response["status"]["message"].as_str().unwrap().contains("PSH-NET-007 metadata.namespace: "));
+    assert!(
+        response["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("PSH-APP-006 spec.template.spec.containers[0].image: ")
+    );
     server.stop().await;
     server2.stop().await;
 }

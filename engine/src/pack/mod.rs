@@ -179,6 +179,8 @@ pub struct Uses {
     pub old_doc: bool,
     /// `k8s`, the Kubernetes relations of a deployment (deployment scope).
     pub k8s: bool,
+    /// `deployment`, what is known about the deployment itself (deployment scope).
+    pub deployment: bool,
 }
 
 impl Uses {
@@ -192,6 +194,7 @@ impl Uses {
             documents: self.documents || other.documents,
             old_doc: self.old_doc || other.old_doc,
             k8s: self.k8s || other.k8s,
+            deployment: self.deployment || other.deployment,
         }
     }
 }
@@ -503,6 +506,7 @@ fn compile_rule(
         documents: uses_var("documents"),
         old_doc: uses_var("oldDoc"),
         k8s: uses_var("k8s"),
+        deployment: uses_var("deployment"),
     };
     let docs = rule.docs.unwrap_or_default();
     let params = rule

@@ -761,6 +761,37 @@ mod tests {
         assert_eq!(found[0].logical_path, "#0/PULUMI_LICENSE_KEY");
     }
 
+    /// `[[rule.variables]]`: read as `variables.NAME`, each seeing those before it; a variable
+    /// that reads the element is evaluated per element, the others once per unit.
+    #[test]
+    fn rules_read_named_variables() {
+        let sources = SourceMap::new();
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\neach = 'doc.spec.ports'\nas = 'p'\nassert = 'variables.allowed.exists(a, a == variables.port)'\nlocate = 'variables.node'\nmessage = 'port {{ variables.port }} of {{ variables.name }}'\n[[rule.variables]]\nname = \"name\"\nexpression = 'doc.metadata.name'\n[[rule.variables]]\nname = \"allowed\"\nexpression = '[80, 443].map(x, x)'\n[[rule.variables]]\nname = \"node\"\nexpression = 'p'\n[[rule.variables]]\nname = \"port\"\nexpression = 'variables.node.port'\n";
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).unwrap().rules;
+        let per_element: Vec<bool> = rules[0].variables.iter().map(|v| v.per_element).collect();
+        assert_eq!(per_element, [false, false, true, true]);
+        let text =
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 443\n  - port: 8080\n";
+        let input = Input { name: "s.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
+        let loaded = load_inputs(vec![input], &sources, None);
+        let found = Checker::new(rules).check(&loaded.documents, &sources);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].message, "port 8080 of web");
+        let at = sources.start(found[0].primary.span);
+        assert_eq!((at.line, at.column), (7, 5), "the variable keeps the element's location");
+    }
+
+    #[test]
+    fn invalid_variable_names_are_located_pack_errors() {
+        let sources = SourceMap::new();
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-4\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'true'\nmessage = 'm'\n[[rule.variables]]\nname = \"a-b\"\nexpression = '1'\n";
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let problems = load_pack(vec![file], &sources).unwrap_err();
+        assert_eq!(sources.start(problems[0].span.unwrap()).line, 13, "{problems:?}");
+        assert!(problems[0].message.contains("invalid variable name `a-b`"), "{problems:?}");
+    }
+
     #[test]
     fn rules_read_the_previous_document_as_old_doc() {
         let sources = SourceMap::new();

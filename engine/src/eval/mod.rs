@@ -9,7 +9,7 @@ pub mod functions;
 pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::pack::{Rule, Secret};
+use crate::pack::{Rule, Secret, Variable};
 use crate::source::Span;
 use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
@@ -66,6 +66,15 @@ impl Evaluator {
         }
         scope.add_variable_as_val("params", params.clone_as_boxed());
         let mut failures = Vec::new();
+        // Without `each` the unit is the element: every variable is evaluated here.
+        let unit_level = |v: &&Variable| rule.each.is_none() || !v.per_element;
+        let mut values = Vec::new();
+        if let Err(failure) =
+            bind_variables(rule, rule.variables.iter().filter(unit_level), &mut scope, &mut values, unit.loc.anchor())
+        {
+            failures.push(failure);
+            return failures;
+        }
         let Some(each) = &rule.each else {
             self.check_element(rule, &scope, unit.loc.anchor(), &mut failures);
             return failures;
@@ -99,6 +108,15 @@ impl Evaluator {
             inner.add_variable_as_val(&*rule.bind, element.value);
             if let Some(key) = element.key {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
+            }
+            if rule.variables.iter().any(|v| v.per_element) {
+                let mut element_values: Vec<(String, Box<dyn Val>)> =
+                    values.iter().map(|(k, v): &(String, Box<dyn Val>)| (k.clone(), v.clone_as_boxed())).collect();
+                let per_element = rule.variables.iter().filter(|v| v.per_element);
+                if let Err(failure) = bind_variables(rule, per_element, &mut inner, &mut element_values, element.span) {
+                    failures.push(failure);
+                    continue;
+                }
             }
             self.check_element(rule, &inner, element.span, &mut failures);
         }
@@ -139,6 +157,27 @@ impl Evaluator {
             Err(e) => failures.push(rule_error(rule, span, "assert", &e)),
         }
     }
+}
+
+/// Evaluates `variables` in order in `ctx`, each seeing the ones before it, and binds them all
+/// as `variables`; `values` holds those bound before (the unit's, for an element).
+fn bind_variables<'a>(
+    rule: &Rule,
+    variables: impl Iterator<Item = &'a Variable>,
+    ctx: &mut Context<'_, 'static>,
+    values: &mut Vec<(String, Box<dyn Val>)>,
+    span: Span,
+) -> Result<(), Failure> {
+    for variable in variables {
+        let value = match Value::resolve_val(variable.program.expression(), ctx) {
+            Ok(value) => value.into_owned(),
+            Err(e) => return Err(rule_error(rule, span, &format!("variables.{}", variable.name), &e)),
+        };
+        values.push((variable.name.to_string(), value));
+        let bound = value::VarMap::new(values.iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect());
+        ctx.add_variable_as_val("variables", Box::new(bound));
+    }
+    Ok(())
 }
 
 struct Element {

@@ -137,6 +137,8 @@ pub struct Rule {
     pub locate: Option<Arc<Program>>,
     /// Places reported as `related`: a list of values.
     pub related: Option<Arc<Program>>,
+    /// `[[rule.variables]]`, in order: named expressions read as `variables.NAME`.
+    pub variables: Vec<Variable>,
     /// The finding's message.
     pub message: Template,
     /// Short remediation shown with each finding.
@@ -160,6 +162,19 @@ pub struct Rule {
     /// Which of the expensive variables the rule's expressions read, so a document only
     /// prepares those.
     pub uses: Uses,
+}
+
+/// A named expression of a rule (`[[rule.variables]]`), the shape of a Kubernetes
+/// ValidatingAdmissionPolicy's `spec.variables`: each is evaluated at most once per unit, or once
+/// per element when it reads the element, and read as `variables.NAME`.
+#[derive(Clone, Debug)]
+pub struct Variable {
+    /// The name after `variables.`.
+    pub name: Arc<str>,
+    /// The compiled expression.
+    pub program: Arc<Program>,
+    /// Whether it reads the element (`as`, `key`) or a variable that does.
+    pub per_element: bool,
 }
 
 /// The unit variables a rule reads.
@@ -214,6 +229,7 @@ impl Rule {
             assert: rule.assert.clone(),
             locate: rule.locate.clone(),
             related: rule.related.clone(),
+            variables: rule.variables.clone(),
             message: rule.message.clone(),
             help: rule.help.clone(),
             docs_url: rule.docs_url.clone(),
@@ -378,6 +394,32 @@ fn compile_rule(
             }
         }
     };
+    let mut variables = Vec::new();
+    let mut variable_problems = Vec::new();
+    let bind = rule.bind.clone().unwrap_or_else(|| "it".to_owned());
+    for variable in &rule.variables {
+        let name = variable.name.get_ref();
+        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            variable_problems.push(Problem::at(
+                span(variable.name.span()),
+                format!("invalid variable name `{name}` (letters, digits and `_`, not starting with a digit)"),
+            ));
+        } else if variables.iter().any(|v: &Variable| &*v.name == name) {
+            variable_problems
+                .push(Problem::at(span(variable.name.span()), format!("variable `{name}` is defined twice")));
+        }
+        if let Some(program) = compile(&variable.expression) {
+            let refs = program.references();
+            // Per element when it reads the element (or `key`), or any variable while an earlier
+            // one is per element; otherwise once per unit.
+            let per_element = refs.has_variable(&bind)
+                || refs.has_variable("key")
+                || (refs.has_variable("variables") && variables.iter().any(|v: &Variable| v.per_element));
+            variables.push(Variable { name: Arc::from(name.as_str()), program: Arc::new(program), per_element });
+        }
+    }
     let when = rule.when.as_ref().map(&mut compile);
     let each = rule.each.as_ref().map(&mut compile);
     let assert = compile(&rule.assert);
@@ -395,6 +437,7 @@ fn compile_rule(
             None
         }
     };
+    problems.append(&mut variable_problems);
     if let Some(at) = bad_secret {
         problems.push(Problem::at(span(at), "`secret` must be true, false or a CEL expression"));
     }
@@ -494,6 +537,7 @@ fn compile_rule(
         .flatten()
         .flatten()
         .chain([&assert])
+        .chain(variables.iter().map(|v| &*v.program))
         .chain(message.programs())
         .chain(secret_program)
         .collect();
@@ -524,6 +568,7 @@ fn compile_rule(
         assert: Arc::new(assert),
         locate: locate.flatten().map(Arc::new),
         related: related.flatten().map(Arc::new),
+        variables,
         message,
         help: rule.help.map(Arc::from),
         docs_url: rule.url.map(Arc::from),

@@ -36,6 +36,8 @@ pub(super) struct RuleToml {
     #[serde(rename = "as")]
     pub bind: Option<String>,
     pub assert: Spanned<String>,
+    #[serde(default)]
+    pub variables: Vec<VariableToml>,
     pub locate: Option<Spanned<String>>,
     pub related: Option<Spanned<String>>,
     pub message: Spanned<String>,
@@ -48,6 +50,14 @@ pub(super) struct RuleToml {
     pub params: Option<toml::Table>,
     #[serde(default)]
     pub tests: Vec<FixtureToml>,
+}
+
+/// `[[rule.variables]]`: a named expression, read as `variables.NAME`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VariableToml {
+    pub name: Spanned<String>,
+    pub expression: Spanned<String>,
 }
 
 #[derive(Deserialize, Default)]

@@ -294,12 +294,7 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
         Syntax::Env => load_env(file, &source.text).map(|n| vec![(n, None)]),
     };
     let roots = match parsed {
-        Ok(mut roots) => {
-            for (root, _) in &mut roots {
-                crate::tree::anchor_sequence_items(root);
-            }
-            roots
-        }
+        Ok(roots) => roots,
         Err(e) if name_kind.is_some() || evident_kind(syntax, &text).is_some() => {
             return fail(Problem::at(e.span, e.message));
         }

@@ -13,6 +13,7 @@ pub mod document;
 pub mod eval;
 pub mod fixtures;
 pub mod kind;
+pub mod limits;
 pub mod load;
 pub mod pack;
 pub mod report;

@@ -261,7 +261,8 @@ mod tests {
     fn dropping_a_very_deep_tree_does_not_overflow_the_stack() {
         let mut node = Node::string("leaf", at());
         for i in 0..1_000_000 {
-            node = if i % 2 == 0 { Node::list(vec![node], at()) } else { Node::map(vec![entry("k", None, node)], at()) };
+            node =
+                if i % 2 == 0 { Node::list(vec![node], at()) } else { Node::map(vec![entry("k", None, node)], at()) };
         }
         drop(node);
     }

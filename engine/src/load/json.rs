@@ -455,12 +455,9 @@ mod tests {
     fn nesting_deeper_than_the_limit_is_a_located_error() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         assert!(load_json(FILE, &nested(255)).is_ok());
-        for text in [
-            nested(256),
-            nested(600),
-            "[".repeat(100_000),
-            format!("{}1{}", "{\"a\": ".repeat(300), "}".repeat(300)),
-        ] {
+        for text in
+            [nested(256), nested(600), "[".repeat(100_000), format!("{}1{}", "{\"a\": ".repeat(300), "}".repeat(300))]
+        {
             let err = error(&text);
             assert!(err.message.contains("nested more than 255 levels"), "{}", err.message);
         }

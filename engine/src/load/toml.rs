@@ -61,9 +61,9 @@ impl Loader<'_> {
         let message = match self.source(range.clone()) {
             key if message == "duplicate key" && !key.is_empty() => format!("duplicate key `{key}`"),
             // The parser's limits on nested tables, arrays, inline tables and dotted keys.
-            _ if message.contains("recursion") => format!(
-                "nested too deep: TOML tables, arrays and dotted keys may nest at most {TOML_MAX_DEPTH} levels"
-            ),
+            _ if message.contains("recursion") => {
+                format!("nested too deep: TOML tables, arrays and dotted keys may nest at most {TOML_MAX_DEPTH} levels")
+            }
             _ => message.to_owned(),
         };
         ParseError::new(self.span(range), message)
@@ -153,7 +153,9 @@ const TOML_MAX_DEPTH: usize = 80;
 fn too_deep(span: Span) -> ParseError {
     ParseError::new(
         span,
-        format!("tables and arrays nested more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels)"),
+        format!(
+            "tables and arrays nested more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels)"
+        ),
     )
 }
 

@@ -116,14 +116,7 @@ struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     fn new(file: FileId, text: &'a str) -> Self {
-        Self {
-            file,
-            text,
-            offsets: CharToByte::new(text),
-            anchors: HashMap::new(),
-            stack: Vec::new(),
-            expanded: 0,
-        }
+        Self { file, text, offsets: CharToByte::new(text), anchors: HashMap::new(), stack: Vec::new(), expanded: 0 }
     }
 
     fn span(&self, span: saphyr_parser::Span) -> Span {
@@ -248,9 +241,10 @@ impl<'a> Loader<'a> {
     /// Checks that a collection starting at `span` is not nested too deep.
     fn enter(&self, span: Span) -> Result<(), ParseError> {
         if self.stack.len() >= MAX_DEPTH {
-            let end = self.text[span.start as usize..].chars().next().map_or(span.start as usize, |c| {
-                span.start as usize + c.len_utf8()
-            });
+            let end = self.text[span.start as usize..]
+                .chars()
+                .next()
+                .map_or(span.start as usize, |c| span.start as usize + c.len_utf8());
             return Err(too_deep(Span::new(self.file, span.start as usize, end)));
         }
         Ok(())

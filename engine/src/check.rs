@@ -14,6 +14,7 @@ use crate::kind::{
 };
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
 use crate::pack::{Rule, Scope, Uses};
+use crate::read::{ReadError, ReadScope};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Value};
 use cel::common::types::CelString;
@@ -64,11 +65,21 @@ pub const IGNORE_FILE: &str = ".celadorignore";
 /// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
 /// reads every candidate file: one whose name marks a kind or a syntax that can be classified
 /// by content, or that a `[[kinds]]` glob of the configuration names.
-pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> Discovered {
+///
+/// Files are read through `scope`: a candidate that is a symbolic link resolving outside it,
+/// is larger than its size limit or (when named explicitly) is not a regular file is a
+/// problem, and is not opened. A walk passes over FIFOs, sockets and devices.
+pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     let mut discovered = Discovered::default();
     for path in paths {
         if path.is_dir() {
+            // A directory that is a link leading out of the scope is not walked: even the names
+            // of what it holds are not ours to list.
+            if let Err(e @ ReadError::Outside) = scope.resolve(path) {
+                discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
+                continue;
+            }
             let mut builder = ignore::WalkBuilder::new(path);
             builder
                 .hidden(false)
@@ -130,9 +141,9 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> Discovered 
         .collect();
     let read: Vec<Result<Input, Problem>> = candidates
         .into_par_iter()
-        .map(|(path, name, explicit, kind)| match std::fs::read(&path) {
+        .map(|(path, name, explicit, kind)| match scope.read(&path) {
             Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
-            Err(e) => Err(Problem::file(Some(name), format!("cannot read file: {e}"))),
+            Err(e) => Err(Problem::file(Some(name), e.to_string())),
         })
         .collect();
     for r in read {
@@ -194,8 +205,9 @@ struct LoadedInput {
     skipped: Option<SkippedFile>,
 }
 
-/// Parses and classifies inputs in parallel. `kind` overrides every input's kind.
-pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>) -> Loaded {
+/// Parses and classifies inputs in parallel. `kind` overrides every input's kind. Files the
+/// inputs lead to (env files, compose files) are read through `scope`.
+pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>, scope: &ReadScope) -> Loaded {
     let files = inputs.len();
     let results: Vec<LoadedInput> = inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
     let mut loaded = Loaded { files, ..Loaded::default() };
@@ -210,7 +222,7 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
             Some(_) => {}
         }
     }
-    load_referenced(&mut loaded, sources);
+    load_referenced(&mut loaded, sources, scope);
     loaded.documents.sort_by_key(|d| (d.file, d.index));
     loaded
 }
@@ -218,29 +230,47 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
 /// Loads the env files compose files reference that were not among the inputs, so a compose
 /// file checked alone (a pre-commit hook passes only changed files) still sees its variables.
 /// A referenced file that does not exist is not an error: it is often a git-ignored `.env`.
-fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
-    load_referencing_compose_files(loaded, sources);
+///
+/// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
+/// is an error at the `env_file` value, naming the reference as written; the target is
+/// neither read nor shown.
+fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
+    load_referencing_compose_files(loaded, sources, scope);
     let known: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
-    let mut wanted: Vec<(String, PathBuf)> = loaded
+    let mut wanted: Vec<_> = loaded
         .documents
         .iter()
         .flat_map(|d| referenced_env_files(d, sources))
-        .filter(|(name, _)| !known.contains(name))
-        .filter_map(|(name, path)| path.filter(|p| p.is_file()).map(|p| (name, p)))
+        .filter(|r| r.path.is_some() && !known.contains(&r.name))
         .collect();
-    wanted.sort();
-    wanted.dedup();
-    for (name, path) in wanted {
-        match std::fs::read(&path) {
+    wanted.sort_by(|a, b| (&a.name, a.span.start).cmp(&(&b.name, b.span.start)));
+    // One read (and at most one error) per file, at its first reference.
+    wanted.dedup_by(|a, b| a.name == b.name);
+    for reference in wanted {
+        let Some(path) = reference.path else { continue };
+        let refused =
+            |problem: String| Problem::at(reference.span, format!("env_file `{}` {problem}", reference.written));
+        if !scope.contains_lexically(&path) {
+            loaded.problems.push(refused(ReadError::Outside.to_string()));
+            continue;
+        }
+        match scope.read(&path) {
             Ok(bytes) => {
-                let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
+                let input = Input {
+                    name: reference.name,
+                    path: Some(path),
+                    bytes,
+                    explicit: false,
+                    kind: Some(InputKind::Env),
+                };
                 let result = load_input(input, sources, None);
                 loaded.context.extend(result.documents.iter().map(|d| d.file));
                 loaded.documents.extend(result.documents);
                 loaded.problems.extend(result.problems);
             }
-            Err(e) => loaded.problems.push(Problem::file(Some(name), format!("cannot read env file: {e}"))),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => loaded.problems.push(refused(e.to_string())),
         }
     }
 }
@@ -320,7 +350,9 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
 /// Loads, as context, the compose files beside an env file that no loaded compose file
 /// references: an env file checked alone (pre-commit passes only changed files) is then still
 /// attributed to its service instead of being judged as a complete configuration.
-fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
+///
+/// A neighbour that is a link leading outside `scope` is an error, and is not read.
+fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
     let loaded_names: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let mut dirs: Vec<PathBuf> = loaded
@@ -345,7 +377,14 @@ fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
             if loaded_names.contains(&name) {
                 continue;
             }
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let bytes = match scope.read(&path) {
+                Ok(bytes) => bytes,
+                Err(ReadError::Outside) => {
+                    loaded.problems.push(Problem::file(Some(name), ReadError::Outside.to_string()));
+                    continue;
+                }
+                Err(_) => continue,
+            };
             let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
             let result = load_input(input, sources, None);
             // A broken neighbour is the user's business only when they check it.
@@ -633,6 +672,7 @@ mod tests {
             ],
             &sources,
             None,
+            &ReadScope::nothing(),
         );
         let found = Checker::new(rules).check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);
@@ -657,10 +697,10 @@ mod tests {
             kind: None,
         };
         let checker = Checker::new(rules);
-        let loaded = load_inputs(vec![object(1)], &sources, None);
+        let loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
         assert!(checker.check(&loaded.documents, &sources).is_empty(), "no previous document: oldDoc is null");
-        let mut loaded = load_inputs(vec![object(1)], &sources, None);
-        let previous = load_inputs(vec![object(3)], &sources, None).documents.remove(0).root;
+        let mut loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
+        let previous = load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing()).documents.remove(0).root;
         loaded.documents[0].previous = Some(previous);
         let found = checker.check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);

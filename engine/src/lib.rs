@@ -16,6 +16,7 @@ pub mod kind;
 pub mod limits;
 pub mod load;
 pub mod pack;
+pub mod read;
 pub mod report;
 pub mod resources;
 pub mod source;

@@ -135,7 +135,7 @@ fn damaged_inputs_never_panic() {
             }
         }
     }
-    let loaded = load_inputs(inputs, &sources, None);
+    let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing());
     assert!(!loaded.problems.is_empty() && !loaded.documents.is_empty());
     for problem in &loaded.problems {
         assert!(problem.span.is_some() || problem.file.is_some(), "unplaced problem {problem:?}");

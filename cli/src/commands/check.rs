@@ -14,7 +14,7 @@ use celador_engine::kind::{KindGlobs, Syntax, classify_name};
 use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::Rule;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
-use celador_engine::report::{HumanOptions, Position, Report, Summary, render_human, render_json};
+use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::source::SourceMap;
 use celador_engine::suppress;
@@ -255,7 +255,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     sort_problems(&mut scan.problems, &scan.sources);
     let mut stderr = std::io::stderr().lock();
     for note in &scan.notes {
-        let _ = writeln!(stderr, "celador: {note}");
+        let _ = writeln!(stderr, "celador: {}", escape_controls(note));
     }
     drop(stderr);
     let report = Report {
@@ -336,7 +336,8 @@ fn suppressed_list(scan: &Scan) -> String {
     let _ = writeln!(out, "\nSuppressed:");
     for (d, reason) in &scan.suppressed {
         let p = Position::of(&scan.sources, d.primary.span);
-        let _ = writeln!(out, "  {} {}:{}:{}: {} (reason: {reason})", d.rule, p.file, p.line, p.column, d.message);
+        let line = format!("  {} {}:{}:{}: {} (reason: {reason})", d.rule, p.file, p.line, p.column, d.message);
+        let _ = writeln!(out, "{}", escape_controls(&line));
     }
     out
 }

@@ -12,6 +12,7 @@ use crate::kind::{
     InputKind, KindGlobs, Syntax, classifies_by_content, classify_content, classify_name, evident_kind,
     looks_like_configuration, sniff_syntax, syntax_for,
 };
+use crate::limits::EVALUATION_STACK;
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
 use crate::pack::{Rule, Scope, Uses};
 use crate::read::{ReadError, ReadScope};
@@ -209,7 +210,8 @@ struct LoadedInput {
 /// inputs lead to (env files, compose files) are read through `scope`.
 pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>, scope: &ReadScope) -> Loaded {
     let files = inputs.len();
-    let results: Vec<LoadedInput> = inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
+    let results: Vec<LoadedInput> =
+        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect());
     let mut loaded = Loaded { files, ..Loaded::default() };
     for result in results {
         loaded.documents.extend(result.documents);
@@ -421,6 +423,10 @@ impl Checker {
         if self.rules.is_empty() {
             return Vec::new();
         }
+        on_pool(|| self.check_on_pool(documents, sources))
+    }
+
+    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
         let uses_for = |kind: InputKind, scope: Scope| {
             self.rules
                 .iter()
@@ -503,6 +509,29 @@ impl Checker {
         }
         sort_and_dedup(&mut diagnostics, sources);
         diagnostics
+    }
+}
+
+/// The threads documents are loaded and rules evaluated on: rayon's, with stacks of
+/// [`EVALUATION_STACK`] whatever thread asks (the webhook's blocking threads have 2 MiB).
+/// `None` if the threads cannot be started: the work then runs on rayon's global pool.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("celador-{i}"))
+            .stack_size(EVALUATION_STACK)
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `work` on [`pool`].
+fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    match pool() {
+        Some(pool) => pool.install(work),
+        None => work(),
     }
 }
 

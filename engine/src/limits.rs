@@ -11,7 +11,7 @@
 //! | [`MAX_FILE_SIZE`] | bytes read per file or from stdin (`--max-file-size`) | [`crate::read`] |
 //! | [`MAX_DEPTH`] | nesting of collections in a document, aliases included | loaders |
 //! | [`MAX_ALIAS_EXPANSION`] | nodes reached through YAML aliases per file | YAML loader |
-//! | [`MAX_EXPRESSION_NESTING`] | nesting of a rule's CEL expression | pack loader |
+//! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
 //! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
 //!
 //! Every recursive walk over a document tree (CEL conversion, `path_to`, components) is
@@ -42,13 +42,24 @@ pub const MAX_DEPTH: usize = 255;
 /// exceeds it instead of costing gigabytes.
 pub const MAX_ALIAS_EXPANSION: u64 = 1_000_000;
 
-/// The deepest a rule's CEL expression may nest, estimated from its text: 64.
+/// The deepest a rule's CEL expression may nest, estimated from its text before it is parsed:
+/// 512.
 ///
 /// The `cel` crate parses and evaluates recursively, and its own recursion limit does not
 /// cover chains such as `1 + 1 + … + 1` or `a[0][0]…[0]`, which nest one level per operator:
-/// a few hundred overflow the stack. The estimate counts, for each operand of `&&`, `||` and
-/// `?:`, the operators and brackets it nests (see [`crate::pack`]). Real rules stay below 20.
-pub const MAX_EXPRESSION_NESTING: usize = 64;
+/// 300 overflow an 8 MiB stack. The estimate counts, for each operand of `&&`, `||` and `?:`,
+/// the operators and brackets it nests; it is never below the real depth, and often far above
+/// it (the deepest built-in expression estimates at 321, for a real depth of 62).
+pub const MAX_EXPRESSION_NESTING: usize = 512;
+
+/// The deepest a compiled CEL expression may be: 128 levels, twice the deepest built-in
+/// rule's. Evaluation recurses once per level.
+pub const MAX_EXPRESSION_DEPTH: usize = 128;
+
+/// The stack of the threads that load documents and evaluate rules: 16 MiB, room for
+/// [`MAX_EXPRESSION_DEPTH`] levels of evaluation in a debug build (about 28 KiB each) on top
+/// of [`MAX_DEPTH`] levels of document.
+pub const EVALUATION_STACK: usize = 16 << 20;
 
 /// Characters of a line shown before a snippet's label, and after it (a long label shows at
 /// most this many of its own characters too); the rest of a long line is elided with `…`.

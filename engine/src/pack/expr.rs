@@ -200,6 +200,48 @@ pub(crate) fn compile(env: &cel::Env, expr: &str) -> Result<cel::Program, Compil
 /// what is used is committed.
 pub(crate) const COMPILER_STACK: usize = 128 << 20;
 
+/// The id of a node of a compiled expression deeper than `limit` (the root is at depth 1), if
+/// there is one. Walks the tree without recursing.
+pub(crate) fn deeper_than(expr: &cel::common::ast::IdedExpr, limit: usize) -> Option<u64> {
+    use cel::common::ast::{EntryExpr, Expr};
+    let mut pending = vec![(expr, 1usize)];
+    while let Some((e, depth)) = pending.pop() {
+        if depth > limit {
+            return Some(e.id);
+        }
+        let mut push = |child| pending.push((child, depth + 1));
+        match &e.expr {
+            Expr::Call(call) => {
+                call.target.iter().for_each(|t| push(&**t));
+                call.args.iter().for_each(&mut push);
+            }
+            Expr::Comprehension(c) => {
+                for child in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                    push(child);
+                }
+            }
+            Expr::List(list) => list.elements.iter().for_each(push),
+            Expr::Map(map) => map.entries.iter().for_each(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    push(&m.key);
+                    push(&m.value);
+                }
+                EntryExpr::StructField(f) => push(&f.value),
+            }),
+            Expr::Struct(s) => s.entries.iter().for_each(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    push(&m.key);
+                    push(&m.value);
+                }
+                EntryExpr::StructField(f) => push(&f.value),
+            }),
+            Expr::Select(select) => push(&select.operand),
+            Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,46 +306,4 @@ mod tests {
         assert_eq!(&expr[at..at + 1], "+");
         assert_eq!(expr[..at].matches('+').count(), MAX_EXPRESSION_NESTING - 1);
     }
-}
-
-/// The id of a node of a compiled expression deeper than `limit` (the root is at depth 1), if
-/// there is one. Walks the tree without recursing.
-pub(crate) fn deeper_than(expr: &cel::common::ast::IdedExpr, limit: usize) -> Option<u64> {
-    use cel::common::ast::{EntryExpr, Expr};
-    let mut pending = vec![(expr, 1usize)];
-    while let Some((e, depth)) = pending.pop() {
-        if depth > limit {
-            return Some(e.id);
-        }
-        let mut push = |child| pending.push((child, depth + 1));
-        match &e.expr {
-            Expr::Call(call) => {
-                call.target.iter().for_each(|t| push(&**t));
-                call.args.iter().for_each(&mut push);
-            }
-            Expr::Comprehension(c) => {
-                for child in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
-                    push(child);
-                }
-            }
-            Expr::List(list) => list.elements.iter().for_each(push),
-            Expr::Map(map) => map.entries.iter().for_each(|entry| match &entry.expr {
-                EntryExpr::MapEntry(m) => {
-                    push(&m.key);
-                    push(&m.value);
-                }
-                EntryExpr::StructField(f) => push(&f.value),
-            }),
-            Expr::Struct(s) => s.entries.iter().for_each(|entry| match &entry.expr {
-                EntryExpr::MapEntry(m) => {
-                    push(&m.key);
-                    push(&m.value);
-                }
-                EntryExpr::StructField(f) => push(&f.value),
-            }),
-            Expr::Select(select) => push(&select.operand),
-            Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
-        }
-    }
-    None
 }

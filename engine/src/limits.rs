@@ -13,6 +13,7 @@
 //! | [`MAX_ALIAS_EXPANSION`] | nodes reached through YAML aliases per file | YAML loader |
 //! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
 //! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
+//! | [`COMPILER_STACK`], [`EVALUATION_STACK`] | stacks for parsing and evaluating CEL | pack loader, checker |
 //!
 //! Every recursive walk over a document tree (CEL conversion, `path_to`, components) is
 //! bounded by [`MAX_DEPTH`] because no loader builds a deeper tree, and dropping a tree is
@@ -55,6 +56,11 @@ pub const MAX_EXPRESSION_NESTING: usize = 512;
 /// The deepest a compiled CEL expression may be: 128 levels, twice the deepest built-in
 /// rule's. Evaluation recurses once per level.
 pub const MAX_EXPRESSION_DEPTH: usize = 128;
+
+/// The stack of the thread that compiles a pack: 128 MiB, only what is used committed.
+/// Parsing an expression at [`MAX_EXPRESSION_NESTING`] takes tens of MiB in a debug build,
+/// more than the threads tests and the webhook run on.
+pub const COMPILER_STACK: usize = 128 << 20;
 
 /// The stack of the threads that load documents and evaluate rules: 16 MiB, room for
 /// [`MAX_EXPRESSION_DEPTH`] levels of evaluation in a debug build (about 28 KiB each) on top

@@ -7,7 +7,7 @@
 //!
 //! 1. an expression's nesting is estimated from its text ([`nesting_past`]), and one past
 //!    [`MAX_EXPRESSION_NESTING`] is refused before the parser sees it: the parser then needs
-//!    at most a few tens of MiB, and runs on a thread with [`COMPILER_STACK`];
+//!    at most a few tens of MiB, and runs on a thread with [`crate::limits::COMPILER_STACK`];
 //! 2. the compiled tree's depth is measured ([`deeper_than`]), and one past
 //!    [`MAX_EXPRESSION_DEPTH`] is refused: evaluation recurses once per level, on threads with
 //!    [`crate::limits::EVALUATION_STACK`].
@@ -16,6 +16,8 @@
 //! operator of an operand of `&&`, `||`, `?:` and `,` adds one (those four do not nest: `cel`
 //! balances `&&` and `||` chains).
 
+#[cfg(test)]
+use crate::limits::COMPILER_STACK;
 use crate::limits::{MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NESTING};
 
 /// An operand being read inside one bracket.
@@ -194,11 +196,6 @@ pub(crate) fn compile(env: &cel::Env, expr: &str) -> Result<cel::Program, Compil
     }
     Ok(program)
 }
-
-/// How large a stack compiling a pack gets: parsing an expression at the nesting limit takes
-/// tens of MiB in a debug build, more than the threads tests and the webhook run on. Only
-/// what is used is committed.
-pub(crate) const COMPILER_STACK: usize = 128 << 20;
 
 /// The id of a node of a compiled expression deeper than `limit` (the root is at depth 1), if
 /// there is one. Walks the tree without recursing.

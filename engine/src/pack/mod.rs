@@ -280,7 +280,7 @@ fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
 
 /// Parses and compiles a pack. Every problem is collected, so one run reports them all.
 ///
-/// Compiling runs on a thread of its own with a large stack ([`expr::COMPILER_STACK`]): the
+/// Compiling runs on a thread of its own with a large stack ([`crate::limits::COMPILER_STACK`]): the
 /// CEL parser recurses, up to the nesting [`crate::limits::MAX_EXPRESSION_NESTING`] allows.
 ///
 /// # Errors
@@ -290,7 +290,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
     std::thread::scope(|scope| {
         let compiler = std::thread::Builder::new()
             .name("celador-pack".into())
-            .stack_size(expr::COMPILER_STACK)
+            .stack_size(crate::limits::COMPILER_STACK)
             .spawn_scoped(scope, || load_pack_here(files, sources));
         match compiler {
             Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),

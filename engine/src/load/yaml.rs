@@ -34,7 +34,8 @@ pub struct YamlDocument {
     pub helm_source: Option<String>,
 }
 
-/// Parses every document of a YAML stream.
+/// Parses every document of a YAML stream. Empty documents (and documents holding only
+/// `null`) are left out, so a stream of a million `---` costs no memory; `index` counts them.
 ///
 /// # Errors
 /// The first syntax error, duplicate key, undefined alias, unrendered template, collection
@@ -150,6 +151,7 @@ impl<'a> Loader<'a> {
     fn run(mut self) -> Result<Vec<YamlDocument>, ParseError> {
         let mut parser = Parser::new_from_str(self.text);
         let mut documents = Vec::new();
+        let mut index = 0;
         let mut root: Option<Node> = None;
         let mut doc_start = 0usize;
         let mut previous_end = 0usize;
@@ -170,7 +172,10 @@ impl<'a> Loader<'a> {
                     let content_start = (root_node.span.start as usize).max(previous_end);
                     let helm_source = helm_source(&self.text[previous_end..content_start.max(previous_end)]);
                     previous_end = (span.end as usize).max(root_node.span.end as usize).min(self.text.len());
-                    documents.push(YamlDocument { root: root_node, index: documents.len(), helm_source });
+                    if root_node.value != Value::Null {
+                        documents.push(YamlDocument { root: root_node, index, helm_source });
+                    }
+                    index += 1;
                 }
                 Event::Alias(id) => {
                     let (mut node, weight) = self.alias(id, span)?;
@@ -649,6 +654,14 @@ mod tests {
         let root = &load(&text)[0].root;
         assert_eq!(root.get("derived").unwrap().as_map().unwrap().len(), 100_000);
         assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn empty_documents_are_left_out_but_counted() {
+        let docs = load(&format!("{}kind: A\n---\n--- null\n---\nkind: B\n", "---\n".repeat(100_000)));
+        let kinds: Vec<(usize, Option<&str>)> =
+            docs.iter().map(|d| (d.index, d.root.get("kind").and_then(Node::as_str))).collect();
+        assert_eq!(kinds, [(99_999, Some("A")), (100_002, Some("B"))]);
     }
 
     #[test]

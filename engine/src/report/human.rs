@@ -195,7 +195,7 @@ impl Window {
                     })
                     .collect();
                 let line_start = window.text.len();
-                let starts = labels_on_line(&placed, labels, line);
+                let starts = first_start_on_line(&placed, labels, line);
                 window.push_line(file, id, range, &points, starts, masking, &mut positions);
                 lines.push(WindowLine { range: line_start..window.text.len(), line: line - 1 });
                 window.text.push('\n');
@@ -300,7 +300,7 @@ impl Window {
 }
 
 /// The start of the first label (primary first) that starts on `line`, if any.
-fn labels_on_line(placed: &[(Range<usize>, usize, usize)], labels: &[Label], line: usize) -> Option<usize> {
+fn first_start_on_line(placed: &[(Range<usize>, usize, usize)], labels: &[Label], line: usize) -> Option<usize> {
     let starting = placed.iter().zip(labels).filter(|((_, first, _), _)| *first == line);
     starting
         .clone()

@@ -13,7 +13,9 @@
 
 use celador_engine::check::{Checker, discover, load_inputs};
 use celador_engine::kind::KindGlobs;
+use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::{load_pack, read_pack_files};
+use celador_engine::read::ReadScope;
 use celador_engine::source::SourceMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::path::{Path, PathBuf};
@@ -67,8 +69,9 @@ fn bench(c: &mut Criterion) {
     let cwd = std::env::current_dir().expect("working directory");
     let kinds = KindGlobs::default();
     let load = |sources: &SourceMap| {
-        let found = discover(std::slice::from_ref(&corpus), &cwd, &kinds);
-        load_inputs(found.inputs, sources, None)
+        let scope = ReadScope::new(&cwd, std::slice::from_ref(&corpus), MAX_FILE_SIZE);
+        let found = discover(std::slice::from_ref(&corpus), &cwd, &kinds, &scope);
+        load_inputs(found.inputs, sources, None, &scope)
     };
     {
         let sources = SourceMap::new();

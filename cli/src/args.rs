@@ -81,6 +81,10 @@ pub struct ScanArgs {
     /// Print each rule's evaluation time, evaluations and findings on stderr, slowest first.
     #[arg(long)]
     pub timings: bool,
+    /// The largest file (or stdin) read, in bytes or with KiB/MiB/GiB; a larger one is an
+    /// error [default: 64MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size::<u64>)]
+    pub max_file_size: Option<u64>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -170,7 +174,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub eval_timeout: std::time::Duration,
     /// The largest request body accepted (bytes, or with KiB/MiB).
-    #[arg(long, value_name = "SIZE", default_value = "3MiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "3MiB", value_parser = parse_size::<usize>)]
     pub max_body: usize,
     /// Allow objects in this namespace without evaluating them; repeatable (kube-system and
     /// the webhook's own namespace are always excluded).
@@ -274,19 +278,19 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from_secs_f64(seconds).map_err(|_| error())
 }
 
-/// `3145728`, `512KiB`, `3MiB` (`K`/`KB`/`M`/`MB` are read as KiB/MiB too).
-#[cfg(feature = "webhook")]
-fn parse_size(s: &str) -> Result<usize, String> {
+/// `3145728`, `512KiB`, `3MiB`, `1GiB` (`K`/`KB`/`M`/`MB`/`G`/`GB` are read as KiB/MiB/GiB too).
+fn parse_size<T: TryFrom<u64>>(s: &str) -> Result<T, String> {
     let error = || format!("invalid size `{s}` (expected bytes, or e.g. 512KiB, 3MiB)");
     let (number, unit) = s.find(|c: char| !c.is_ascii_digit()).map_or((s, ""), |i| s.split_at(i));
-    let value: usize = number.parse().map_err(|_| error())?;
-    let factor = match unit.trim() {
+    let value: u64 = number.parse().map_err(|_| error())?;
+    let factor: u64 = match unit.trim() {
         "" | "B" => 1,
-        "K" | "KB" | "KiB" => 1024,
-        "M" | "MB" | "MiB" => 1024 * 1024,
+        "K" | "KB" | "KiB" => 1 << 10,
+        "M" | "MB" | "MiB" => 1 << 20,
+        "G" | "GB" | "GiB" => 1 << 30,
         _ => return Err(error()),
     };
-    value.checked_mul(factor).ok_or_else(error)
+    value.checked_mul(factor).and_then(|v| T::try_from(v).ok()).ok_or_else(error)
 }
 
 #[cfg(all(test, feature = "webhook"))]
@@ -301,10 +305,12 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
         assert!(parse_duration("2 hours").is_err());
-        assert_eq!(parse_size("3MiB"), Ok(3 * 1024 * 1024));
-        assert_eq!(parse_size("512KiB"), Ok(512 * 1024));
-        assert_eq!(parse_size("1000"), Ok(1000));
-        assert!(parse_size("3GiB").is_err());
+        assert_eq!(parse_size::<usize>("3MiB"), Ok(3 * 1024 * 1024));
+        assert_eq!(parse_size::<usize>("512KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size::<usize>("1000"), Ok(1000));
+        assert_eq!(parse_size::<u64>("3GiB"), Ok(3 << 30));
+        assert!(parse_size::<u64>("3TiB").is_err());
+        assert_eq!(parse_size::<u64>("64MiB"), Ok(celador_engine::limits::MAX_FILE_SIZE));
     }
 
     #[test]

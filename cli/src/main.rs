@@ -52,7 +52,8 @@ fn main() -> ExitCode {
             }) {
                 return ExitStatus::Success.into();
             }
-            let _ = writeln!(std::io::stderr(), "celador: error: {e:#}");
+            let message = format!("celador: error: {e:#}");
+            let _ = writeln!(std::io::stderr(), "{}", celador_engine::report::escape_controls(&message));
             ExitStatus::Error.into()
         }
     }

@@ -54,8 +54,12 @@ impl Baseline {
     /// # Errors
     /// Unreadable or malformed files.
     pub fn read(path: &std::path::Path, display: &str) -> Result<Self, Problem> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Problem::file(Some(display.to_owned()), format!("cannot read baseline: {e}")))?;
+        let problem = |message: String| Problem::file(Some(display.to_owned()), message);
+        let bytes = crate::read::read_regular(path, crate::limits::MAX_FILE_SIZE).map_err(|e| match e {
+            crate::read::ReadError::Io(e) => problem(format!("cannot read baseline: {e}")),
+            other => problem(other.to_string()),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| problem("cannot read baseline: not valid UTF-8".to_owned()))?;
         serde_json::from_str(&text).map_err(|e| {
             Problem::file(
                 Some(display.to_owned()),

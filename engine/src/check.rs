@@ -12,8 +12,10 @@ use crate::kind::{
     InputKind, KindGlobs, Syntax, classifies_by_content, classify_content, classify_name, evident_kind,
     looks_like_configuration, sniff_syntax, syntax_for,
 };
+use crate::limits::EVALUATION_STACK;
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
 use crate::pack::{Rule, Scope, Uses};
+use crate::read::{ReadError, ReadScope};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Value};
 use cel::common::types::CelString;
@@ -65,11 +67,21 @@ pub const IGNORE_FILE: &str = ".celadorignore";
 /// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
 /// reads every candidate file: one whose name marks a kind or a syntax that can be classified
 /// by content, or that a `[[kinds]]` glob of the configuration names.
-pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> Discovered {
+///
+/// Files are read through `scope`: a candidate that is a symbolic link resolving outside it,
+/// is larger than its size limit or (when named explicitly) is not a regular file is a
+/// problem, and is not opened. A walk passes over FIFOs, sockets and devices.
+pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     let mut discovered = Discovered::default();
     for path in paths {
         if path.is_dir() {
+            // A directory that is a link leading out of the scope is not walked: even the names
+            // of what it holds are not ours to list.
+            if let Err(e @ ReadError::Outside) = scope.resolve(path) {
+                discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
+                continue;
+            }
             let mut builder = ignore::WalkBuilder::new(path);
             builder
                 .hidden(false)
@@ -131,9 +143,9 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs) -> Discovered 
         .collect();
     let read: Vec<Result<Input, Problem>> = candidates
         .into_par_iter()
-        .map(|(path, name, explicit, kind)| match std::fs::read(&path) {
+        .map(|(path, name, explicit, kind)| match scope.read(&path) {
             Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
-            Err(e) => Err(Problem::file(Some(name), format!("cannot read file: {e}"))),
+            Err(e) => Err(Problem::file(Some(name), e.to_string())),
         })
         .collect();
     for r in read {
@@ -196,10 +208,12 @@ struct LoadedInput {
     skipped: Option<SkippedFile>,
 }
 
-/// Parses and classifies inputs in parallel. `kind` overrides every input's kind.
-pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>) -> Loaded {
+/// Parses and classifies inputs in parallel. `kind` overrides every input's kind. Files the
+/// inputs lead to (env files, compose files) are read through `scope`.
+pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>, scope: &ReadScope) -> Loaded {
     let files = inputs.len();
-    let results: Vec<LoadedInput> = inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect();
+    let results: Vec<LoadedInput> =
+        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect());
     let mut loaded = Loaded { files, ..Loaded::default() };
     for result in results {
         loaded.documents.extend(result.documents);
@@ -212,7 +226,7 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
             Some(_) => {}
         }
     }
-    load_referenced(&mut loaded, sources);
+    load_referenced(&mut loaded, sources, scope);
     loaded.documents.sort_by_key(|d| (d.file, d.index));
     loaded
 }
@@ -222,8 +236,12 @@ pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKi
 /// and reports their findings too: they are part of what was checked. Env files only context
 /// compose files reference stay context. A referenced file that does not exist is not an
 /// error: it is often a git-ignored `.env`.
-fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
-    load_referencing_compose_files(loaded, sources);
+///
+/// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
+/// is an error at the `env_file` value, naming the reference as written; the target is
+/// neither read nor shown.
+fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
+    load_referencing_compose_files(loaded, sources, scope);
     let known: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let requested: std::collections::HashSet<String> = loaded
@@ -231,22 +249,35 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
         .iter()
         .filter(|d| !loaded.context.contains(&d.file))
         .flat_map(|d| referenced_env_files(d, sources))
-        .map(|(name, _)| name)
+        .map(|r| r.name)
         .collect();
-    let mut wanted: Vec<(String, PathBuf)> = loaded
+    let mut wanted: Vec<_> = loaded
         .documents
         .iter()
         .flat_map(|d| referenced_env_files(d, sources))
-        .filter(|(name, _)| !known.contains(name))
-        .filter_map(|(name, path)| path.filter(|p| p.is_file()).map(|p| (name, p)))
+        .filter(|r| r.path.is_some() && !known.contains(&r.name))
         .collect();
-    wanted.sort();
-    wanted.dedup();
-    for (name, path) in wanted {
-        match std::fs::read(&path) {
+    wanted.sort_by(|a, b| (&a.name, a.span.start).cmp(&(&b.name, b.span.start)));
+    // One read (and at most one error) per file, at its first reference.
+    wanted.dedup_by(|a, b| a.name == b.name);
+    for reference in wanted {
+        let Some(path) = reference.path else { continue };
+        let refused =
+            |problem: String| Problem::at(reference.span, format!("env_file `{}` {problem}", reference.written));
+        if !scope.contains_lexically(&path) {
+            loaded.problems.push(refused(ReadError::Outside.to_string()));
+            continue;
+        }
+        match scope.read(&path) {
             Ok(bytes) => {
-                let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Env) };
-                let checked = requested.contains(&input.name);
+                let checked = requested.contains(&reference.name);
+                let input = Input {
+                    name: reference.name,
+                    path: Some(path),
+                    bytes,
+                    explicit: false,
+                    kind: Some(InputKind::Env),
+                };
                 let result = load_input(input, sources, None);
                 if checked {
                     loaded.files += 1;
@@ -257,7 +288,8 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap) {
                 loaded.documents.extend(result.documents);
                 loaded.problems.extend(result.problems);
             }
-            Err(e) => loaded.problems.push(Problem::file(Some(name), format!("cannot read env file: {e}"))),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => loaded.problems.push(refused(e.to_string())),
         }
     }
 }
@@ -311,12 +343,7 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
         Syntax::Env => load_env(file, &source.text).map(|n| vec![(n, None)]),
     };
     let roots = match parsed {
-        Ok(mut roots) => {
-            for (root, _) in &mut roots {
-                crate::tree::anchor_sequence_items(root);
-            }
-            roots
-        }
+        Ok(roots) => roots,
         Err(e) if name_kind.is_some() || evident_kind(syntax, &text).is_some() => {
             return fail(Problem::at(e.span, e.message));
         }
@@ -342,7 +369,9 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
 /// Loads, as context, the compose files beside an env file that no loaded compose file
 /// references: an env file checked alone (pre-commit passes only changed files) is then still
 /// attributed to its service instead of being judged as a complete configuration.
-fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
+///
+/// A neighbour that is a link leading outside `scope` is an error, and is not read.
+fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
     let loaded_names: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let mut dirs: Vec<PathBuf> = loaded
@@ -367,7 +396,14 @@ fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap) {
             if loaded_names.contains(&name) {
                 continue;
             }
-            let Ok(bytes) = std::fs::read(&path) else { continue };
+            let bytes = match scope.read(&path) {
+                Ok(bytes) => bytes,
+                Err(ReadError::Outside) => {
+                    loaded.problems.push(Problem::file(Some(name), ReadError::Outside.to_string()));
+                    continue;
+                }
+                Err(_) => continue,
+            };
             let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
             let result = load_input(input, sources, None);
             // A broken neighbour is the user's business only when they check it.
@@ -479,6 +515,10 @@ impl Checker {
         if self.rules.is_empty() {
             return Vec::new();
         }
+        on_pool(|| self.check_on_pool(documents, sources))
+    }
+
+    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
         let uses_for = |kind: InputKind, scope: Scope| {
             self.rules
                 .iter()
@@ -569,6 +609,29 @@ impl Checker {
         }
         sort_and_dedup(&mut diagnostics, sources);
         diagnostics
+    }
+}
+
+/// The threads documents are loaded and rules evaluated on: rayon's, with stacks of
+/// [`EVALUATION_STACK`] whatever thread asks (the webhook's blocking threads have 2 MiB).
+/// `None` if the threads cannot be started: the work then runs on rayon's global pool.
+fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("celador-{i}"))
+            .stack_size(EVALUATION_STACK)
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `work` on [`pool`].
+fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    match pool() {
+        Some(pool) => pool.install(work),
+        None => work(),
     }
 }
 
@@ -754,6 +817,7 @@ mod tests {
             ],
             &sources,
             None,
+            &ReadScope::nothing(),
         );
         let found = Checker::new(rules).check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);
@@ -774,7 +838,7 @@ mod tests {
         let text =
             "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 443\n  - port: 8080\n";
         let input = Input { name: "s.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
-        let loaded = load_inputs(vec![input], &sources, None);
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
         let found = Checker::new(rules).check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].message, "port 8080 of web");
@@ -809,10 +873,10 @@ mod tests {
             kind: None,
         };
         let checker = Checker::new(rules);
-        let loaded = load_inputs(vec![object(1)], &sources, None);
+        let loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
         assert!(checker.check(&loaded.documents, &sources).is_empty(), "no previous document: oldDoc is null");
-        let mut loaded = load_inputs(vec![object(1)], &sources, None);
-        let previous = load_inputs(vec![object(3)], &sources, None).documents.remove(0).root;
+        let mut loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
+        let previous = load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing()).documents.remove(0).root;
         loaded.documents[0].previous = Some(previous);
         let found = checker.check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);

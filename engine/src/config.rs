@@ -22,7 +22,8 @@
 //! ```
 //!
 //! It is found by walking up from the working directory (`celador.toml`, then
-//! `.celador.toml`); `--config FILE` names one explicitly. Errors are located in the file, and
+//! `.celador.toml`) to the repository root (the directory holding `.git`), no further: a file
+//! above the repository is not the repository's to obey. `--config FILE` names one explicitly. Errors are located in the file, and
 //! so are rule ids, parameter names and parameter types that the packs of the run do not know
 //! ([`Config::validate`]).
 
@@ -132,9 +133,26 @@ struct IgnoreToml {
     until: Option<Spanned<toml::Value>>,
 }
 
-/// Finds the configuration file for `cwd`: the nearest `celador.toml` walking up.
-pub fn discover(cwd: &Path) -> Option<PathBuf> {
-    cwd.ancestors().flat_map(|dir| CONFIG_NAMES.iter().map(move |n| dir.join(n))).find(|p| p.is_file())
+/// Finds the configuration file for `cwd`: the nearest `celador.toml` walking up, up to the
+/// repository root (the nearest directory holding `.git`), or to the file system root outside
+/// a repository.
+///
+/// # Errors
+/// The file found is a symbolic link leading outside the repository (or, outside one, outside
+/// its directory): it is not read.
+pub fn discover(cwd: &Path) -> Result<Option<PathBuf>, Problem> {
+    let repository = crate::read::repository_root(cwd);
+    let dirs = cwd.ancestors().take_while(|dir| repository.as_deref().is_none_or(|root| dir.starts_with(root)));
+    let Some(found) = dirs.flat_map(|dir| CONFIG_NAMES.iter().map(move |n| dir.join(n))).find(|p| p.exists()) else {
+        return Ok(None);
+    };
+    let boundary = repository.as_deref().or_else(|| found.parent()).and_then(|b| std::fs::canonicalize(b).ok());
+    let inside = std::fs::canonicalize(&found).ok().zip(boundary).is_some_and(|(file, root)| file.starts_with(root));
+    if !inside {
+        let name = crate::check::display_name(&found, cwd);
+        return Err(Problem::file(Some(name), crate::read::ReadError::Outside.to_string()));
+    }
+    Ok(Some(found))
 }
 
 /// Parses a configuration file, located in `sources` for error reports.
@@ -142,8 +160,13 @@ pub fn discover(cwd: &Path) -> Option<PathBuf> {
 /// # Errors
 /// Unreadable file, TOML errors, unknown keys, bad globs, dates or severities — each located.
 pub fn load(path: &Path, display: &str, sources: &SourceMap) -> Result<Config, Vec<Problem>> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![Problem::file(Some(display.to_owned()), format!("cannot read configuration: {e}"))])?;
+    let problem = |message: String| vec![Problem::file(Some(display.to_owned()), message)];
+    let bytes = crate::read::read_regular(path, crate::limits::MAX_FILE_SIZE).map_err(|e| match e {
+        crate::read::ReadError::Io(e) => problem(format!("cannot read configuration: {e}")),
+        other => problem(other.to_string()),
+    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| problem("cannot read configuration: not valid UTF-8".to_owned()))?;
     parse(&text, display, Some(path.to_path_buf()), sources)
 }
 

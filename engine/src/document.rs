@@ -48,7 +48,10 @@ impl Document {
 /// brackets; keys that aren't identifiers are quoted: `annotations["a/b"]`).
 ///
 /// Searches only the subtrees whose text contains the span first; values reached through YAML
-/// aliases and merge keys lie outside their parent's text, so a miss searches everything.
+/// aliases and merge keys lie outside their parent's text, so a miss searches everything. The
+/// walk recurses once per level, and no loaded tree is deeper than
+/// [`crate::limits::MAX_DEPTH`], aliases included; nor larger, counted through aliases, than
+/// the file plus [`crate::limits::MAX_ALIAS_EXPANSION`] nodes.
 pub fn path_to(root: &Node, span: Span) -> Option<String> {
     fn contains(node: &Node, span: Span) -> bool {
         let start = node.key_span.map_or(node.span.start, |k| k.start.min(node.span.start));

@@ -5,10 +5,12 @@
 //! a passing fixture expects none. Rule errors and input problems always fail the fixture.
 
 use crate::check::{Checker, Input, load_inputs};
+use crate::limits::MAX_FILE_SIZE;
 use crate::pack::{Fixture, Pack, Rule};
+use crate::read::{ReadScope, read_regular};
 use crate::report::Position;
 use crate::source::SourceMap;
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 /// The result of one fixture.
@@ -74,7 +76,7 @@ fn beside_single_file_pack(pack: &Pack, fixture: &Fixture) -> Vec<Input> {
     found
         .into_iter()
         .filter_map(|path| {
-            let bytes = std::fs::read(&path).ok()?;
+            let bytes = read_regular(&path, MAX_FILE_SIZE).ok()?;
             let inner = path.strip_prefix(dir).ok()?.to_string_lossy().replace('\\', "/");
             Some(Input {
                 name: format!("{shown_dir}{inner}"),
@@ -85,6 +87,14 @@ fn beside_single_file_pack(pack: &Pack, fixture: &Fixture) -> Vec<Input> {
             })
         })
         .collect()
+}
+
+/// The directory a pack on disk was read from.
+fn pack_dir(pack: &Pack) -> Option<PathBuf> {
+    pack.files.iter().find_map(|f| {
+        let path = f.path.as_deref()?;
+        path.ancestors().nth(f.relative.split('/').count()).map(Path::to_path_buf)
+    })
 }
 
 fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutcome {
@@ -117,7 +127,12 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         return outcome;
     }
     let sources = SourceMap::new();
-    let loaded = load_inputs(inputs, &sources, None);
+    // Files a fixture refers to (a compose file's env files) are read from the pack only.
+    let scope = match pack_dir(pack) {
+        Some(dir) => ReadScope::within(&std::env::current_dir().unwrap_or_default(), vec![dir], MAX_FILE_SIZE),
+        None => ReadScope::nothing(),
+    };
+    let loaded = load_inputs(inputs, &sources, None, &scope);
     for problem in &loaded.problems {
         let at = problem.span.map(|s| Position::of(&sources, s));
         outcome.errors.push(match at {

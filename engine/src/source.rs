@@ -71,7 +71,14 @@ pub struct SourceFile {
     /// Whether the file started with a UTF-8 byte-order mark (dropped from `text`).
     pub had_bom: bool,
     line_starts: Vec<u32>,
+    /// For non-ASCII text, every [`CHECKPOINT`] bytes (at a character boundary): the byte
+    /// offset and the number of characters before it, so a column in a long line costs at most
+    /// a [`CHECKPOINT`]-byte count, whatever the line's length. Empty for ASCII text.
+    char_checkpoints: Vec<(usize, usize)>,
 }
+
+/// Bytes between two entries of `SourceFile::char_checkpoints`.
+const CHECKPOINT: usize = 4096;
 
 impl SourceFile {
     /// Builds a source file, dropping a UTF-8 byte-order mark.
@@ -81,19 +88,44 @@ impl SourceFile {
             None => (text, false),
         };
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| to_u32(i + 1))).collect();
-        Self { name: name.into(), path, text: Arc::from(text), had_bom, line_starts }
+        let mut char_checkpoints = Vec::new();
+        if !text.is_ascii() {
+            let (mut at, mut chars) = (0, 0);
+            while at < text.len() {
+                char_checkpoints.push((at, chars));
+                let next = floor_char_boundary(text, (at + CHECKPOINT).min(text.len())).max(at + 1);
+                let next = ceil_char_boundary(text, next);
+                chars += text[at..next].chars().count();
+                at = next;
+            }
+        }
+        Self { name: name.into(), path, text: Arc::from(text), had_bom, line_starts, char_checkpoints }
     }
 
     /// Line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> LineCol {
-        let offset = offset.min(self.text.len());
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
         let line_index = match self.line_starts.binary_search(&to_u32(offset)) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
         let line_start = self.line_starts[line_index] as usize;
-        let column = self.text[line_start..floor_char_boundary(&self.text, offset)].chars().count() + 1;
-        LineCol { line: line_index + 1, column }
+        let column = if offset - line_start <= CHECKPOINT {
+            self.text[line_start..offset].chars().count()
+        } else {
+            self.chars_before(offset) - self.chars_before(line_start)
+        };
+        LineCol { line: line_index + 1, column: column + 1 }
+    }
+
+    /// The number of characters before byte `offset` (a character boundary).
+    fn chars_before(&self, offset: usize) -> usize {
+        if self.char_checkpoints.is_empty() {
+            return offset;
+        }
+        let i = self.char_checkpoints.partition_point(|&(at, _)| at <= offset).saturating_sub(1);
+        let (at, chars) = self.char_checkpoints[i];
+        chars + self.text[at..offset].chars().count()
     }
 
     /// The byte range of a 1-based line, without its line terminator.
@@ -121,6 +153,13 @@ impl SourceFile {
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
     while !text.is_char_boundary(offset) {
         offset -= 1;
+    }
+    offset
+}
+
+fn ceil_char_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset += 1;
     }
     offset
 }
@@ -188,6 +227,19 @@ mod tests {
         assert_eq!(file.line_col(after), LineCol { line: 2, column: 1 });
         let comma_value = file.text.find("value").unwrap();
         assert_eq!(file.line_col(comma_value), LineCol { line: 2, column: 6 });
+    }
+
+    #[test]
+    fn columns_in_long_non_ascii_lines_are_counted_from_checkpoints() {
+        let line: String = (0..50_000).map(|i| if i % 3 == 0 { 'é' } else { 'a' }).collect();
+        let text = format!("x\n{line}\n");
+        let file = SourceFile::new("a.yaml", None, &text);
+        for chars in [0, 1, 4095, 4096, 4097, 10_000, 49_999] {
+            let offset = 2 + line.char_indices().nth(chars).unwrap().0;
+            assert_eq!(file.line_col(offset), LineCol { line: 2, column: chars + 1 }, "{chars}");
+        }
+        // An offset inside a character counts from its start.
+        assert_eq!(file.line_col(3), LineCol { line: 2, column: 1 });
     }
 
     #[test]

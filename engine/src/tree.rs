@@ -71,6 +71,12 @@ impl Node {
         Self { value, span, key_span: None, tag: Tag::None }
     }
 
+    /// The same node with `tag`.
+    pub fn with_tag(mut self, tag: Tag) -> Self {
+        self.tag = tag;
+        self
+    }
+
     /// A string node.
     pub fn string(s: impl Into<Arc<str>>, span: Span) -> Self {
         Self::new(Value::String(s.into()), span)
@@ -167,35 +173,105 @@ pub fn entry(key: impl Into<Arc<str>>, key_span: Option<Span>, mut value: Node) 
     Entry { key: key.into(), value }
 }
 
-/// Gives every mapping that is a sequence item a `key_span`: its first line, from the first
-/// key to the end of that entry's value (or key, for a nested collection).
+/// Gives every mapping among `items` (the elements of one sequence) a `key_span`: its first
+/// line, from the first key to the end of that entry's value (or key, for a nested collection).
 ///
 /// A sequence item has no key of its own, yet "the nearest existing parent" of a key missing
 /// from, say, a container must point somewhere compact: `- name: api` rather than the whole
-/// container. Loaders call this once after building a tree.
-pub fn anchor_sequence_items(node: &mut Node) {
-    match &mut node.value {
-        Value::List(items) => {
-            for item in Arc::make_mut(items).iter_mut() {
-                if item.key_span.is_none()
-                    && let Value::Map(entries) = &item.value
-                    && let Some(first) = entries.first()
-                {
-                    let key = first.value.key_span.unwrap_or(first.value.span);
-                    let end = match first.value.value {
-                        Value::Map(_) | Value::List(_) => key.end,
-                        _ => first.value.span.end.max(key.end),
-                    };
-                    item.key_span = Some(Span { file: key.file, start: key.start, end });
+/// container. Loaders call this on every sequence they build, before sharing it: the items of
+/// a sequence are complete by then, so no tree is ever walked (or copied) again for it.
+pub fn anchor_items(items: &mut [Node]) {
+    for item in items {
+        if item.key_span.is_none()
+            && let Value::Map(entries) = &item.value
+            && let Some(first) = entries.first()
+        {
+            let key = first.value.key_span.unwrap_or(first.value.span);
+            let end = match first.value.value {
+                Value::Map(_) | Value::List(_) => key.end,
+                _ => first.value.span.end.max(key.end),
+            };
+            item.key_span = Some(Span { file: key.file, start: key.start, end });
+        }
+    }
+}
+
+/// Dropping a tree never recurses: a tree is only as deep as [`crate::limits::MAX_DEPTH`] when
+/// a loader built it, but trees are built elsewhere too, and a recursive drop of a deep one
+/// would overflow the stack. Containers still shared (a YAML alias, a CEL value) are left to
+/// their other owners.
+impl Drop for Node {
+    fn drop(&mut self) {
+        let Some(children) = take_children(&mut self.value) else { return };
+        let mut pending = vec![children];
+        while let Some(top) = pending.last_mut() {
+            match top.next() {
+                Some(mut node) => {
+                    if let Some(children) = take_children(&mut node.value) {
+                        pending.push(children);
+                    }
+                    // `node` is dropped here, childless.
                 }
-                anchor_sequence_items(item);
+                None => {
+                    pending.pop();
+                }
             }
         }
-        Value::Map(entries) => {
-            for e in Arc::make_mut(entries).iter_mut() {
-                anchor_sequence_items(&mut e.value);
-            }
+    }
+}
+
+/// The children of a container this node owns alone, taken out of it.
+enum Children {
+    Items(std::vec::IntoIter<Node>),
+    Entries(std::vec::IntoIter<Entry>),
+}
+
+impl Iterator for Children {
+    type Item = Node;
+
+    fn next(&mut self) -> Option<Node> {
+        match self {
+            Self::Items(items) => items.next(),
+            Self::Entries(entries) => entries.next().map(|e| e.value),
         }
-        _ => {}
+    }
+}
+
+fn take_children(value: &mut Value) -> Option<Children> {
+    if !matches!(value, Value::List(_) | Value::Map(_)) {
+        return None;
+    }
+    match std::mem::replace(value, Value::Null) {
+        Value::List(items) => Arc::into_inner(items).map(|items| Children::Items(items.into_iter())),
+        Value::Map(entries) => Arc::into_inner(entries).map(|entries| Children::Entries(entries.into_iter())),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::FileId;
+
+    fn at() -> Span {
+        Span::new(FileId(0), 0, 0)
+    }
+
+    #[test]
+    fn dropping_a_very_deep_tree_does_not_overflow_the_stack() {
+        let mut node = Node::string("leaf", at());
+        for i in 0..1_000_000 {
+            node =
+                if i % 2 == 0 { Node::list(vec![node], at()) } else { Node::map(vec![entry("k", None, node)], at()) };
+        }
+        drop(node);
+    }
+
+    #[test]
+    fn dropping_one_owner_of_a_shared_subtree_keeps_it_for_the_other() {
+        let shared = Node::list(vec![Node::string("x", at())], at());
+        let a = Node::map(vec![entry("a", None, shared.clone())], at());
+        drop(a);
+        assert_eq!(shared.as_list().map(<[Node]>::len), Some(1));
     }
 }

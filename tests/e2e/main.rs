@@ -11,6 +11,7 @@ mod discovery;
 mod examples;
 mod exit_codes;
 mod explain_rules;
+mod hostile;
 mod human_output;
 mod malformed;
 mod mixed;

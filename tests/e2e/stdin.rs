@@ -268,9 +268,7 @@ fn unnamed_stdin_is_an_incomplete_deployment() {
     let text = crate::support::api_deployment("pulumi-api", None);
     let unnamed = p.run_stdin(&["check", "--format", "json", "-"], &text).report();
     assert_eq!(positions_of(&unnamed, &["PSH-TLS-003"]), []);
-    let named = p
-        .run_stdin(&["check", "--format", "json", "--stdin-filename", "deploy/api.yaml", "-"], &text)
-        .report();
+    let named = p.run_stdin(&["check", "--format", "json", "--stdin-filename", "deploy/api.yaml", "-"], &text).report();
     assert_eq!(positions_of(&named, &["PSH-TLS-003"]).len(), 1, "{named:#}");
 
     // Partly configured TLS is wrong wherever the object is.

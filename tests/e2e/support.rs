@@ -77,8 +77,29 @@ impl Project {
         self.run_at(self.root(), args, stdin, env)
     }
 
+    /// Runs `celador ARGS` in the directory with its address space limited to `mib` MiB
+    /// (`ulimit -v`, as `prlimit --as` sets it): a run that needs more fails to allocate and
+    /// dies, which [`Run::assert_no_panic`] reports.
+    pub fn run_limited(&self, mib: u64, args: &[&str]) -> Run {
+        self.run_limited_in(".", mib, args)
+    }
+
+    /// [`Project::run_limited`] in a subdirectory of the project.
+    pub fn run_limited_in(&self, dir: &str, mib: u64, args: &[&str]) -> Run {
+        let kib = (mib * 1024).to_string();
+        let mut wrapped = vec!["-c", "ulimit -v \"$0\" && exec \"$@\"", &kib, BIN];
+        wrapped.extend_from_slice(args);
+        let mut run = self.command("sh", &self.path(dir), &wrapped, None, &[]);
+        run.args = args.iter().map(|a| (*a).to_owned()).collect();
+        run
+    }
+
     fn run_at(&self, dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
-        let mut cmd = assert_cmd::Command::new(BIN);
+        self.command(BIN, dir, args, stdin, env)
+    }
+
+    fn command(&self, program: &str, dir: &Path, args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+        let mut cmd = assert_cmd::Command::new(program);
         cmd.current_dir(dir)
             .args(args)
             .env_remove("NO_COLOR")

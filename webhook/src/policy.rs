@@ -7,6 +7,7 @@ use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Sever
 use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
+use celador_engine::read::ReadScope;
 use celador_engine::source::{FileId, SourceMap, Span};
 use celador_engine::suppress;
 use celador_engine::tree::Node;
@@ -189,7 +190,7 @@ impl Policy {
             explicit: true,
             kind: Some(InputKind::Kubernetes),
         };
-        let mut loaded = load_inputs(vec![input], &sources, None);
+        let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
             return Err(format!("the object could not be loaded: {}", problem.message));
         }

@@ -5,6 +5,7 @@ use crate::ExitStatus;
 use crate::args::{BaselineCommand, BaselineCreateArgs};
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
+use celador_engine::report::escape_controls;
 use std::io::Write as _;
 
 pub fn run(command: &BaselineCommand) -> anyhow::Result<ExitStatus> {
@@ -17,8 +18,8 @@ fn create(args: &BaselineCreateArgs) -> anyhow::Result<ExitStatus> {
     let scan = scan(&args.scan)?;
     if !scan.problems.is_empty() {
         for p in &scan.problems {
-            let _ =
-                writeln!(std::io::stderr(), "celador: error: {}: {}", p.file.as_deref().unwrap_or("input"), p.message);
+            let line = format!("celador: error: {}: {}", p.file.as_deref().unwrap_or("input"), p.message);
+            let _ = writeln!(std::io::stderr(), "{}", escape_controls(&line));
         }
         return Ok(ExitStatus::Error);
     }

@@ -11,13 +11,15 @@ use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name,
 use celador_engine::config::{self, Config};
 use celador_engine::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
 use celador_engine::kind::{KindGlobs, Syntax, classify_name};
+use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::Rule;
-use celador_engine::report::{HumanOptions, Position, Report, Summary, render_human, render_json};
+use celador_engine::read::{ReadError, ReadScope, read_bounded};
+use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::source::SourceMap;
 use celador_engine::suppress;
 use std::fmt::Write as _;
-use std::io::{IsTerminal, Read, Write as _};
+use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -44,7 +46,10 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let (packs, mut problems) = load_packs(&args.packs, &sources);
     let config = match &args.config {
         Some(path) => Some(path.clone()),
-        None => config::discover(&cwd),
+        None => config::discover(&cwd).unwrap_or_else(|problem| {
+            problems.push(problem);
+            None
+        }),
     };
     let config = match config {
         Some(path) => match config::load(&path, &display_name(&path, &cwd), &sources) {
@@ -81,20 +86,26 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         paths = changed_files(reference, &paths, &cwd, &config.kinds)?;
     }
     progress.phase("reading");
+    let max_file_size = args.max_file_size.unwrap_or(MAX_FILE_SIZE);
+    let scope = ReadScope::new(&cwd, &paths, max_file_size);
     let mut discovered = if args.changed_since.is_some() && paths.is_empty() {
         Default::default()
     } else {
-        discover(&paths, &cwd, &config.kinds)
+        discover(&paths, &cwd, &config.kinds, &scope)
     };
     if !stdin_args.is_empty() {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
         let name = args.stdin_filename.clone().unwrap_or_else(|| "<stdin>".to_owned());
-        let kind = config.kinds.kind_of(&name, Path::new(&name));
-        discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind });
+        match read_bounded(std::io::stdin().lock(), max_file_size) {
+            Ok(bytes) => {
+                let kind = config.kinds.kind_of(&name, Path::new(&name));
+                discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind });
+            }
+            Err(ReadError::Io(e)) => return Err(e).context("cannot read stdin"),
+            Err(e) => discovered.problems.push(Problem::file(Some(name), format!("stdin: {e}"))),
+        }
     }
     problems.append(&mut discovered.problems);
-    let loaded = load_inputs(discovered.inputs, &sources, args.kind);
+    let loaded = load_inputs(discovered.inputs, &sources, args.kind, &scope);
     problems.extend(loaded.problems.iter().cloned());
 
     progress.phase("checking");
@@ -274,7 +285,7 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     sort_problems(&mut scan.problems, &scan.sources);
     let mut stderr = std::io::stderr().lock();
     for note in &scan.notes {
-        let _ = writeln!(stderr, "celador: {note}");
+        let _ = writeln!(stderr, "celador: {}", escape_controls(note));
     }
     drop(stderr);
     let report = Report {
@@ -355,7 +366,8 @@ fn suppressed_list(scan: &Scan) -> String {
     let _ = writeln!(out, "\nSuppressed:");
     for (d, reason) in &scan.suppressed {
         let p = Position::of(&scan.sources, d.primary.span);
-        let _ = writeln!(out, "  {} {}:{}:{}: {} (reason: {reason})", d.rule, p.file, p.line, p.column, d.message);
+        let line = format!("  {} {}:{}:{}: {} (reason: {reason})", d.rule, p.file, p.line, p.column, d.message);
+        let _ = writeln!(out, "{}", escape_controls(&line));
     }
     out
 }

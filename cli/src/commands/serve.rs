@@ -15,7 +15,13 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let sources = SourceMap::new();
     let (packs, mut problems) = load_packs(&args.packs, &sources);
-    let config_path = args.config.clone().or_else(|| config::discover(&cwd));
+    let config_path = match &args.config {
+        Some(path) => Some(path.clone()),
+        None => config::discover(&cwd).unwrap_or_else(|problem| {
+            problems.push(problem);
+            None
+        }),
+    };
     let config = match &config_path {
         Some(path) => config::load(path, &display_name(path, &cwd), &sources).unwrap_or_else(|mut errs| {
             problems.append(&mut errs);

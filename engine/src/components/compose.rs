@@ -12,18 +12,35 @@ use crate::tree::{Node, Tag, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-/// The `env_file` paths a compose document references, as (shown name, path on disk).
-pub fn referenced_env_files(doc: &Document, sources: &SourceMap) -> Vec<(String, Option<PathBuf>)> {
+/// One `env_file` of a compose service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvFileRef {
+    /// The name reports show for the env file: the compose file's directory joined with the
+    /// path as written, normalised.
+    pub name: String,
+    /// The path as written in the compose file.
+    pub written: String,
+    /// Where it would be on disk, when the compose file was read from disk.
+    pub path: Option<PathBuf>,
+    /// The `env_file` value in the compose file.
+    pub span: Span,
+}
+
+/// The `env_file`s a compose document references.
+pub fn referenced_env_files(doc: &Document, sources: &SourceMap) -> Vec<EnvFileRef> {
     if doc.kind != InputKind::Compose {
         return Vec::new();
     }
     let file = sources.get(doc.file);
     let mut out = Vec::new();
     for (_, service) in services(&doc.root) {
-        for (relative, _) in env_file_refs(service) {
-            let shown = join_name(&file.name, &relative);
-            let path = file.path.as_ref().and_then(|p| p.parent()).map(|dir| dir.join(&relative));
-            out.push((shown, path));
+        for (relative, span) in env_file_refs(service) {
+            out.push(EnvFileRef {
+                name: join_name(&file.name, &relative),
+                path: file.path.as_ref().and_then(|p| p.parent()).map(|dir| dir.join(&relative)),
+                written: relative,
+                span,
+            });
         }
     }
     out
@@ -31,7 +48,7 @@ pub fn referenced_env_files(doc: &Document, sources: &SourceMap) -> Vec<(String,
 
 /// Names of every env file some compose document of the run references.
 pub(crate) fn referenced_names(documents: &[Document], sources: &SourceMap) -> HashSet<String> {
-    documents.iter().flat_map(|d| referenced_env_files(d, sources)).map(|(name, _)| name).collect()
+    documents.iter().flat_map(|d| referenced_env_files(d, sources)).map(|r| r.name).collect()
 }
 
 fn services(root: &Node) -> impl Iterator<Item = (&str, &Node)> {

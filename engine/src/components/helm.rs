@@ -23,6 +23,7 @@ pub(crate) fn components(root: &Node) -> Vec<Node> {
     out
 }
 
+/// Recurses once per level: at most [`crate::limits::MAX_DEPTH`].
 fn walk(node: &Node, key: Option<&str>, out: &mut Vec<Node>) {
     match &node.value {
         Value::Map(entries) => {

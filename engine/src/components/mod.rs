@@ -30,7 +30,7 @@ pub(crate) mod state_support {
     pub(crate) use super::state::{is_delete, pulumi_attributes};
 }
 
-pub use compose::referenced_env_files;
+pub use compose::{EnvFileRef, referenced_env_files};
 pub(crate) use helm::configures_pulumi_image;
 
 use crate::document::Document;

@@ -69,7 +69,8 @@ fn record(access: Access) {
 
 /// Converts a located tree into a CEL value. Containers are wrapped, not copied: their
 /// children are converted the first time they are looked at, so a rule that reads three fields
-/// of a 10 MB Terraform plan converts three fields' worth of it.
+/// of a 10 MB Terraform plan converts three fields' worth of it. Conversion and comparison
+/// (`equals`) recurse once per level of the tree, at most [`crate::limits::MAX_DEPTH`].
 pub fn to_cel(node: &Node) -> Box<dyn Val + 'static> {
     match &node.value {
         NodeValue::Null => Box::new(CelNull),

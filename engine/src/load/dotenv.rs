@@ -177,7 +177,7 @@ impl Parser<'_> {
         let (start, end) = self.trim(start, comment);
         let value = &self.text[start..end];
         let node = Node::string(value, self.span(start, end));
-        if has_interpolation(value) { Node { tag: Tag::Interpolation, ..node } } else { node }
+        if has_interpolation(value) { node.with_tag(Tag::Interpolation) } else { node }
     }
 
     /// A quoted value starting with the quote at `open`, possibly spanning lines. Double
@@ -225,7 +225,7 @@ impl Parser<'_> {
         }
         self.pos = next;
         let node = Node::string(value, self.span(content_start, close));
-        Ok(if interpolates { Node { tag: Tag::Interpolation, ..node } } else { node })
+        Ok(if interpolates { node.with_tag(Tag::Interpolation) } else { node })
     }
 }
 

@@ -23,7 +23,6 @@ pub fn load_embedded_json(file: FileId, text: &str, token: Span) -> Option<Node>
     }
     let mut node = load_json(FileId(u32::MAX), &unescaped).ok()?;
     remap(&mut node, file, &origin);
-    crate::tree::anchor_sequence_items(&mut node);
     Some(node)
 }
 

@@ -12,8 +12,9 @@ use jsonc_parser::errors::ParseErrorKind;
 use jsonc_parser::{CollectOptions, ParseOptions, ParseStringErrorKind, parse_to_ast};
 
 use super::ParseError;
+use crate::limits::MAX_DEPTH;
 use crate::source::{FileId, Span};
-use crate::tree::{Entry, Node, Tag, Value, entry, map_node};
+use crate::tree::{Entry, Node, Tag, Value, anchor_items, entry, map_node};
 
 /// Parses `text` as one strict JSON document.
 ///
@@ -23,14 +24,15 @@ use crate::tree::{Entry, Node, Tag, Value, entry, map_node};
 /// text with [`Tag::BigNumber`] so no precision is lost silently.
 ///
 /// # Errors
-/// The first syntax error, a duplicate key, a raw control character inside a string, or an
-/// empty document, each located in `text`.
+/// The first syntax error, a duplicate key, a raw control character inside a string, an
+/// empty document, or arrays and objects nested more than [`MAX_DEPTH`] levels deep, each
+/// located in `text`.
 pub fn load_json(file: FileId, text: &str) -> Result<Node, ParseError> {
     let loader = Loader { file, text };
     let parsed = parse_to_ast(text, &CollectOptions::default(), &strict_options())
         .map_err(|err| loader.error(err.range(), message_for(err.kind())))?;
     match parsed.value {
-        Some(value) => loader.value(&value),
+        Some(value) => loader.value(&value, 1),
         None => Err(ParseError::new(Span::new(file, 0, 0), "empty JSON document")),
     }
 }
@@ -59,11 +61,17 @@ fn message_for(kind: &ParseErrorKind) -> String {
             let (code, reason) = detail.split_at(detail.find(" (").unwrap_or(detail.len()));
             format!("invalid unicode escape sequence `\\u{code}`{reason}")
         }
+        // The parser's own limit (512 levels); ours is lower, but the message is the same.
+        ParseErrorKind::NestingDepthExceeded => too_deep(),
         ParseErrorKind::MultipleRootJsonValues => {
             "unexpected text after the JSON value (a document holds exactly one value)".to_owned()
         }
         other => lowercase_first(&other.to_string()),
     }
+}
+
+fn too_deep() -> String {
+    format!("arrays and objects nested more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels)")
 }
 
 /// `text` with its first character lower-cased, to match the style of our own messages.
@@ -92,7 +100,13 @@ impl Loader<'_> {
         ParseError::new(self.span(range), message)
     }
 
-    fn value(&self, value: &ast::Value<'_>) -> Result<Node, ParseError> {
+    /// Converts `value`, a collection at nesting level `depth` (1 for the root) if it is one.
+    fn value(&self, value: &ast::Value<'_>, depth: usize) -> Result<Node, ParseError> {
+        if let ast::Value::Array(ast::Array { range, .. }) | ast::Value::Object(ast::Object { range, .. }) = value
+            && depth > MAX_DEPTH
+        {
+            return Err(self.error(Range::new(range.start, range.start + 1), too_deep()));
+        }
         Ok(match value {
             ast::Value::NullKeyword(null) => Node::new(Value::Null, self.span(null.range)),
             ast::Value::BooleanLit(b) => Node::new(Value::Bool(b.value), self.span(b.range)),
@@ -102,16 +116,18 @@ impl Loader<'_> {
                 Node::string(s.value.as_ref(), self.span(s.range))
             }
             ast::Value::Array(array) => {
-                let items = array.elements.iter().map(|item| self.value(item)).collect::<Result<_, _>>()?;
+                let mut items: Vec<Node> =
+                    array.elements.iter().map(|item| self.value(item, depth + 1)).collect::<Result<_, _>>()?;
+                anchor_items(&mut items);
                 Node::list(items, self.span(array.range))
             }
-            ast::Value::Object(object) => self.object(object)?,
+            ast::Value::Object(object) => self.object(object, depth)?,
         })
     }
 
     /// Builds a mapping, rejecting a key that appears twice in the same object: most JSON
     /// consumers silently keep the last one, which hides mistakes.
-    fn object(&self, object: &ast::Object<'_>) -> Result<Node, ParseError> {
+    fn object(&self, object: &ast::Object<'_>, depth: usize) -> Result<Node, ParseError> {
         let mut first_seen: HashMap<&str, usize> = HashMap::new();
         let mut entries: Vec<Entry> = Vec::with_capacity(object.properties.len());
         for prop in &object.properties {
@@ -127,7 +143,7 @@ impl Loader<'_> {
                 return Err(self.error(key_range, format!("duplicate key `{key}` (first defined on line {line})")));
             }
             first_seen.insert(key, key_range.start);
-            let value = self.value(&prop.value)?;
+            let value = self.value(&prop.value, depth + 1)?;
             entries.push(entry(key, Some(self.span(key_range)), value));
         }
         Ok(map_node(entries, self.span(object.range)))
@@ -143,7 +159,7 @@ impl Loader<'_> {
         }
         match raw.parse::<f64>() {
             Ok(float) if !is_integer_literal && float.is_finite() => Node::new(Value::Float(float), span),
-            _ => Node { tag: Tag::BigNumber, ..Node::string(raw, span) },
+            _ => Node::string(raw, span).with_tag(Tag::BigNumber),
         }
     }
 
@@ -433,5 +449,27 @@ mod tests {
         assert!(load_json(FILE, &deep).is_err());
         let bytes: Vec<u8> = (0..=255u8).cycle().skip(7).step_by(13).take(600).collect();
         let _ = load_json(FILE, &String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_a_located_error() {
+        let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        assert!(load_json(FILE, &nested(255)).is_ok());
+        for text in
+            [nested(256), nested(600), "[".repeat(100_000), format!("{}1{}", "{\"a\": ".repeat(300), "}".repeat(300))]
+        {
+            let err = error(&text);
+            assert!(err.message.contains("nested more than 255 levels"), "{}", err.message);
+        }
+        let err = error(&nested(256));
+        assert_eq!(err.span, Span::new(FILE, 255, 256), "at the 256th `[`");
+    }
+
+    #[test]
+    fn items_of_arrays_are_anchored_at_their_first_key() {
+        let text = r#"[{"name": "api", "image": "x"}, 1]"#;
+        let items = load(text).as_list().unwrap().to_vec();
+        assert_eq!(&text[items[0].key_span.unwrap().range()], r#""name": "api""#);
+        assert_eq!(items[1].key_span, None);
     }
 }

@@ -9,6 +9,9 @@
 //!
 //! `toml` stores tables sorted by key, so entries are put back into source order by the
 //! position of their keys.
+//!
+//! `toml` refuses to nest more than 80 levels; the conversion checks [`MAX_DEPTH`] too, so
+//! the tree is bounded whatever the parser allows.
 
 use std::borrow::Cow;
 
@@ -16,8 +19,9 @@ use toml::Spanned;
 use toml::de::{DeFloat, DeInteger, DeTable, DeValue};
 
 use super::ParseError;
+use crate::limits::MAX_DEPTH;
 use crate::source::{FileId, Span};
-use crate::tree::{Node, Tag, Value, entry, map_node};
+use crate::tree::{Node, Tag, Value, anchor_items, entry, map_node};
 
 /// Parses `text` as one TOML document into a mapping node spanning the whole text.
 ///
@@ -30,7 +34,7 @@ use crate::tree::{Node, Tag, Value, entry, map_node};
 pub fn load_toml(file: FileId, text: &str) -> Result<Node, ParseError> {
     let loader = Loader { file, text };
     let root = DeTable::parse(text).map_err(|err| loader.error(&err))?;
-    Ok(loader.table(root.into_inner(), Span::new(file, 0, text.len())))
+    loader.table(root.into_inner(), Span::new(file, 0, text.len()), 1)
 }
 
 /// Converts parsed values to nodes; holds what every conversion needs.
@@ -56,6 +60,10 @@ impl Loader<'_> {
         let message = err.message().lines().next().unwrap_or("invalid TOML").trim();
         let message = match self.source(range.clone()) {
             key if message == "duplicate key" && !key.is_empty() => format!("duplicate key `{key}`"),
+            // The parser's limits on nested tables, arrays, inline tables and dotted keys.
+            _ if message.contains("recursion") => {
+                format!("nested too deep: TOML tables, arrays and dotted keys may nest at most {TOML_MAX_DEPTH} levels")
+            }
             _ => message.to_owned(),
         };
         ParseError::new(self.span(range), message)
@@ -69,31 +77,44 @@ impl Loader<'_> {
         if inside_crlf { offset - 1 } else { offset }
     }
 
-    fn table(&self, table: DeTable<'_>, span: Span) -> Node {
+    /// Converts a table at nesting level `depth` (1 for the root).
+    fn table(&self, table: DeTable<'_>, span: Span, depth: usize) -> Result<Node, ParseError> {
+        if depth > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
         let mut entries: Vec<_> = table.into_iter().collect();
         entries.sort_by_key(|(key, _)| key.span().start);
         let entries = entries
             .into_iter()
             .map(|(key, value)| {
                 let key_span = self.span(key.span());
-                entry(key.into_inner(), Some(key_span), self.value(value))
+                Ok(entry(key.into_inner(), Some(key_span), self.value(value, depth + 1)?))
             })
-            .collect();
-        map_node(entries, span)
+            .collect::<Result<_, ParseError>>()?;
+        Ok(map_node(entries, span))
     }
 
-    fn value(&self, value: Spanned<DeValue<'_>>) -> Node {
+    /// Converts a value; a table or an array is at nesting level `depth`.
+    fn value(&self, value: Spanned<DeValue<'_>>, depth: usize) -> Result<Node, ParseError> {
         let range = value.span();
         let span = self.span(range.clone());
-        match value.into_inner() {
+        Ok(match value.into_inner() {
             DeValue::String(s) => Node::string(self.normalize_newlines(s, range), span),
             DeValue::Integer(int) => self.integer(&int, span),
             DeValue::Float(float) => self.float(&float, span),
             DeValue::Boolean(b) => Node::new(Value::Bool(b), span),
             DeValue::Datetime(_) => Node::string(self.source(range), span),
-            DeValue::Array(array) => Node::list(array.into_iter().map(|item| self.value(item)).collect(), span),
-            DeValue::Table(table) => self.table(table, span),
-        }
+            DeValue::Array(array) => {
+                if depth > MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
+                let mut items: Vec<Node> =
+                    array.into_iter().map(|item| self.value(item, depth + 1)).collect::<Result<_, _>>()?;
+                anchor_items(&mut items);
+                Node::list(items, span)
+            }
+            DeValue::Table(table) => self.table(table, span, depth)?,
+        })
     }
 
     /// A raw CRLF inside a multi-line string decodes to `"\r\n"`; the value gets `"\n"`, so
@@ -122,8 +143,20 @@ impl Loader<'_> {
 
     /// The source text of a number that does not fit, tagged [`Tag::BigNumber`].
     fn big_number(&self, span: Span) -> Node {
-        Node { tag: Tag::BigNumber, ..Node::string(self.source(span.range()), span) }
+        Node::string(self.source(span.range()), span).with_tag(Tag::BigNumber)
     }
+}
+
+/// How deep the `toml` parser nests before it stops (its `LIMIT`).
+const TOML_MAX_DEPTH: usize = 80;
+
+fn too_deep(span: Span) -> ParseError {
+    ParseError::new(
+        span,
+        format!(
+            "tables and arrays nested more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels)"
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -381,6 +414,15 @@ mod tests {
         }
         let deep = format!("a = {}", "[".repeat(100_000));
         assert!(load_toml(FILE, &deep).is_err());
+        for deep in [
+            format!("a = {}", "{b = ".repeat(100_000)),
+            format!("{} = 1", vec!["a"; 100_000].join(".")),
+            format!("[{}]", vec!["a"; 100_000].join(".")),
+            format!("a = {}1{}", "[".repeat(300), "]".repeat(300)),
+        ] {
+            let err = load_toml(FILE, &deep).unwrap_err();
+            assert!(err.message.starts_with("nested too deep"), "{}", err.message);
+        }
         let bytes: Vec<u8> = (0..=255u8).cycle().skip(7).step_by(13).take(600).collect();
         let _ = load_toml(FILE, &String::from_utf8_lossy(&bytes));
     }

@@ -4,17 +4,23 @@
 //! are the strings `"yes"`, `"no"`, … and the integer 755 — not YAML 1.1 booleans or octal.
 //! Quoted scalars are always strings. Rules that compare such values should compare text.
 //!
-//! Anchors and aliases are resolved: an alias becomes a copy of the anchored value whose own
-//! span is the alias site (`*labels`), while its children keep the spans of their definition.
-//! Merge keys (`<<: *base`, `<<: [*a, *b]`) are applied when their mapping ends; explicit keys
-//! win. A key defined twice in one mapping is an error, as in Kubernetes' strict decoding.
-//! `saphyr-parser` counts characters; spans are converted to byte offsets here.
+//! Anchors and aliases are resolved: an alias becomes a node whose own span is the alias site
+//! (`*labels`) and whose children are the anchored value's, shared, not copied, so they keep
+//! the spans of their definition. Merge keys (`<<: *base`, `<<: [*a, *b]`) are applied when
+//! their mapping ends; explicit keys win. A key defined twice in one mapping is an error, as
+//! in Kubernetes' strict decoding. `saphyr-parser` counts characters; spans are converted to
+//! byte offsets here.
+//!
+//! Hostile streams are bounded: collections nest at most [`MAX_DEPTH`] levels, aliases
+//! included, and aliases reach at most [`MAX_ALIAS_EXPANSION`] nodes per file (a "billion
+//! laughs" is an error at the alias that exceeds it); see [`crate::limits`].
 
 use super::ParseError;
+use crate::limits::{MAX_ALIAS_EXPANSION, MAX_DEPTH};
 use crate::source::{FileId, Span};
-use crate::tree::{Entry, Node, Tag, Value, entry};
+use crate::tree::{Entry, Node, Tag, Value, anchor_items, entry};
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// One document of a YAML stream.
@@ -28,10 +34,12 @@ pub struct YamlDocument {
     pub helm_source: Option<String>,
 }
 
-/// Parses every document of a YAML stream.
+/// Parses every document of a YAML stream. Empty documents (and documents holding only
+/// `null`) are left out, so a stream of a million `---` costs no memory; `index` counts them.
 ///
 /// # Errors
-/// The first syntax error, duplicate key, undefined alias or unrendered template, located.
+/// The first syntax error, duplicate key, undefined alias, unrendered template, collection
+/// nested deeper than [`MAX_DEPTH`] or alias past the [`MAX_ALIAS_EXPANSION`] budget, located.
 pub fn load_yaml(file: FileId, text: &str) -> Result<Vec<YamlDocument>, ParseError> {
     Loader::new(file, text).run()
 }
@@ -60,22 +68,56 @@ impl CharToByte {
     }
 }
 
+/// What a subtree costs to walk: its nodes, counted through aliases, and its height (the
+/// collections nested in it, itself included; 0 for a scalar).
+#[derive(Clone, Copy, Debug, Default)]
+struct Weight {
+    nodes: u64,
+    height: usize,
+}
+
+impl Weight {
+    const SCALAR: Self = Self { nodes: 1, height: 0 };
+
+    /// Adds a child's weight to its collection's.
+    fn add_child(&mut self, child: Weight) {
+        self.nodes = self.nodes.saturating_add(child.nodes);
+        self.height = self.height.max(child.height + 1);
+    }
+}
+
 enum Frame {
-    Seq { start: usize, anchor: usize, items: Vec<Node> },
-    Map { start: usize, anchor: usize, entries: Vec<Entry>, key: Option<Node>, merges: Vec<Node> },
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+        weight: Weight,
+    },
+    Map {
+        start: usize,
+        anchor: usize,
+        entries: Vec<Entry>,
+        /// The keys of `entries`, to find duplicates without a quadratic search.
+        keys: HashSet<Arc<str>>,
+        key: Option<Node>,
+        merges: Vec<Node>,
+        weight: Weight,
+    },
 }
 
 struct Loader<'a> {
     file: FileId,
     text: &'a str,
     offsets: CharToByte,
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, Weight)>,
     stack: Vec<Frame>,
+    /// Nodes reached through aliases so far in this file.
+    expanded: u64,
 }
 
 impl<'a> Loader<'a> {
     fn new(file: FileId, text: &'a str) -> Self {
-        Self { file, text, offsets: CharToByte::new(text), anchors: HashMap::new(), stack: Vec::new() }
+        Self { file, text, offsets: CharToByte::new(text), anchors: HashMap::new(), stack: Vec::new(), expanded: 0 }
     }
 
     fn span(&self, span: saphyr_parser::Span) -> Span {
@@ -84,11 +126,16 @@ impl<'a> Loader<'a> {
 
     fn scan_error(&self, error: &ScanError) -> ParseError {
         let at = self.offsets.byte(error.marker().index()).min(self.text.len());
+        let end = self.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+        let span = Span::new(self.file, at, end);
+        // saphyr's own limit: 255 nested flow collections, which is `MAX_DEPTH`.
+        if error.info() == "recursion limit exceeded" {
+            return too_deep(span);
+        }
         if let Some(template) = self.template_on_line(at) {
             return helm_template_error(template);
         }
-        let end = self.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
-        ParseError::new(Span::new(self.file, at, end), format!("invalid YAML: {}", error.info()))
+        ParseError::new(span, format!("invalid YAML: {}", error.info()))
     }
 
     /// The span of a `{{ … }}` on the line holding `offset`, if there is one: YAML that fails
@@ -104,6 +151,7 @@ impl<'a> Loader<'a> {
     fn run(mut self) -> Result<Vec<YamlDocument>, ParseError> {
         let mut parser = Parser::new_from_str(self.text);
         let mut documents = Vec::new();
+        let mut index = 0;
         let mut root: Option<Node> = None;
         let mut doc_start = 0usize;
         let mut previous_end = 0usize;
@@ -124,54 +172,60 @@ impl<'a> Loader<'a> {
                     let content_start = (root_node.span.start as usize).max(previous_end);
                     let helm_source = helm_source(&self.text[previous_end..content_start.max(previous_end)]);
                     previous_end = (span.end as usize).max(root_node.span.end as usize).min(self.text.len());
-                    documents.push(YamlDocument { root: root_node, index: documents.len(), helm_source });
+                    if root_node.value != Value::Null {
+                        documents.push(YamlDocument { root: root_node, index, helm_source });
+                    }
+                    index += 1;
                 }
                 Event::Alias(id) => {
-                    let mut node = self
-                        .anchors
-                        .get(&id)
-                        .cloned()
-                        .ok_or_else(|| ParseError::new(span, "alias refers to an undefined anchor"))?;
+                    let (mut node, weight) = self.alias(id, span)?;
                     node.span = span;
                     node.key_span = None;
-                    self.push_value(node, &mut root)?;
+                    self.push_value(node, weight, &mut root)?;
                 }
                 Event::Scalar(value, style, anchor, tag) => {
                     let node = self.scalar(&value, style, tag.as_deref(), span);
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), Weight::SCALAR));
                     }
-                    self.push_value(node, &mut root)?;
+                    self.push_value(node, Weight::SCALAR, &mut root)?;
                 }
                 Event::SequenceStart(anchor, _) => {
-                    self.stack.push(Frame::Seq { start: span.start as usize, anchor, items: Vec::new() });
+                    self.enter(span)?;
+                    let weight = Weight { nodes: 1, height: 1 };
+                    self.stack.push(Frame::Seq { start: span.start as usize, anchor, items: Vec::new(), weight });
                 }
                 Event::MappingStart(anchor, _) => {
+                    self.enter(span)?;
                     self.stack.push(Frame::Map {
                         start: span.start as usize,
                         anchor,
                         entries: Vec::new(),
+                        keys: HashSet::new(),
                         key: None,
                         merges: Vec::new(),
+                        weight: Weight { nodes: 1, height: 1 },
                     });
                 }
                 Event::SequenceEnd => {
-                    let Some(Frame::Seq { start, anchor, items }) = self.stack.pop() else {
+                    let Some(Frame::Seq { start, anchor, mut items, weight }) = self.stack.pop() else {
                         return Err(ParseError::new(span, "invalid YAML: unbalanced sequence"));
                     };
                     let end =
                         items.last().map_or(span.end as usize, |n| n.span.end as usize).max(self.flow_end(start, span));
+                    anchor_items(&mut items);
                     let node = Node::list(items, Span::new(self.file, start, end));
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), weight));
                     }
-                    self.push_value(node, &mut root)?;
+                    self.push_value(node, weight, &mut root)?;
                 }
                 Event::MappingEnd => {
-                    let Some(Frame::Map { start, anchor, mut entries, merges, .. }) = self.stack.pop() else {
+                    let Some(Frame::Map { start, anchor, mut entries, keys, merges, weight, .. }) = self.stack.pop()
+                    else {
                         return Err(ParseError::new(span, "invalid YAML: unbalanced mapping"));
                     };
-                    apply_merges(&mut entries, merges);
+                    apply_merges(&mut entries, keys, merges);
                     let end = entries
                         .iter()
                         .map(|e| e.value.span.end as usize)
@@ -180,13 +234,52 @@ impl<'a> Loader<'a> {
                         .max(self.flow_end(start, span));
                     let node = Node::map(entries, Span::new(self.file, start, end));
                     if anchor > 0 {
-                        self.anchors.insert(anchor, node.clone());
+                        self.anchors.insert(anchor, (node.clone(), weight));
                     }
-                    self.push_value(node, &mut root)?;
+                    self.push_value(node, weight, &mut root)?;
                 }
             }
         }
         Ok(documents)
+    }
+
+    /// Checks that a collection starting at `span` is not nested too deep.
+    fn enter(&self, span: Span) -> Result<(), ParseError> {
+        if self.stack.len() >= MAX_DEPTH {
+            let end = self.text[span.start as usize..]
+                .chars()
+                .next()
+                .map_or(span.start as usize, |c| span.start as usize + c.len_utf8());
+            return Err(too_deep(Span::new(self.file, span.start as usize, end)));
+        }
+        Ok(())
+    }
+
+    /// The value of alias `id` at `span`, shared with its anchor, and its weight; charged to
+    /// the file's alias budget.
+    fn alias(&mut self, id: usize, span: Span) -> Result<(Node, Weight), ParseError> {
+        let (node, weight) =
+            self.anchors.get(&id).ok_or_else(|| ParseError::new(span, "alias refers to an undefined anchor"))?;
+        let name = self.text.get(span.range()).unwrap_or("*");
+        if self.stack.len() + weight.height > MAX_DEPTH {
+            return Err(ParseError::new(
+                span,
+                format!(
+                    "alias `{name}` nests its value more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels of nested collections)"
+                ),
+            ));
+        }
+        self.expanded = self.expanded.saturating_add(weight.nodes);
+        if self.expanded > MAX_ALIAS_EXPANSION {
+            return Err(ParseError::new(
+                span,
+                format!(
+                    "alias `{name}` takes the nodes reached through aliases in this file past {MAX_ALIAS_EXPANSION} (it repeats {} nodes); an alias bomb?",
+                    weight.nodes
+                ),
+            ));
+        }
+        Ok((node.clone(), *weight))
     }
 
     /// For flow collections (`[…]`, `{…}`) the end event sits on the closing bracket; block
@@ -198,11 +291,14 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn push_value(&mut self, node: Node, root: &mut Option<Node>) -> Result<(), ParseError> {
+    fn push_value(&mut self, node: Node, node_weight: Weight, root: &mut Option<Node>) -> Result<(), ParseError> {
         match self.stack.last_mut() {
             None => *root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { key, entries, merges, .. }) => match key.take() {
+            Some(Frame::Seq { items, weight, .. }) => {
+                weight.add_child(node_weight);
+                items.push(node);
+            }
+            Some(Frame::Map { key, entries, keys, merges, weight, .. }) => match key.take() {
                 None => {
                     if matches!(node.value, Value::Map(_) | Value::List(_)) {
                         return Err(self.complex_key(&node));
@@ -215,6 +311,7 @@ impl<'a> Loader<'a> {
                         Value::Null => Arc::from(""),
                         _ => Arc::from(&self.text[key_node.span.range()]),
                     };
+                    weight.add_child(node_weight);
                     if &*name == "<<"
                         && key_node.tag == Tag::None
                         && matches!(node.value, Value::Map(_) | Value::List(_))
@@ -228,7 +325,9 @@ impl<'a> Loader<'a> {
                     if node.value == Value::Null && node.span.is_empty() {
                         node.span = key_node.span;
                     }
-                    if let Some(first) = entries.iter().find(|e| e.key == name) {
+                    if !keys.insert(name.clone())
+                        && let Some(first) = entries.iter().find(|e| e.key == name)
+                    {
                         let line = line_of(self.text, first.value.anchor_span().start as usize);
                         return Err(ParseError::new(
                             key_node.span,
@@ -318,9 +417,10 @@ fn is_core_float(s: &str) -> bool {
     mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
 }
 
-/// Adds the entries of merged mappings that the mapping does not define itself. Earlier
-/// sources in `<<: [*a, *b]` win over later ones, as the merge-key spec says.
-fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+/// Adds the entries of merged mappings that the mapping does not define itself (`keys` are
+/// the keys it defines). Earlier sources in `<<: [*a, *b]` win over later ones, as the
+/// merge-key spec says.
+fn apply_merges(entries: &mut Vec<Entry>, mut keys: HashSet<Arc<str>>, merges: Vec<Node>) {
     for merge in merges {
         let sources: Vec<Node> = match &merge.value {
             Value::List(items) => items.to_vec(),
@@ -329,13 +429,20 @@ fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
         for source in sources {
             if let Value::Map(merged) = &source.value {
                 for e in merged.iter() {
-                    if !entries.iter().any(|existing| existing.key == e.key) {
+                    if keys.insert(e.key.clone()) {
                         entries.push(e.clone());
                     }
                 }
             }
         }
     }
+}
+
+fn too_deep(span: Span) -> ParseError {
+    ParseError::new(
+        span,
+        format!("collections nested more than {MAX_DEPTH} levels deep (celador reads at most {MAX_DEPTH} levels)"),
+    )
 }
 
 fn helm_template_error(span: Span) -> ParseError {
@@ -465,6 +572,96 @@ mod tests {
     fn unrendered_helm_templates_get_a_targeted_message() {
         let err = load_yaml(FileId(0), "image: {{ .Values.image }}\n").unwrap_err();
         assert!(err.message.contains("unrendered Helm template"), "{}", err.message);
+    }
+
+    #[test]
+    fn aliases_share_the_anchored_value_instead_of_copying_it() {
+        let text = "base: &b {x: [1, 2]}\nsel: *b\nlist:\n- *b\n- {name: y}\n";
+        let root = &load(text)[0].root;
+        let (Value::Map(base), Value::Map(sel)) = (&root.get("base").unwrap().value, &root.get("sel").unwrap().value)
+        else {
+            panic!("maps expected")
+        };
+        assert!(Arc::ptr_eq(base, sel), "the alias shares the anchor's entries");
+        // Sequence items are anchored at their first line as they are built, aliases included.
+        let items = root.get("list").unwrap().as_list().unwrap();
+        assert_eq!(&text[items[0].key_span.unwrap().range()], "x");
+        assert_eq!(&text[items[1].key_span.unwrap().range()], "name: y");
+    }
+
+    /// The "billion laughs": ten aliases of ten aliases of … would be 10⁸ nodes.
+    #[test]
+    fn an_alias_bomb_is_an_error_at_the_alias_past_the_budget() {
+        let mut text = String::from("a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+        for i in 1..8 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(",");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        text.push_str("data: *a7\n");
+        let err = load_yaml(FileId(0), &text).unwrap_err();
+        assert!(err.message.contains("alias `*a4`") && err.message.contains("1000000"), "{}", err.message);
+        // The alias that crosses the budget: 10 + 110 + 1,110 + 11,110 + 111,110 + 9 × 111,111 nodes.
+        assert_eq!(at(&text, err.span), (6, 38));
+        assert_eq!(&text[err.span.range()], "*a4");
+    }
+
+    #[test]
+    fn aliases_within_the_budget_load() {
+        let mut text = String::from("a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+        for i in 1..5 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(",");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let root = &load(&text)[0].root;
+        assert_eq!(root.get("a4").unwrap().as_list().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_an_error_in_every_style() {
+        let block = format!("data:\n{}x\n", "- ".repeat(150_000));
+        let err = load_yaml(FileId(0), &block).unwrap_err();
+        assert!(err.message.contains("nested more than 255 levels"), "{}", err.message);
+        // The root mapping is level 1: the 255th `- ` opens level 256.
+        assert_eq!(at(&block, err.span), (2, 2 * 254 + 1));
+        let flow = format!("data: {}\n", "[".repeat(100_000));
+        let err = load_yaml(FileId(0), &flow).unwrap_err();
+        assert!(err.message.contains("nested more than 255 levels"), "{}", err.message);
+        let flow_maps = format!("data: {}\n", "{a: ".repeat(100_000));
+        assert!(load_yaml(FileId(0), &flow_maps).unwrap_err().message.contains("nested more than 255 levels"));
+        // 255 levels are fine.
+        let ok = format!("{}x{}\n", "[".repeat(255), "]".repeat(255));
+        assert!(load_yaml(FileId(0), &ok).is_ok());
+    }
+
+    #[test]
+    fn aliases_cannot_nest_deeper_than_the_text_could() {
+        let deep = |n: usize, inner: &str| format!("{}{inner}{}", "[".repeat(n), "]".repeat(n));
+        let text = format!("a: &a {}\nb: {}\n", deep(200, "x"), deep(200, "*a"));
+        let err = load_yaml(FileId(0), &text).unwrap_err();
+        assert!(err.message.contains("alias `*a` nests its value more than 255 levels"), "{}", err.message);
+        assert_eq!(&text[err.span.range()], "*a");
+    }
+
+    #[test]
+    fn many_keys_and_merges_load_in_linear_time() {
+        let mut text = String::from("base: &b {");
+        text.push_str(&(0..50_000).map(|i| format!("k{i}: {i}")).collect::<Vec<_>>().join(", "));
+        text.push_str("}\nderived:\n  <<: *b\n");
+        for i in 0..50_000 {
+            text.push_str(&format!("  d{i}: {i}\n"));
+        }
+        let started = std::time::Instant::now();
+        let root = &load(&text)[0].root;
+        assert_eq!(root.get("derived").unwrap().as_map().unwrap().len(), 100_000);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn empty_documents_are_left_out_but_counted() {
+        let docs = load(&format!("{}kind: A\n---\n--- null\n---\nkind: B\n", "---\n".repeat(100_000)));
+        let kinds: Vec<(usize, Option<&str>)> =
+            docs.iter().map(|d| (d.index, d.root.get("kind").and_then(Node::as_str))).collect();
+        assert_eq!(kinds, [(99_999, Some("A")), (100_002, Some("B"))]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
 
 mod docs;
+mod expr;
 mod schema;
 mod template;
 
@@ -301,9 +302,26 @@ fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
 
 /// Parses and compiles a pack. Every problem is collected, so one run reports them all.
 ///
+/// Compiling runs on a thread of its own with a large stack ([`crate::limits::COMPILER_STACK`]): the
+/// CEL parser recurses, up to the nesting [`crate::limits::MAX_EXPRESSION_NESTING`] allows.
+///
 /// # Errors
-/// Syntax errors, unknown keys, invalid values and CEL compile errors, located in `sources`.
+/// Syntax errors, unknown keys, invalid values, CEL compile errors and CEL expressions nested
+/// too deep, located in `sources`.
 pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+    std::thread::scope(|scope| {
+        let compiler = std::thread::Builder::new()
+            .name("celador-pack".into())
+            .stack_size(crate::limits::COMPILER_STACK)
+            .spawn_scoped(scope, || load_pack_here(files, sources));
+        match compiler {
+            Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => Err(vec![Problem::file(None, "cannot start a thread to compile the rule packs")]),
+        }
+    })
+}
+
+fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
     let env = cel_env();
     let mut problems = Vec::new();
     let mut meta: Option<PackMeta> = None;
@@ -379,9 +397,17 @@ fn compile_rule(
     let mut problems = Vec::new();
     let span = |r: std::ops::Range<usize>| Span::new(file, r.start, r.end);
     let mut compile = |expr: &toml::Spanned<String>| -> Option<Program> {
-        match env.compile(expr.get_ref()) {
+        match expr::compile(env, expr.get_ref()) {
             Ok(program) => Some(program),
-            Err(errors) => {
+            Err(expr::CompileError::TooDeep { offset }) => {
+                let at = cel_position(source, expr.span(), template::position_in(expr.get_ref(), offset));
+                problems.push(Problem::at(
+                    Span::new(file, at, (at + 1).min(source.text.len())),
+                    expr::CompileError::too_deep_message(),
+                ));
+                None
+            }
+            Err(expr::CompileError::Syntax(errors)) => {
                 for error in errors.errors {
                     let at = cel_position(source, expr.span(), error.pos);
                     let message = error.msg.trim().to_owned();
@@ -625,4 +651,41 @@ pub(crate) fn cel_position(source: &SourceFile, token: std::ops::Range<usize>, p
         offset += text.len();
     }
     content_start
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(rule: &str) -> (SourceMap, Vec<Problem>) {
+        let text = format!(
+            "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\n{rule}"
+        );
+        let sources = SourceMap::new();
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+        let problems = load_pack(vec![file], &sources).err().unwrap_or_default();
+        (sources, problems)
+    }
+
+    /// `1 + 1 + …` with 5,000 terms overflowed the stack in the CEL parser.
+    #[test]
+    fn expressions_nested_too_deep_are_located_errors() {
+        let terms = vec!["1"; 5000].join(" + ");
+        let (sources, found) = problems(&format!("assert = '{terms} == 0'\nmessage = 'x'\n"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("nested too deep"), "{}", found[0].message);
+        let at = sources.start(found[0].span.unwrap());
+        assert_eq!(at.line, 10);
+        assert_eq!(sources.slice(found[0].span.unwrap()), "+");
+
+        let (_, found) = problems(&format!("assert = 'true'\nmessage = 'x {{{{ {terms} }}}}'\n"));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("nested too deep"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn expressions_as_deep_as_real_rules_compile() {
+        let (_, found) = problems(&format!("assert = '{} == 50'\nmessage = 'x'\n", vec!["1"; 50].join(" + ")));
+        assert!(found.is_empty(), "{found:?}");
+    }
 }

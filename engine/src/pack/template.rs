@@ -40,9 +40,15 @@ impl Template {
                 return Err(problems);
             };
             let expr = &after[..close];
-            match env.compile(expr) {
+            match super::expr::compile(env, expr) {
                 Ok(program) => parts.push(Part::Expr(std::sync::Arc::new(program))),
-                Err(errors) => {
+                Err(super::expr::CompileError::TooDeep { offset }) => {
+                    let at =
+                        super::cel_position(source, template.span(), position_in(text, consumed + open + 2 + offset));
+                    problems
+                        .push(Problem::at(Span::new(file, at, at + 1), super::expr::CompileError::too_deep_message()));
+                }
+                Err(super::expr::CompileError::Syntax(errors)) => {
                     for error in errors.errors {
                         let (line, col) = error.pos;
                         let expr_start = consumed + open + 2;
@@ -95,7 +101,7 @@ impl Template {
 }
 
 /// The 1-based (line, character column) of byte `offset` in `text`.
-fn position_in(text: &str, offset: usize) -> (isize, isize) {
+pub(super) fn position_in(text: &str, offset: usize) -> (isize, isize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;

@@ -6,7 +6,7 @@
 //! not annotated. Each message starts with `file:line:col: RULE`, because a line past the
 //! limits is seen only in the log, which does not show the command's parameters.
 
-use super::{Position, Report};
+use super::{Position, Report, escape_controls};
 use crate::diagnostic::{Diagnostic, Problem, Severity};
 use std::fmt::Write as _;
 
@@ -38,9 +38,11 @@ impl Command {
     }
 }
 
-/// Escapes a command's message, as `@actions/core` does.
+/// Escapes a command's message, as `@actions/core` does, after making control characters
+/// visible ([`escape_controls`]): a document's ESC or BEL must not reach the log as one.
 fn escape_data(text: &str) -> String {
-    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    let text = text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    escape_controls(&text).into_owned()
 }
 
 /// Escapes a command's property value, as `@actions/core` does.
@@ -180,6 +182,27 @@ mod tests {
         };
         let out = render_github(&report);
         assert!(out.starts_with("::warning file=a%2Cb%3Ac%25.yaml,line=1,col=4,endLine=1,endColumn=5,"), "{out}");
+    }
+
+    #[test]
+    fn control_characters_are_made_visible() {
+        let sources = crate::source::SourceMap::new();
+        let rules = fixture::rules(&sources);
+        let file = sources.add(SourceFile::new("x\u{1b}.yaml", None, "a: 1\n"));
+        let rule = rules.iter().find(|r| &*r.id == "DEMO-LOW-001").unwrap();
+        let d = fixture::finding(rule, crate::source::Span::new(file, 3, 4), "value `\u{1b}[2J\u{7}`", "a");
+        let problems = [crate::diagnostic::Problem::file(Some("y\u{1b}".into()), "bad \u{9b}")];
+        let report = Report {
+            sources: &sources,
+            rules: &rules,
+            diagnostics: std::slice::from_ref(&d),
+            problems: &problems,
+            summary: super::super::Summary::default(),
+            files: &[],
+        };
+        let out = render_github(&report);
+        assert!(!out.contains(['\u{1b}', '\u{7}', '\u{9b}']), "{out:?}");
+        assert!(out.contains("value `␛[2J␇`"), "{out}");
     }
 
     #[test]

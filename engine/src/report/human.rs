@@ -2,11 +2,28 @@
 //!
 //! miette is confined to this module, behind our own diagnostic model, so it can be replaced
 //! without touching rules or other renderers.
+//!
+//! A snippet never shows a whole file: miette reads a [`Window`], the lines around the labels
+//! (one of context, as many as a label spans up to [`SNIPPET_MAX_LINES`]), each cut to
+//! [`SNIPPET_CONTEXT_CHARS`] either side of what it points at, with `…` for the rest. So the
+//! output grows with the number of findings, not with the size of the files they are in; a
+//! column past 65,535 renders (miette's underline is padded by the column it sees, which is
+//! the column in the window), while the header shows the true `line:column`. Secrets are
+//! masked and control characters made visible ([`escape_controls`]) as the window is built.
 
-use super::{Report, masked_text};
+use super::{
+    MaskCursor, MaskIndex, Report, escape_control, escape_controls, likely_secret_value, shown_in_likely_secret,
+};
 use crate::diagnostic::{Diagnostic, Problem, Severity};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource};
+use crate::limits::{SNIPPET_CONTEXT_CHARS, SNIPPET_MAX_LINES};
+use crate::source::{FileId, SourceFile, Span};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
+use std::ops::Range;
 
 /// How to render for a human.
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +45,7 @@ struct Rendered {
     code: String,
     message: String,
     severity: miette::Severity,
-    source: NamedSource<String>,
+    source: Window,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     url: Option<String>,
@@ -76,17 +93,281 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
-fn render_finding(report: &Report, d: &Diagnostic) -> Rendered {
+/// What a snippet hides.
+enum Masking<'m> {
+    /// The masked spans of the report's findings (files that were checked).
+    Spans(&'m MaskIndex),
+    /// The values of keys that look like secrets (files that could not be parsed).
+    LikelySecrets,
+}
+
+/// One line of a [`Window`].
+#[derive(Debug)]
+struct WindowLine {
+    /// Where the line is in the window's text, without its line break.
+    range: Range<usize>,
+    /// The 0-based line number in the file.
+    line: usize,
+}
+
+/// Consecutive lines of the file.
+#[derive(Debug)]
+struct Group {
+    /// Where the group is in the window's text, line breaks included.
+    range: Range<usize>,
+    lines: Vec<WindowLine>,
+}
+
+/// The part of a file a snippet shows, as miette reads it: the window's own text (masked,
+/// escaped, long lines cut) and where each of its lines is in the file.
+#[derive(Debug)]
+struct Window {
+    name: String,
+    text: String,
+    groups: Vec<Group>,
+    /// The true 0-based column of each label's start, by its offset in `text`.
+    columns: HashMap<usize, usize>,
+}
+
+/// A label to place in a [`Window`]: its span in the file, and what to say.
+struct Label {
+    span: Span,
+    message: String,
+    primary: bool,
+}
+
+impl Window {
+    /// The window of `file` for `labels` (all in `file`, the primary one first), and the
+    /// labels placed in it.
+    fn build(file: &SourceFile, labels: &[Label], masking: &Masking) -> (Self, Vec<LabeledSpan>) {
+        let id = labels.first().map(|l| l.span.file).unwrap_or_default();
+        // Each label as a byte range in the file, and its lines (1-based, inclusive).
+        let mut placed: Vec<(Range<usize>, usize, usize)> = Vec::new();
+        for label in labels {
+            let start = label.span.start as usize;
+            let mut end = (label.span.end as usize).max(start);
+            let start_line = file.line_col(start).line;
+            let mut end_line = if end > start { file.line_col(end - 1).line } else { start_line };
+            if end_line - start_line >= SNIPPET_MAX_LINES {
+                end = file.line_range(start_line).end.max(start);
+                end_line = start_line;
+            }
+            placed.push((start..end, start_line, end_line));
+        }
+        // The lines to show, in runs of consecutive lines: a label's, with one line of context
+        // either side; labels a few lines apart share a run, gap included.
+        let line_count = match file.line_count() {
+            // The empty "line" after a final line break is not shown.
+            n if n > 1 && file.text.ends_with('\n') => n - 1,
+            n => n,
+        };
+        let mut runs: Vec<Range<usize>> = placed
+            .iter()
+            .map(|&(_, first, last)| first.saturating_sub(1).max(1)..(last + 1).min(line_count).max(first) + 1)
+            .collect();
+        runs.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::new();
+        for run in runs {
+            match merged.last_mut() {
+                Some(last) if run.start <= last.end + SNIPPET_MAX_LINES => last.end = last.end.max(run.end),
+                _ => merged.push(run),
+            }
+        }
+        let mut window = Window {
+            name: escape_controls(&file.name).into_owned(),
+            text: String::new(),
+            groups: Vec::new(),
+            columns: HashMap::new(),
+        };
+        // Offsets of interest in the file → offsets in the window.
+        let mut positions: HashMap<usize, usize> = HashMap::new();
+        for run in merged {
+            let group_start = window.text.len();
+            let mut lines = Vec::new();
+            for line in run {
+                let range = file.line_range(line);
+                let points: Vec<usize> = placed
+                    .iter()
+                    .flat_map(|(r, first, last)| {
+                        let start = (*first == line).then_some(r.start);
+                        let end = (*last == line).then_some(r.end);
+                        start.into_iter().chain(end)
+                    })
+                    .collect();
+                let line_start = window.text.len();
+                let starts = first_start_on_line(&placed, labels, line);
+                window.push_line(file, id, range, &points, starts, masking, &mut positions);
+                lines.push(WindowLine { range: line_start..window.text.len(), line: line - 1 });
+                window.text.push('\n');
+            }
+            window.groups.push(Group { range: group_start..window.text.len(), lines });
+        }
+        let spans = placed
+            .iter()
+            .zip(labels)
+            .map(|((range, ..), label)| {
+                let start = positions.get(&range.start).copied().unwrap_or(0);
+                let end = positions.get(&range.end).copied().unwrap_or(start).max(start);
+                window.columns.insert(start, file.line_col(range.start).column - 1);
+                let message = Some(escape_controls(&label.message).into_owned());
+                if label.primary {
+                    LabeledSpan::new_primary_with_span(message, start..end)
+                } else {
+                    LabeledSpan::new_with_span(message, start..end)
+                }
+            })
+            .collect();
+        (window, spans)
+    }
+
+    /// Appends the visible part of the file's `line` (a byte range without its line break):
+    /// around the first label start on it, else the last label end, else its beginning.
+    /// Records where each of `points` lands in the window.
+    #[allow(clippy::too_many_arguments)]
+    fn push_line(
+        &mut self,
+        file: &SourceFile,
+        id: FileId,
+        line: Range<usize>,
+        points: &[usize],
+        starts: Option<usize>,
+        masking: &Masking,
+        positions: &mut HashMap<usize, usize>,
+    ) {
+        let text = &*file.text;
+        let focus = starts.or_else(|| points.iter().copied().max()).map(|p| p.clamp(line.start, line.end));
+        let (from, to) = match focus {
+            Some(at) => {
+                let from = back_chars(text, at, SNIPPET_CONTEXT_CHARS).max(line.start);
+                // A long label shows its first characters; then the context after it.
+                let label_end = points.iter().copied().filter(|&p| p >= at).max().unwrap_or(at).min(line.end);
+                let shown_end = forward_chars(text, at, SNIPPET_CONTEXT_CHARS).min(label_end);
+                (from, forward_chars(text, shown_end, SNIPPET_CONTEXT_CHARS).min(line.end))
+            }
+            None => (line.start, forward_chars(text, line.start, 2 * SNIPPET_CONTEXT_CHARS).min(line.end)),
+        };
+        let secret_from = match masking {
+            Masking::LikelySecrets => likely_secret_value(&text[line.clone()]).map(|at| line.start + at),
+            Masking::Spans(_) => None,
+        };
+        let masks = match masking {
+            Masking::Spans(index) => index.overlapping(id, from..to),
+            Masking::LikelySecrets => &[],
+        };
+        let mut cursor = MaskCursor::new(masks);
+        let content_start = if from > line.start {
+            self.text.push('…');
+            self.text.len()
+        } else {
+            self.text.len()
+        };
+        for &p in points {
+            if p <= from {
+                positions.insert(p, content_start);
+            }
+        }
+        for (i, c) in text[from..to].char_indices() {
+            let at = from + i;
+            for &p in points {
+                if p == at {
+                    positions.insert(p, self.text.len());
+                }
+            }
+            let masked = cursor.covers(at) && !c.is_whitespace()
+                || secret_from.is_some_and(|s| at >= s && !shown_in_likely_secret(c));
+            if masked {
+                self.text.extend(std::iter::repeat_n('*', c.len_utf8()));
+            } else {
+                self.text.push(escape_control(c));
+            }
+        }
+        let content_end = self.text.len();
+        if to < line.end {
+            self.text.push('…');
+        }
+        for &p in points {
+            if p >= to && !positions.contains_key(&p) {
+                // Past what is shown: the label runs on into the `…`.
+                positions.insert(p, if to < line.end { self.text.len() } else { content_end });
+            }
+        }
+    }
+
+    /// The group holding window offsets `range`.
+    fn group(&self, range: Range<usize>) -> Option<&Group> {
+        self.groups.iter().find(|g| g.range.start <= range.start && range.end <= g.range.end)
+    }
+}
+
+/// The start of the first label (primary first) that starts on `line`, if any.
+fn first_start_on_line(placed: &[(Range<usize>, usize, usize)], labels: &[Label], line: usize) -> Option<usize> {
+    let starting = placed.iter().zip(labels).filter(|((_, first, _), _)| *first == line);
+    starting
+        .clone()
+        .find(|(_, l)| l.primary)
+        .or_else(|| starting.min_by_key(|((r, ..), _)| r.start))
+        .map(|((r, ..), _)| r.start)
+}
+
+/// The offset `n` characters before `at` (or the text's start).
+fn back_chars(text: &str, at: usize, n: usize) -> usize {
+    text[..at].char_indices().rev().take(n).last().map_or(at, |(i, _)| i)
+}
+
+/// The offset `n` characters after `at` (or the text's end).
+fn forward_chars(text: &str, at: usize, n: usize) -> usize {
+    text[at..].char_indices().nth(n).map_or(text.len(), |(i, _)| at + i)
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let start = span.offset();
+        let end = start + span.len();
+        let group = self.group(start..end).ok_or(MietteError::OutOfBounds)?;
+        let line_of = |offset: usize| group.lines.iter().rposition(|l| l.range.start <= offset).unwrap_or(0);
+        let first_label_line = line_of(start);
+        let last_label_line = line_of(end.saturating_sub(1).max(start));
+        let first = first_label_line.saturating_sub(context_lines_before);
+        let last = (last_label_line + context_lines_after).min(group.lines.len() - 1);
+        let data_start = group.lines[first].range.start;
+        let data_end = (group.lines[last].range.end + 1).min(group.range.end);
+        // miette shows two labels in one snippet when the first one's lines reach the second:
+        // every label of a group does, counting to the group's end.
+        let line_count = group.lines.len() - first;
+        let column = if context_lines_before == 0 {
+            self.columns
+                .get(&start)
+                .copied()
+                .unwrap_or_else(|| self.text[group.lines[first_label_line].range.start..start].chars().count())
+        } else {
+            0
+        };
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.clone(),
+                &self.text.as_bytes()[data_start..data_end],
+                (data_start, data_end - data_start).into(),
+                group.lines[first].line,
+                column,
+                line_count,
+            )
+            .with_language("yaml"),
+        ))
+    }
+}
+
+fn render_finding(report: &Report, masks: &MaskIndex, d: &Diagnostic) -> Rendered {
     let file = report.sources.get(d.primary.span.file);
-    // Every secret of the file is masked, not only this finding's: context lines show neighbours.
-    let masks: Vec<_> =
-        report.diagnostics.iter().flat_map(|d| &d.masked).filter(|m| m.file == d.primary.span.file).copied().collect();
-    let text = if masks.is_empty() { file.text.to_string() } else { masked_text(&file.text, &masks) };
-    let mut labels = vec![LabeledSpan::new_primary_with_span(Some(d.primary.message.clone()), d.primary.span.range())];
+    let mut labels = vec![Label { span: d.primary.span, message: d.primary.message.clone(), primary: true }];
     let mut related_elsewhere = Vec::new();
     for r in &d.related {
         if r.span.file == d.primary.span.file {
-            labels.push(LabeledSpan::new_with_span(Some(r.message.clone()), r.span.range()));
+            labels.push(Label { span: r.span, message: r.message.clone(), primary: false });
         } else {
             related_elsewhere.push(r);
         }
@@ -110,26 +391,29 @@ fn render_finding(report: &Report, d: &Diagnostic) -> Rendered {
             None => note,
         });
     }
+    let (source, labels) = Window::build(&file, &labels, &Masking::Spans(masks));
     Rendered {
-        code: format!("{}[{}]", d.rule, d.severity),
-        message: d.message.clone(),
+        code: escape_controls(&format!("{}[{}]", d.rule, d.severity)).into_owned(),
+        message: escape_controls(&d.message).into_owned(),
         severity: miette_severity(d.severity),
-        source: NamedSource::new(file.name.clone(), text).with_language("yaml"),
+        source,
         labels,
-        help,
-        url: d.docs.as_deref().map(str::to_owned),
+        help: help.map(|h| escape_controls(&h).into_owned()),
+        url: d.docs.as_deref().map(|u| escape_controls(u).into_owned()),
     }
 }
 
 fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
     let span = p.span?;
     let file = report.sources.get(span.file);
+    let labels = [Label { span, message: "here".to_owned(), primary: true }];
+    let (source, labels) = Window::build(&file, &labels, &Masking::LikelySecrets);
     Some(Rendered {
         code: "error".to_owned(),
-        message: p.message.clone(),
+        message: escape_controls(&p.message).into_owned(),
         severity: miette::Severity::Error,
-        source: NamedSource::new(file.name.clone(), super::mask_likely_secrets(&file.text)),
-        labels: vec![LabeledSpan::new_primary_with_span(Some("here".to_owned()), span.range())],
+        source,
+        labels,
         help: None,
         url: None,
     })
@@ -139,8 +423,9 @@ fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
 pub fn render_human(report: &Report, options: HumanOptions) -> String {
     let mut out = render_problems(report, options);
     let handler = handler(options);
+    let masks = MaskIndex::new(report);
     for d in report.diagnostics {
-        let _ = handler.render_report(&mut out, &render_finding(report, d));
+        let _ = handler.render_report(&mut out, &render_finding(report, &masks, d));
         out.push('\n');
     }
     let _ = writeln!(out, "{}", summary_line(&report.summary, report.problems.len()));
@@ -158,7 +443,8 @@ pub fn render_problems(report: &Report, options: HumanOptions) -> String {
                 let _ = handler.render_report(&mut out, &rendered);
             }
             None => {
-                let _ = writeln!(out, "  × {}: {}", p.file.as_deref().unwrap_or("celador"), p.message);
+                let file = escape_controls(p.file.as_deref().unwrap_or("celador"));
+                let _ = writeln!(out, "  × {file}: {}", escape_controls(&p.message));
             }
         }
         out.push('\n');
@@ -202,4 +488,105 @@ fn summary_line(s: &super::Summary, problems: usize) -> String {
 
 fn plural(n: usize, word: &str) -> String {
     if n == 1 { format!("1 {word}") } else { format!("{n} {word}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{self, SECRET, fixture};
+    use super::*;
+    use crate::diagnostic::Label as DiagnosticLabel;
+    use crate::report::Summary;
+    use crate::source::{SourceFile, SourceMap};
+
+    fn render(sources: &SourceMap, diagnostics: &[Diagnostic], problems: &[Problem]) -> String {
+        let report = Report { sources, rules: &[], diagnostics, problems, summary: Summary::default(), files: &[] };
+        render_human(&report, HumanOptions::default())
+    }
+
+    fn finding(span: Span, message: &str) -> Diagnostic {
+        let rules = fixture::rules(&SourceMap::new());
+        let rule = rules.iter().find(|r| &*r.id == "DEMO-TLS-001").unwrap();
+        fixture::finding(rule, span, message, "x")
+    }
+
+    #[test]
+    fn the_fixture_never_shows_its_secret() {
+        let f = fixture();
+        let out = render_human(&f.report(), HumanOptions::default());
+        assert!(!out.contains(SECRET), "{out}");
+    }
+
+    /// miette pads a label's underline by its column, and Rust's formatter refuses a width past
+    /// 65,535: the window keeps the column miette sees small, the header keeps the true one.
+    #[test]
+    fn a_column_past_65535_renders_with_its_true_position() {
+        let sources = SourceMap::new();
+        let text = format!("kind: ConfigMap\ndata: {{k: {} ]\nnext: line\n", "a".repeat(70_000));
+        let file = sources.add(SourceFile::new("wide.yaml", None, &text));
+        let at = text.find(" ]").unwrap() + 1;
+        let problems = [Problem::at(Span::new(file, at, at + 1), "invalid YAML")];
+        let out = render(&sources, &[], &problems);
+        let column = 70_000 + "data: {k: ".len() + 2;
+        assert!(out.contains(&format!("[wide.yaml:2:{column}]")), "{out}");
+        assert!(out.contains("2 │ …aaaa"), "{out}");
+        assert!(out.contains("next: line"), "{out}");
+        assert!(out.len() < 2_000, "{} bytes", out.len());
+    }
+
+    /// Every finding on a 50 MB value shows a window of it, not all of it.
+    #[test]
+    fn output_grows_with_findings_not_with_the_values_they_point_at() {
+        let sources = SourceMap::new();
+        let value = "v".repeat(50 << 20);
+        let text = format!("A=1\nHUGE={value}\nB=2\n");
+        let file = sources.add(SourceFile::new("big.env", None, &text));
+        let start = text.find("HUGE=").unwrap() + 5;
+        let span = Span::new(file, start, start + value.len());
+        let diagnostics: Vec<Diagnostic> = (0..20).map(|i| finding(span, &format!("finding {i}"))).collect();
+        let started = std::time::Instant::now();
+        let out = render(&sources, &diagnostics, &[]);
+        assert!(out.len() < 20 * 2_000, "{} bytes", out.len());
+        assert!(out.contains("big.env:2:6"), "{out}");
+        assert!(out.contains("…"), "{out}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(30), "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn control_characters_of_documents_are_shown_not_obeyed() {
+        let sources = SourceMap::new();
+        let text = "name: \"\u{1b}[31mred\u{7}\"\nx: \u{202e}evil\n";
+        let file = sources.add(SourceFile::new("ctl\u{1b}.yaml", None, text));
+        let at = text.find("red").unwrap();
+        let mut d = finding(Span::new(file, at, at + 3), "value `\u{1b}[31mred\u{7}` is odd\rover");
+        d.primary.message = "label \u{1b}]8;;".into();
+        let out = render(&sources, &[d], &[Problem::file(Some("f\u{1b}".into()), "bad \u{7}")]);
+        for c in ['\u{1b}', '\u{7}', '\r', '\u{202e}'] {
+            assert!(!out.contains(c), "{c:?} in {out:?}");
+        }
+        assert!(out.contains("␛[31mred␇"), "{out}");
+        assert!(out.contains("ctl␛.yaml:1:13"), "{out}");
+    }
+
+    #[test]
+    fn a_label_over_many_lines_is_shown_by_its_first() {
+        let sources = SourceMap::new();
+        let text = format!("spec:\n{}end: 1\n", "  k: v\n".repeat(10_000));
+        let file = sources.add(SourceFile::new("long.yaml", None, &text));
+        let d = finding(Span::new(file, 0, text.len() - 1), "whole document");
+        let out = render(&sources, &[d], &[]);
+        assert!(out.lines().count() < 20, "{out}");
+    }
+
+    #[test]
+    fn labels_far_apart_get_a_snippet_each() {
+        let sources = SourceMap::new();
+        let text = format!("first: 1\n{}last: 2\n", "k: v\n".repeat(1_000));
+        let file = sources.add(SourceFile::new("far.yaml", None, &text));
+        let mut d = finding(Span::new(file, 0, 5), "first");
+        let last = text.find("last").unwrap();
+        d.related.push(DiagnosticLabel { span: Span::new(file, last, last + 4), message: "and here".into() });
+        let out = render(&sources, &[d], &[]);
+        assert!(out.lines().count() < 25, "{out}");
+        assert!(out.contains("1002 │ last: 2"), "{out}");
+    }
 }

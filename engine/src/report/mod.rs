@@ -137,33 +137,40 @@ fn is_booleanish(value: &str) -> bool {
     matches!(&*value, "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0")
 }
 
-/// The text of a file with the values of likely-secret keys (`smtpPassword: …`,
-/// `AWS_SECRET_ACCESS_KEY=…`, `"masterPassword": "…"`) replaced by `*`, byte for byte. A key
-/// that switches something about a secret (`MYSQL_ALLOW_EMPTY_PASSWORD`) or a boolean value
-/// is left as it is.
+/// Where the value of a likely-secret key (`smtpPassword: …`, `AWS_SECRET_ACCESS_KEY=…`,
+/// `"masterPassword": "…"`) starts in `line`, if the line sets one: the byte after the `:` or
+/// `=`. Its characters but blanks, quotes and commas are then masked. A key that switches
+/// something about a secret (`MYSQL_ALLOW_EMPTY_PASSWORD`) or a boolean value is no secret.
+pub(crate) fn likely_secret_value(line: &str) -> Option<usize> {
+    let separator =
+        line.find(": ").or_else(|| line.find('=')).or_else(|| line.trim_end().ends_with(':').then_some(line.len()));
+    let at = separator.filter(|&at| at < line.len())?;
+    let key = line[..at].to_ascii_lowercase();
+    let switch = SWITCH_WORDS.iter().any(|w| key.contains(w)) || is_booleanish(&line[at + 1..]);
+    (SECRET_WORDS.iter().any(|w| key.contains(w)) && !switch).then_some(at + 1)
+}
+
+/// Whether `c`, inside a likely secret's value, stays visible.
+pub(crate) fn shown_in_likely_secret(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '"' | '\'' | ',')
+}
+
+/// The text of a file with the values of likely-secret keys replaced by `*`, byte for byte
+/// (see [`likely_secret_value`]).
 ///
 /// Used for snippets of files that could not be parsed: no rule ran on them, so nothing knows
 /// which values are secrets, and a context line must not print one.
+#[cfg(test)]
 pub(crate) fn mask_likely_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
-        let separator =
-            line.find(": ").or_else(|| line.find('=')).or_else(|| line.trim_end().ends_with(':').then_some(line.len()));
-        let Some(at) = separator.filter(|&at| at < line.len()) else {
+        let Some(at) = likely_secret_value(line) else {
             out.push_str(line);
             continue;
         };
-        let key = line[..at].to_ascii_lowercase();
-        if !SECRET_WORDS.iter().any(|w| key.contains(w))
-            || SWITCH_WORDS.iter().any(|w| key.contains(w))
-            || is_booleanish(&line[at + 1..])
-        {
-            out.push_str(line);
-            continue;
-        }
-        out.push_str(&line[..=at]);
-        for c in line[at + 1..].chars() {
-            if c.is_whitespace() || matches!(c, '"' | '\'' | ',') {
+        out.push_str(&line[..at]);
+        for c in line[at..].chars() {
+            if shown_in_likely_secret(c) {
                 out.push(c);
             } else {
                 out.extend(std::iter::repeat_n('*', c.len_utf8()));
@@ -173,40 +180,108 @@ pub(crate) fn mask_likely_secrets(text: &str) -> String {
     out
 }
 
-/// The text of a file with every masked span replaced by `*`, byte for byte, so offsets stay valid.
-pub(crate) fn masked_text(text: &str, masks: &[Span]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for mask in masks {
-        let range = mask.range();
-        let Some(slice) = text.get(range.clone()) else { continue };
-        let mut offset = range.start;
-        for c in slice.chars() {
-            let len = c.len_utf8();
-            if !c.is_whitespace() || c == ' ' {
-                let fill = if c == ' ' { b' ' } else { b'*' };
-                bytes[offset..offset + len].fill(fill);
-            }
-            offset += len;
+/// `text` with the characters that would control a terminal or reorder what it shows made
+/// visible: C0 controls but tab and newline become their Unicode control pictures (ESC →
+/// `␛`, BEL → `␇`, a lone CR → `␍`), DEL becomes `␡`, and C1 controls and bidirectional
+/// overrides become `�`. One character for one, so columns stay where they were.
+///
+/// Document content reaches reports in snippets, messages (rules quote values) and file
+/// names; a human terminal or a CI log must show it, not obey it.
+pub fn escape_controls(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| escape_control(c) != c) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.chars().map(escape_control).collect())
+}
+
+/// One character of [`escape_controls`].
+pub(crate) fn escape_control(c: char) -> char {
+    match c {
+        '\t' | '\n' => c,
+        '\u{0}'..='\u{1f}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        '\u{80}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '\u{fffd}',
+        _ => c,
+    }
+}
+
+/// The masked spans of a report, per file, merged and sorted: built once per rendering, so
+/// masking a snippet costs a binary search, not a pass over every finding.
+#[derive(Debug, Default)]
+pub(crate) struct MaskIndex {
+    by_file: HashMap<FileId, Vec<(usize, usize)>>,
+}
+
+impl MaskIndex {
+    /// Every masked span of every finding of the report.
+    pub(crate) fn new(report: &Report) -> Self {
+        let mut by_file: HashMap<FileId, Vec<(usize, usize)>> = HashMap::new();
+        for mask in report.diagnostics.iter().flat_map(|d| &d.masked) {
+            by_file.entry(mask.file).or_default().push((mask.start as usize, mask.end as usize));
         }
+        for ranges in by_file.values_mut() {
+            ranges.sort_unstable();
+            let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+            for &(start, end) in ranges.iter() {
+                match merged.last_mut() {
+                    Some(last) if start <= last.1 => last.1 = last.1.max(end),
+                    _ => merged.push((start, end)),
+                }
+            }
+            *ranges = merged;
+        }
+        Self { by_file }
     }
-    String::from_utf8(bytes).unwrap_or_default()
+
+    /// The masked byte ranges of `file` that overlap `range`, in order.
+    pub(crate) fn overlapping(&self, file: FileId, range: std::ops::Range<usize>) -> &[(usize, usize)] {
+        let Some(ranges) = self.by_file.get(&file) else { return &[] };
+        let first = ranges.partition_point(|&(_, end)| end <= range.start);
+        let last = ranges.partition_point(|&(start, _)| start < range.end);
+        &ranges[first..last.max(first)]
+    }
+
+    /// The text of `span`, every masked character replaced by `*` byte for byte (spaces and
+    /// line breaks kept), so offsets stay valid.
+    pub(crate) fn masked_slice(&self, text: &str, span: Span) -> String {
+        let range = span.range();
+        let Some(slice) = text.get(range.clone()) else { return String::new() };
+        let masks = self.overlapping(span.file, range.clone());
+        if masks.is_empty() {
+            return slice.to_owned();
+        }
+        let mut out = String::with_capacity(slice.len());
+        let mut cursor = MaskCursor::new(masks);
+        for (i, c) in slice.char_indices() {
+            if cursor.covers(range.start + i) && !c.is_whitespace() {
+                out.extend(std::iter::repeat_n('*', c.len_utf8()));
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
-/// Every masked span of the report that lies in `file`: a renderer that shows any text of a
-/// file masks all of them, not only those of the finding at hand.
-pub(crate) fn masks_in(report: &Report, file: FileId) -> Vec<Span> {
-    report.diagnostics.iter().flat_map(|d| &d.masked).filter(|m| m.file == file).copied().collect()
+/// Walks sorted, disjoint masked ranges along increasing offsets.
+pub(crate) struct MaskCursor<'m> {
+    masks: &'m [(usize, usize)],
 }
 
-/// The text a span covers, with every masked span of its file replaced by `*`.
-pub(crate) fn masked_slice(report: &Report, span: Span) -> String {
-    let file = report.sources.get(span.file);
-    let masks = masks_in(report, span.file);
-    let Some(text) = file.text.get(span.range()) else { return String::new() };
-    if masks.is_empty() {
-        return text.to_owned();
+impl<'m> MaskCursor<'m> {
+    pub(crate) fn new(masks: &'m [(usize, usize)]) -> Self {
+        Self { masks }
     }
-    masked_text(&file.text, &masks).get(span.range()).unwrap_or_default().to_owned()
+
+    /// Whether byte `at` is masked; `at` must not decrease from one call to the next.
+    pub(crate) fn covers(&mut self, at: usize) -> bool {
+        while let Some(&(_, end)) = self.masks.first()
+            && end <= at
+        {
+            self.masks = &self.masks[1..];
+        }
+        self.masks.first().is_some_and(|&(start, _)| start <= at)
+    }
 }
 
 /// One fingerprint per diagnostic, in report order, unique within the report.

@@ -9,7 +9,7 @@
 //! included: a finding that masks a span has no snippet, and any other snippet has every
 //! masked span of its file replaced by `*`. Problems are tool execution notifications.
 
-use super::{Position, Report, masked_slice, unique_fingerprints};
+use super::{MaskIndex, Position, Report, unique_fingerprints};
 use crate::diagnostic::{Diagnostic, Problem, Severity};
 use crate::pack::{Rule, rule_markdown};
 use crate::source::Span;
@@ -378,18 +378,24 @@ fn location(report: &Report, span: Span) -> Location {
     Location { id: None, physical_location: physical(report, span, None), logical_locations: Vec::new(), message: None }
 }
 
-fn snippet(report: &Report, d: &Diagnostic) -> Option<String> {
+fn snippet(report: &Report, masks: &MaskIndex, d: &Diagnostic) -> Option<String> {
     let span = d.primary.span;
     if !d.masked.is_empty() || span.is_empty() || span.len() > MAX_SNIPPET_BYTES {
         return None;
     }
-    Some(masked_slice(report, span))
+    Some(masks.masked_slice(&report.sources.get(span.file).text, span))
 }
 
-fn result<'a>(report: &Report, d: &'a Diagnostic, rule_index: usize, fingerprint: String) -> SarifResult<'a> {
+fn result<'a>(
+    report: &Report,
+    masks: &MaskIndex,
+    d: &'a Diagnostic,
+    rule_index: usize,
+    fingerprint: String,
+) -> SarifResult<'a> {
     let primary = Location {
         id: None,
-        physical_location: physical(report, d.primary.span, snippet(report, d)),
+        physical_location: physical(report, d.primary.span, snippet(report, masks, d)),
         logical_locations: if d.logical_path.is_empty() {
             Vec::new()
         } else {
@@ -446,11 +452,12 @@ pub fn render_sarif(report: &Report) -> String {
             descriptors.push(synthetic_descriptor(d));
         }
     }
+    let masks = MaskIndex::new(report);
     let results = report
         .diagnostics
         .iter()
         .zip(unique_fingerprints(report))
-        .map(|(d, fingerprint)| result(report, d, index[&*d.rule], fingerprint))
+        .map(|(d, fingerprint)| result(report, &masks, d, index[&*d.rule], fingerprint))
         .collect();
     let log = Log {
         schema: SCHEMA,

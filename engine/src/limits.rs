@@ -1,0 +1,75 @@
+//! Limits on what an input can make celador do.
+//!
+//! celador reads files from pull requests, from `helm template` output piped into it and from
+//! the Kubernetes API server, so every input may be hostile. Whatever a file holds, a run must
+//! end in bounded time and memory with a report, never with a crash, a hang, or the contents
+//! of a file outside the repository. These are the limits that guarantee it; each one that is
+//! hit is a located error (or an error naming the file), exit code 2.
+//!
+//! | limit | bounds | where |
+//! |---|---|---|
+//! | [`MAX_FILE_SIZE`] | bytes read per file or from stdin (`--max-file-size`) | [`crate::read`] |
+//! | [`MAX_DEPTH`] | nesting of collections in a document, aliases included | loaders |
+//! | [`MAX_ALIAS_EXPANSION`] | nodes reached through YAML aliases per file | YAML loader |
+//! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
+//! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
+//! | [`COMPILER_STACK`], [`EVALUATION_STACK`] | stacks for parsing and evaluating CEL | pack loader, checker |
+//!
+//! Every recursive walk over a document tree (CEL conversion, `path_to`, components) is
+//! bounded by [`MAX_DEPTH`] because no loader builds a deeper tree, and dropping a tree is
+//! iterative ([`crate::tree::Node`]'s `Drop`).
+
+/// The largest file (or stdin) read, in bytes, unless `--max-file-size` says otherwise: 64 MiB.
+///
+/// Terraform plans and Pulumi states of large estates reach tens of megabytes; nothing a
+/// person writes comes near it.
+pub const MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
+/// The deepest a document may nest collections (mappings and sequences): 255.
+///
+/// The root collection is at depth 1. Values reached through a YAML alias count at the depth
+/// they appear at, so aliases cannot build a deeper tree than the text could. Kubernetes
+/// objects, Helm values, Terraform plans and Pulumi states nest a few dozen levels at most.
+/// 255 is also the deepest `saphyr-parser` nests YAML flow collections (`[[[…]]]`), so every
+/// syntax gets the same limit. The TOML parser stops earlier, at 80 levels.
+pub const MAX_DEPTH: usize = 255;
+
+/// The most nodes YAML aliases may reach in one file: 1,000,000.
+///
+/// An alias shares the anchored value instead of copying it, but every walk over the document
+/// (rules, components) visits the value once per alias. The budget counts, for every alias,
+/// the nodes of the value it refers to (themselves counted through their own aliases), as
+/// Kubernetes' YAML decoder does, so a "billion laughs" file is rejected at the alias that
+/// exceeds it instead of costing gigabytes.
+pub const MAX_ALIAS_EXPANSION: u64 = 1_000_000;
+
+/// The deepest a rule's CEL expression may nest, estimated from its text before it is parsed:
+/// 512.
+///
+/// The `cel` crate parses and evaluates recursively, and its own recursion limit does not
+/// cover chains such as `1 + 1 + … + 1` or `a[0][0]…[0]`, which nest one level per operator:
+/// 300 overflow an 8 MiB stack. The estimate counts, for each operand of `&&`, `||` and `?:`,
+/// the operators and brackets it nests; it is never below the real depth, and often far above
+/// it (the deepest built-in expression estimates at 321, for a real depth of 62).
+pub const MAX_EXPRESSION_NESTING: usize = 512;
+
+/// The deepest a compiled CEL expression may be: 128 levels, twice the deepest built-in
+/// rule's. Evaluation recurses once per level.
+pub const MAX_EXPRESSION_DEPTH: usize = 128;
+
+/// The stack of the thread that compiles a pack: 128 MiB, only what is used committed.
+/// Parsing an expression at [`MAX_EXPRESSION_NESTING`] takes tens of MiB in a debug build,
+/// more than the threads tests and the webhook run on.
+pub const COMPILER_STACK: usize = 128 << 20;
+
+/// The stack of the threads that load documents and evaluate rules: 16 MiB, room for
+/// [`MAX_EXPRESSION_DEPTH`] levels of evaluation in a debug build (about 28 KiB each) on top
+/// of [`MAX_DEPTH`] levels of document.
+pub const EVALUATION_STACK: usize = 16 << 20;
+
+/// Characters of a line shown before a snippet's label, and after it (a long label shows at
+/// most this many of its own characters too); the rest of a long line is elided with `…`.
+pub const SNIPPET_CONTEXT_CHARS: usize = 120;
+
+/// The most lines a snippet's label may cover; a longer span is shown by its first line.
+pub const SNIPPET_MAX_LINES: usize = 12;

@@ -8,6 +8,7 @@
 //! is what evaluation and reporting cost on top of reading and parsing.
 
 use celador_engine::check::{discover, load_inputs};
+use celador_engine::read::ReadScope;
 use celador_engine::kind::KindGlobs;
 use celador_engine::source::SourceMap;
 use std::path::PathBuf;
@@ -26,12 +27,13 @@ fn main() -> ExitCode {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     rayon::ThreadPoolBuilder::new().num_threads(threads).build_global().expect("rayon thread pool");
     let cwd = std::env::current_dir().expect("working directory");
-    let found = discover(&paths, &cwd, &KindGlobs::default());
+    let scope = ReadScope::new(&cwd, &paths, celador_engine::limits::MAX_FILE_SIZE);
+    let found = discover(&paths, &cwd, &KindGlobs::default(), &scope);
     for problem in &found.problems {
         eprintln!("parse-floor: {}", problem.message);
     }
     let sources = SourceMap::new();
-    let loaded = load_inputs(found.inputs, &sources, None);
+    let loaded = load_inputs(found.inputs, &sources, None, &scope);
     for problem in &loaded.problems {
         eprintln!("parse-floor: {}", problem.message);
     }

@@ -11,6 +11,7 @@
 //! a Kubernetes workload is. `bench/run.py` times this step separately from regorus.
 
 use celador_engine::check::{discover, load_inputs};
+use celador_engine::read::ReadScope;
 use celador_engine::kind::KindGlobs;
 use celador_engine::source::SourceMap;
 use celador_engine::tree::{Node, Value};
@@ -82,9 +83,10 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let cwd = std::env::current_dir().expect("working directory");
-    let found = discover(&paths, &cwd, &KindGlobs::default());
+    let scope = ReadScope::new(&cwd, &paths, celador_engine::limits::MAX_FILE_SIZE);
+    let found = discover(&paths, &cwd, &KindGlobs::default(), &scope);
     let sources = SourceMap::new();
-    let loaded = load_inputs(found.inputs, &sources, None);
+    let loaded = load_inputs(found.inputs, &sources, None, &scope);
     if !found.problems.is_empty() || !loaded.problems.is_empty() {
         for problem in found.problems.iter().chain(&loaded.problems) {
             eprintln!("rego-input: {}", problem.message);

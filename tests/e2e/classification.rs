@@ -226,3 +226,18 @@ fn an_empty_scan_says_so() {
     run.assert_code(0);
     assert_eq!(run.stderr, "celador: nothing was checked: no files were found\n");
 }
+
+#[test]
+fn one_skipped_configuration_file_is_named_in_the_singular() {
+    let p = Project::new();
+    p.file("deploy/app.yaml", "web:\n  image: nginx:1.27\n");
+    p.file("deploy/values.yaml", VALUES);
+    let run = p.run(&["check", "--format", "json", "deploy"]);
+    assert!(
+        run.stderr.starts_with(
+            "celador: skipped 1 file that looks like deployment configuration but is of no known kind: deploy/app.yaml"
+        ),
+        "{}",
+        run.stderr
+    );
+}

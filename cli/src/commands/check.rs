@@ -194,10 +194,13 @@ fn skip_notes(skipped: &[SkippedFile], summary: &Summary, clean: bool) -> Vec<St
     if !walked.is_empty() {
         let shown = walked.iter().take(5).copied().collect::<Vec<_>>().join(", ");
         let more = if walked.len() > 5 { format!(" and {} more", walked.len() - 5) } else { String::new() };
+        let (files, verbs) = match walked.len() {
+            1 => ("1 file".to_owned(), ("looks", "is")),
+            n => (format!("{n} files"), ("look", "are")),
+        };
         notes.push(format!(
-            "skipped {} that look{} like deployment configuration but are of no known kind: {shown}{more} ({HOW})",
-            if walked.len() == 1 { "1 file".to_owned() } else { format!("{} files", walked.len()) },
-            if walked.len() == 1 { "s" } else { "" },
+            "skipped {files} that {} like deployment configuration but {} of no known kind: {shown}{more} ({HOW})",
+            verbs.0, verbs.1
         ));
     }
     if summary.checked == 0 && clean && skipped.iter().all(|f| !f.explicit) {

@@ -130,7 +130,7 @@ fn helm_values_are_recognised_by_every_naming_convention() {
         "deploy/values/prod.yaml",
     ];
     for name in names {
-        p.file(&format!("{name}"), VALUES);
+        p.file(name, VALUES);
     }
     let report = p.run(&["check", "--format", "json", "."]).assert_code(1).report();
     let mut found: Vec<String> = positions_of(&report, &["PSH-SEC-003"]).into_iter().map(|f| f.1).collect();

@@ -499,7 +499,10 @@ impl<'b, 'w> CelIterator<'b, 'w> for KeyIter<'b> {
 /// The `variables` a rule reads: named values computed by its `[[rule.variables]]`, kept as
 /// the values themselves, so a variable holding part of a document keeps its locations.
 #[derive(Clone, Debug, Default)]
-pub struct VarMap(Arc<(Vec<CelString<'static>>, Vec<Box<dyn Val>>)>);
+pub struct VarMap(Arc<VarEntries>);
+
+/// Names and values, by position.
+type VarEntries = (Vec<CelString<'static>>, Vec<Box<dyn Val>>);
 
 impl VarMap {
     /// A map of these names and values (names are unique).

@@ -635,6 +635,22 @@ fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// Takes the rule errors out of `diagnostics`, as problems: a rule that fails at run time is an
+/// error of the run (exit 2 whatever `--fail-on` says), never a finding a threshold, a
+/// suppression or a baseline could hide. Each names the rule and the CEL error, located at the
+/// document (or element) it failed on.
+pub fn take_rule_errors(diagnostics: &mut Vec<Diagnostic>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    diagnostics.retain(|d| {
+        if &*d.rule != crate::diagnostic::RULE_ERROR {
+            return true;
+        }
+        problems.push(Problem::at(d.primary.span, d.message.clone()));
+        false
+    });
+    problems
+}
+
 /// Documents of one directory form one deployment; stdin is its own.
 fn deployment_of(name: &str) -> String {
     name.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_owned())

@@ -1,5 +1,5 @@
 //! Rule packs given with `--pack FILE --no-builtin`: every problem located inside the pack
-//! file, exit 2; rules that fail at run time become `rule-error` findings.
+//! file, exit 2; rules that fail at run time are errors too (exit 2), located at the document.
 
 use crate::support::{Project, api_deployment, at, finding_positions, line_col_of, positions_of};
 use serde_json::json;
@@ -169,19 +169,17 @@ message = '{{ doc.kind }} is called `{{ doc.metadata.name }}`'
 ";
 
 #[test]
-fn rules_failing_at_run_time_are_rule_errors_and_other_rules_still_run() {
+fn rules_failing_at_run_time_are_errors_and_other_rules_still_run() {
     let p = project_with_pack(&format!("{HEADER}{RUNTIME_PACK_RULES}"));
     let run = p.run(&["check", "--format", "json", "--no-builtin", "--pack", "pack.toml", "in"]);
-    // Findings, not input errors: exit 1 (`rule-error` is high).
-    run.assert_code(1);
+    // A broken rule is an error of the run, whatever --fail-on says: exit 2.
+    run.assert_code(2);
     let report = run.report();
-    assert_eq!(report["errors"], json!([]), "{report:#}");
     let findings = report["findings"].as_array().unwrap();
-    let mut rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
-    rules.sort_unstable();
-    assert_eq!(rules, ["E2E-NAME", "rule-error", "rule-error"], "{report:#}");
+    let rules: Vec<&str> = findings.iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["E2E-NAME"], "the other rules still run: {report:#}");
 
-    let name = findings.iter().find(|f| f["rule"] == "E2E-NAME").unwrap();
+    let name = &findings[0];
     assert_eq!(
         (name["file"].as_str(), name["line"].as_u64(), name["column"].as_u64()),
         (Some("in/cm.yaml"), Some(4), Some(9))
@@ -190,15 +188,20 @@ fn rules_failing_at_run_time_are_rule_errors_and_other_rules_still_run() {
     assert_eq!(name["message"], "ConfigMap is called `web`");
     assert_eq!(name["severity"], "medium");
 
-    let errors: Vec<&serde_json::Value> = findings.iter().filter(|f| f["rule"] == "rule-error").collect();
-    let messages: Vec<&str> = errors.iter().map(|f| f["message"].as_str().unwrap()).collect();
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2, "{report:#}");
+    let messages: Vec<&str> = errors.iter().map(|e| e["message"].as_str().unwrap()).collect();
     assert!(messages.iter().any(|m| m.contains("RT-MISSING")), "{messages:?}");
     assert!(messages.iter().any(|m| m.contains("RT-DIV")), "{messages:?}");
     for e in errors {
-        assert_eq!(e["severity"], "high");
         assert_eq!(e["file"], "in/cm.yaml");
         // A rule error on a whole document points at its first line.
         assert_eq!((e["line"].as_u64(), e["column"].as_u64()), (Some(1), Some(1)), "{e:#}");
+    }
+    // --fail-on critical and --exit-zero do not hide it.
+    for extra in [&["--fail-on", "critical"][..], &["--exit-zero"]] {
+        let args = [&["check", "--no-builtin", "--pack", "pack.toml"][..], extra, &["in"]].concat();
+        p.run(&args).assert_code(2);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::packs::load_packs;
 use crate::progress::Progress;
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
-use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name, load_inputs};
+use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name, load_inputs, take_rule_errors};
 use celador_engine::config::{self, Config};
 use celador_engine::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
 use celador_engine::kind::{KindGlobs, Syntax, classify_name};
@@ -112,6 +112,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let rules = config.apply(all_rules.clone());
     let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
     let mut diagnostics = checker.check(&loaded.documents, &sources);
+    problems.extend(take_rule_errors(&mut diagnostics));
     if args.timings {
         notes_after.push(timings_table(&checker.timings()));
     }

@@ -247,8 +247,10 @@ pub fn looks_like_configuration(root: &Node) -> bool {
                 _ => false,
             }
     }
-    // A CI workflow (`on:` + `jobs:`) has `env:` and images of its own.
-    let workflow = root.get("jobs").is_some() && root.get("on").is_some();
+    // CI pipelines (GitHub `jobs:`, GitLab `stages:` and jobs with `script:`, CircleCI and Azure
+    // `workflows:`/`steps:`, Bitbucket `pipelines:`) have `env:` and images of their own.
+    let workflow = ["jobs", "stages", "workflows", "pipelines", "steps"].iter().any(|k| root.get(k).is_some())
+        || root.as_map().is_some_and(|entries| entries.iter().any(|e| e.value.get("script").is_some()));
     !workflow
         && (has_image(root, 0)
             || root.get("config").and_then(Node::as_map).is_some_and(|c| c.iter().any(|e| e.key.contains(':')))

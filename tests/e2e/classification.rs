@@ -241,3 +241,15 @@ fn one_skipped_configuration_file_is_named_in_the_singular() {
         run.stderr
     );
 }
+
+#[test]
+fn ci_pipelines_are_not_taken_for_deployment_configuration() {
+    let p = Project::new();
+    p.file(".gitlab-ci.yml", "stages: [test]\ntest:\n  image: node:20\n  script: [npm test]\n");
+    p.file("ci/job.yml", "build:\n  image: rust:1\n  script: [cargo build]\n");
+    p.file(".circleci/config.yml", "version: 2.1\njobs:\n  build:\n    docker: [{image: cimg/base:stable}]\n");
+    let run = p.run(&["check", "--format", "json", "."]);
+    let report = run.assert_code(0).report();
+    assert_eq!(report["summary"]["configuration_like"], 0, "{report:#}");
+    assert!(!run.stderr.contains("look"), "{}", run.stderr);
+}

@@ -23,8 +23,8 @@ use cel::common::value::Val;
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// One input to check: a file's content with the name reports show.
 #[derive(Clone, Debug)]
@@ -312,8 +312,8 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
             None => skip(false),
         };
     }
-    let text = match std::str::from_utf8(&input.bytes) {
-        Ok(text) => text.to_owned(),
+    let text: &str = match std::str::from_utf8(&input.bytes) {
+        Ok(text) => text,
         Err(e) => {
             // Locate the first invalid byte in a lossy copy: everything before it is unchanged.
             let lossy = String::from_utf8_lossy(&input.bytes).into_owned();
@@ -328,11 +328,11 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
         }
     };
     let syntax = match (name_kind, by_name) {
-        (Some(kind), by_name) => syntax_for(kind, by_name.map(|(syntax, _)| syntax), &text),
+        (Some(kind), by_name) => syntax_for(kind, by_name.map(|(syntax, _)| syntax), text),
         (None, Some((syntax, _))) => syntax,
-        (None, None) => sniff_syntax(&text),
+        (None, None) => sniff_syntax(text),
     };
-    let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), &text));
+    let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), text));
     let source = sources.get(file);
     let parsed: Result<Vec<(Node, Option<String>)>, ParseError> = match syntax {
         Syntax::Yaml => {
@@ -344,7 +344,7 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
     };
     let roots = match parsed {
         Ok(roots) => roots,
-        Err(e) if name_kind.is_some() || evident_kind(syntax, &text).is_some() => {
+        Err(e) if name_kind.is_some() || evident_kind(syntax, text).is_some() => {
             return fail(Problem::at(e.span, e.message));
         }
         Err(_) => return skip(false),
@@ -575,27 +575,28 @@ impl Checker {
             }
             // One task per (deployment, rule): a large directory does not keep one thread busy
             // with every rule while the other idles.
-            let mut tasks: Vec<_> = groups
+            let deployments: Vec<Deployment> = groups
+                .into_iter()
+                .map(|(key, docs)| Deployment { complete: !key.starts_with(INCOMPLETE), docs, k8s: OnceLock::new() })
+                .collect();
+            let mut tasks: Vec<_> = deployments
                 .iter()
-                .flat_map(|(key, docs)| {
-                    let complete = !key.starts_with(INCOMPLETE);
-                    deployment_rules.iter().map(move |rule| (docs, complete, rule))
-                })
+                .flat_map(|deployment| deployment_rules.iter().map(move |rule| (deployment, rule)))
                 .collect();
             // Tasks differ a lot in cost (a directory of 25 state files against one of a single
             // manifest): the largest first, each thread taking the next when it is free.
-            tasks.sort_by_key(|(docs, _, _)| std::cmp::Reverse(docs.len()));
+            tasks.sort_by_key(|(deployment, _)| std::cmp::Reverse(deployment.docs.len()));
             let more: Vec<Diagnostic> = tasks
                 .into_iter()
                 .par_bridge()
-                .flat_map_iter(|(docs, complete, &(index, rule))| {
+                .flat_map_iter(|(deployment, &(index, rule))| {
                     let members: Vec<&PreparedDoc> =
-                        docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
+                        deployment.docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
                     let mut out = Vec::new();
                     if members.is_empty() {
                         return out;
                     }
-                    let unit = deployment_unit(&members, rule.uses, complete);
+                    let unit = deployment_unit(&members, rule.uses, deployment);
                     for failure in self.run(index, &unit) {
                         let (path, origin) = place(members.iter().map(|d| d.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
@@ -710,7 +711,30 @@ impl<'a> PreparedDoc<'a> {
 /// Group keys of deployments whose other objects are unknown (stdin, the webhook's object).
 const INCOMPLETE: &str = "\0incomplete:";
 
-fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, complete: bool) -> Unit {
+/// One deployment's documents, and the relations between them, built once for all its rules.
+struct Deployment<'a> {
+    docs: Vec<&'a PreparedDoc<'a>>,
+    /// Every object of the deployment is in sight (not stdin, not the webhook's one object).
+    complete: bool,
+    /// `k8s`, built by the first rule that reads it, from every document of the deployment.
+    k8s: OnceLock<Node>,
+}
+
+impl Deployment<'_> {
+    fn k8s(&self) -> &Node {
+        self.k8s.get_or_init(|| {
+            let anchor = self.docs[0].doc.root.span;
+            let objects = crate::relations::kubernetes_objects(
+                self.docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
+                self.docs.iter().flat_map(|d| d.resources.iter()),
+            );
+            crate::relations::kubernetes(objects, anchor)
+        })
+    }
+}
+
+fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, deployment: &Deployment) -> Unit {
+    let complete = deployment.complete;
     let anchor = docs[0].doc.root.span;
     let mut vars: Vec<(&'static str, Box<dyn Val>)> = Vec::new();
     if uses.deployment {
@@ -730,11 +754,7 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, complete: bool) -> Unit {
         vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
     }
     if uses.k8s {
-        let objects = crate::relations::kubernetes_objects(
-            docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
-            docs.iter().flat_map(|d| d.resources.iter()),
-        );
-        vars.push(("k8s", to_cel(&crate::relations::kubernetes(objects, anchor))));
+        vars.push(("k8s", to_cel(deployment.k8s())));
     }
     if uses.documents {
         let documents = docs

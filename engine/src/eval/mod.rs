@@ -110,8 +110,7 @@ impl Evaluator {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
             }
             if rule.variables.iter().any(|v| v.per_element) {
-                let mut element_values: Vec<(String, Box<dyn Val>)> =
-                    values.iter().map(|(k, v): &(String, Box<dyn Val>)| (k.clone(), v.clone_as_boxed())).collect();
+                let mut element_values = values.clone();
                 let per_element = rule.variables.iter().filter(|v| v.per_element);
                 if let Err(failure) = bind_variables(rule, per_element, &mut inner, &mut element_values, element.span) {
                     failures.push(failure);
@@ -165,7 +164,7 @@ fn bind_variables<'a>(
     rule: &Rule,
     variables: impl Iterator<Item = &'a Variable>,
     ctx: &mut Context<'_, 'static>,
-    values: &mut Vec<(String, Box<dyn Val>)>,
+    values: &mut Vec<(String, Arc<dyn Val>)>,
     span: Span,
 ) -> Result<(), Failure> {
     for variable in variables {
@@ -173,8 +172,8 @@ fn bind_variables<'a>(
             Ok(value) => value.into_owned(),
             Err(e) => return Err(rule_error(rule, span, &format!("variables.{}", variable.name), &e)),
         };
-        values.push((variable.name.to_string(), value));
-        let bound = value::VarMap::new(values.iter().map(|(k, v)| (k.clone(), v.clone_as_boxed())).collect());
+        values.push((variable.name.to_string(), Arc::from(value)));
+        let bound = value::VarMap::new(values.clone());
         ctx.add_variable_as_val("variables", Box::new(bound));
     }
     Ok(())

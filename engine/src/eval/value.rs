@@ -501,12 +501,13 @@ impl<'b, 'w> CelIterator<'b, 'w> for KeyIter<'b> {
 #[derive(Clone, Debug, Default)]
 pub struct VarMap(Arc<VarEntries>);
 
-/// Names and values, by position.
-type VarEntries = (Vec<CelString<'static>>, Vec<Box<dyn Val>>);
+/// Names and values, by position; values are shared, so an element's variables reuse its
+/// unit's without copying them.
+type VarEntries = (Vec<CelString<'static>>, Vec<Arc<dyn Val>>);
 
 impl VarMap {
     /// A map of these names and values (names are unique).
-    pub fn new(entries: Vec<(String, Box<dyn Val>)>) -> Self {
+    pub fn new(entries: Vec<(String, Arc<dyn Val>)>) -> Self {
         let (names, values): (Vec<_>, Vec<_>) = entries.into_iter().map(|(k, v)| (CelString::from(k), v)).unzip();
         Self(Arc::new((names, values)))
     }

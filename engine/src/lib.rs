@@ -8,6 +8,7 @@ pub mod baseline;
 pub mod check;
 pub mod components;
 pub mod config;
+pub mod deployment;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;

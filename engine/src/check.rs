@@ -818,7 +818,8 @@ impl<'d> Placer<'d> {
     }
 
     fn place(&self, span: Span) -> (String, Option<String>) {
-        let found = |d: &&Document| path_to(&d.root, span).map(|p| (format!("{}/{p}", d.identity), d.helm_source.clone()));
+        let found =
+            |d: &&Document| path_to(&d.root, span).map(|p| (format!("{}/{p}", d.identity), d.helm_source.clone()));
         let Some(docs) = self.by_file.get(&span.file) else {
             return (format!("@{}", span.start), None);
         };

@@ -35,7 +35,10 @@ fn alternatives<'n>(
     let mut files_defining: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for &i in group {
         let doc = members[i];
-        if doc.kind == InputKind::Kubernetes && doc.root.get("kind").is_some() && doc.root.path(&["metadata", "name"]).is_some() {
+        if doc.kind == InputKind::Kubernetes
+            && doc.root.get("kind").is_some()
+            && doc.root.path(&["metadata", "name"]).is_some()
+        {
             files_defining.entry(doc.identity.as_str()).or_default().insert(file_of(doc));
         }
     }
@@ -109,7 +112,10 @@ mod tests {
     #[test]
     fn namespaces_do_not_divide_a_directory() {
         let groups = split(&[
-            ("a.yaml", "kind: Service\nmetadata: {name: api, namespace: one}\n---\nkind: Service\nmetadata: {name: api, namespace: two}\n"),
+            (
+                "a.yaml",
+                "kind: Service\nmetadata: {name: api, namespace: one}\n---\nkind: Service\nmetadata: {name: api, namespace: two}\n",
+            ),
             ("b.yaml", "kind: Service\nmetadata: {name: api}\n"),
         ]);
         assert_eq!(groups, vec![vec!["a.yaml:Service/one/api", "a.yaml:Service/two/api", "b.yaml:Service/api"]]);

@@ -17,6 +17,7 @@ pub mod kind;
 pub mod limits;
 pub mod load;
 pub mod pack;
+pub mod pipeline;
 pub mod read;
 pub mod relations;
 pub mod report;

@@ -180,7 +180,7 @@ pub(crate) fn compile(env: &cel::Env, expr: &str) -> Result<cel::Program, Compil
     }
     let program = env.compile(expr).map_err(|errors| {
         // The parser's own limit on nested sub-expressions, reported without a position.
-        if errors.errors.iter().any(|e| e.msg.contains("Recursion limit")) {
+        if errors.errors.iter().any(|e| e.msg.to_ascii_lowercase().contains("recursion limit")) {
             CompileError::TooDeep { offset: 0 }
         } else {
             CompileError::Syntax(errors)
@@ -291,8 +291,13 @@ mod tests {
             assert_eq!(&expr[at..at + 1], "+");
             let expr = vec!["1"; 300].join(" + ");
             assert!(compile_error(&expr).is_some());
+            // Brackets around nothing but brackets add no level to evaluate; past the nesting
+            // estimate they are refused before the parser recurses into them.
             let expr = format!("{}1{}", "(".repeat(200), ")".repeat(200));
-            assert!(compile_error(&expr).is_some());
+            assert_eq!(compile_error(&expr), None);
+            let expr = format!("{}1{}", "(".repeat(600), ")".repeat(600));
+            let at = compile_error(&expr).expect("too deep");
+            assert_eq!(&expr[at..at + 1], "(");
         });
     }
 

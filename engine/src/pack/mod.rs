@@ -439,7 +439,9 @@ fn compile_rule(
                 None
             }
             Err(expr::CompileError::Syntax(errors)) => {
-                for error in errors.errors {
+                // The first error only: what the parser reports after recovering from it is
+                // mostly a consequence of it (an `unexpected token` then a missing `)`).
+                for error in errors.errors.into_iter().take(1) {
                     let at = cel_position(source, expr.span(), error.pos);
                     let message = error.msg.trim().to_owned();
                     problems.push(Problem::at(

@@ -49,7 +49,8 @@ impl Template {
                         .push(Problem::at(Span::new(file, at, at + 1), super::expr::CompileError::too_deep_message()));
                 }
                 Err(super::expr::CompileError::Syntax(errors)) => {
-                    for error in errors.errors {
+                    // The first error only, as for rule expressions.
+                    for error in errors.errors.into_iter().take(1) {
                         let (line, col) = error.pos;
                         let expr_start = consumed + open + 2;
                         let offset_in_expr = expr

@@ -215,6 +215,18 @@ impl Env {
     /// assert_eq!(program.execute(&context), Ok(Value::Bool(true)));
     /// ```
     pub fn compile(&self, source: &str) -> Result<Program, ParseErrors> {
+        // celador patch: the hand-written Pratt parser builds the same trees as the ANTLR one
+        // (every expression of celador's built-in pack, compared) about six times faster,
+        // and compiling a pack is most of a cold start.
+        #[cfg(feature = "parser_pratt")]
+        {
+            crate::parser::PrattParser::new()
+                .enable_optional_syntax(self.optional)
+                .with_macros(Arc::clone(&self.macros))
+                .parse_with_source_info(source)
+                .map(|(expression, source_info)| Program::from_parts(expression, source_info))
+        }
+        #[cfg(not(feature = "parser_pratt"))]
         Program::parse_with(self.parser(), source)
     }
 

@@ -424,6 +424,11 @@ impl Program {
     }
 
     /// Parses `source` into a program with `parser`, and the macros it expands.
+    #[cfg(feature = "parser_pratt")]
+    pub(crate) fn from_parts(expression: Expression, source_info: common::ast::SourceInfo) -> Program {
+        Program { expression, source_info }
+    }
+
     pub(crate) fn parse_with(parser: Parser, source: &str) -> Result<Program, ParseErrors> {
         parser
             .parse_with_source_info(source)

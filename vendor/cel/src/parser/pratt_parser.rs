@@ -1211,6 +1211,19 @@ impl PrattParser {
         let mut worker = PrattParserWorker::new(self, source);
         worker.parse()
     }
+
+    /// Parses `source`, returning where each node was written too (celador patch).
+    pub fn parse_with_source_info(self, source: &str) -> Result<(IdedExpr, SourceInfo), ParseErrors> {
+        let mut worker = PrattParserWorker::new(self, source);
+        let expr = worker.parse()?;
+        Ok((expr, mem::take(&mut worker.helper.source_info)))
+    }
+
+    /// Expands `macros` instead of the standard ones (celador patch).
+    pub(crate) fn with_macros(mut self, macros: Arc<Macros>) -> Self {
+        self.macros = macros;
+        self
+    }
 }
 
 struct PrattParserWorker<'a> {

@@ -6,6 +6,7 @@
 //! with its variables, and each element a rule selects with `each` gets a child of that.
 
 pub mod functions;
+pub mod kubernetes;
 pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};

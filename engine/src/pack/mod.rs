@@ -5,6 +5,9 @@
 //! named like its file (`tls/PSH-TLS-008.toml` → `tls/PSH-TLS-008/`). Every problem in a pack
 //! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
 //! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
+//!
+//! A pack of YAML files holding Kubernetes ValidatingAdmissionPolicies is loaded by
+//! [`crate::vap`] into the same rules.
 
 mod docs;
 mod expr;
@@ -14,6 +17,7 @@ mod template;
 pub use docs::{reference_markdown, rule_markdown};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
+pub(crate) use expr::{CompileError, compile as compile_expression};
 
 use crate::diagnostic::{Problem, Severity};
 use crate::eval::functions::cel_env;
@@ -163,6 +167,9 @@ pub struct Rule {
     /// Which of the expensive variables the rule's expressions read, so a document only
     /// prepares those.
     pub uses: Uses,
+    /// For a rule compiled from a Kubernetes ValidatingAdmissionPolicy: the binding's scope,
+    /// params and actions (see [`crate::vap`]).
+    pub admission: Option<Arc<crate::vap::Admission>>,
 }
 
 /// A named expression of a rule (`[[rule.variables]]`), the shape of a Kubernetes
@@ -242,6 +249,7 @@ impl Rule {
             pack: rule.pack.clone(),
             span: rule.span,
             uses: rule.uses,
+            admission: rule.admission.clone(),
         }
     }
 }
@@ -325,6 +333,9 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
 type CompileJob = (RuleToml, FileId, Arc<SourceFile>, String, String);
 
 fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+    if crate::vap::is_admission_pack(&files) {
+        return crate::vap::load_pack(files, sources);
+    }
     let env = cel_env();
     let mut problems = Vec::new();
     let mut meta: Option<PackMeta> = None;
@@ -643,6 +654,7 @@ fn compile_rule(
         pack: pack.to_owned(),
         span: id_span,
         uses,
+        admission: None,
     })
 }
 

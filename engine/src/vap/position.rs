@@ -23,7 +23,8 @@ impl ScalarMap {
     pub fn new(file_text: &str, node: &Node) -> Self {
         let span = node.span;
         let value = node.as_str().unwrap_or_default();
-        let raw = file_text.get(span.start..span.end).unwrap_or_default();
+        let base = span.range().start;
+        let raw = file_text.get(span.range()).unwrap_or_default();
         let mut at = 0;
         if raw.starts_with('|') || raw.starts_with('>') {
             // The block header (`|-`, `>2`, a comment) ends at the first line break.
@@ -48,13 +49,13 @@ impl ScalarMap {
             match found {
                 Some(p) => {
                     let width = raw[p..].chars().next().map_or(1, char::len_utf8);
-                    offsets.push((span.start + p, width));
+                    offsets.push((base + p, width));
                     at = p + width;
                 }
-                None => offsets.push((span.start + at.min(bytes.len()).saturating_sub(1), 1)),
+                None => offsets.push((base + at.min(bytes.len()).saturating_sub(1), 1)),
             }
         }
-        offsets.push((span.start + at.min(raw.len()).saturating_sub(1), 1));
+        offsets.push((base + at.min(raw.len()).saturating_sub(1), 1));
         Self { offsets, span }
     }
 
@@ -62,7 +63,7 @@ impl ScalarMap {
     /// the end, the scalar's last character.
     pub fn char_span(&self, index: usize) -> Span {
         let last = self.offsets.len().saturating_sub(1);
-        let (start, width) = self.offsets.get(index.min(last)).copied().unwrap_or((self.span.start, 1));
+        let (start, width) = self.offsets.get(index.min(last)).copied().unwrap_or((self.span.range().start, 1));
         Span::new(self.span.file, start, start + width)
     }
 

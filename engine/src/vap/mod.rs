@@ -23,6 +23,8 @@ pub mod library;
 pub mod matching;
 pub mod position;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 pub use schema::Actions;
 
@@ -527,9 +529,14 @@ fn compile(node: &Node, source: &SourceFile, env: &cel::Env, problems: &mut Vec<
             if unsupported.is_empty() {
                 return Some(program);
             }
+            let chars: Vec<char> = text.chars().collect();
             for u in unsupported {
-                let offset = program.source_info().offset_for(u.id).map_or(0, |(start, _)| start as usize);
-                problems.push(Problem::at(map.char_span(offset), u.message));
+                let mut index = program.source_info().offset_for(u.id).map_or(0, |(start, _)| start as usize);
+                // A call is placed at its `(`: point at the function's name before it.
+                if chars.get(index) == Some(&'(') {
+                    index = index.saturating_sub(u.name.chars().count());
+                }
+                problems.push(Problem::at(map.char_span(index), u.message));
             }
             None
         }

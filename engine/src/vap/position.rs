@@ -99,7 +99,7 @@ mod tests {
         let map = ScalarMap::new(text, node);
         let span = map.char_span(index);
         let source = crate::source::SourceFile::new("t", None, text);
-        let lc = source.line_col(span.start);
+        let lc = source.line_col(span.range().start);
         (lc.line, lc.column)
     }
 
@@ -109,7 +109,7 @@ mod tests {
         assert_eq!(at(text, "a", 11), (1, 15), "`|` of a plain scalar");
         assert_eq!(at(text, "b", 10), (2, 17), "after escapes in a double-quoted scalar");
         assert_eq!(at(text, "c", 0), (4, 3), "a literal block starts on its next line");
-        assert_eq!(at(text, "c", 13), (5, 5), "indentation inside a literal block");
+        assert_eq!(at(text, "c", 11), (5, 5), "more indentation inside a literal block is text");
         assert_eq!(at(text, "d", 4), (8, 3), "a folded line break is a space of the value");
     }
 }

@@ -65,12 +65,26 @@ pub struct Admission {
     pub ignore_failures: bool,
     /// Whether this is the binding's first validation, which reports missing params.
     pub first: bool,
+    /// The validation's position in the policy's `validations`.
+    pub index: usize,
+    /// The validation's `reason` (`Invalid`, `Forbidden`, `Unauthorized`,
+    /// `RequestEntityTooLarge`); the API server's default is `Invalid`.
+    pub reason: Option<String>,
     /// The validation's `messageExpression`.
     pub message_expression: Option<Arc<Program>>,
     /// The validation's expression in the policy, a related location of every finding.
     pub validation: Span,
     scope: Arc<BindingScope>,
 }
+
+/// Two admission rules are the same when they are the same validation of the same binding.
+impl PartialEq for Admission {
+    fn eq(&self, other: &Self) -> bool {
+        self.policy == other.policy && self.binding == other.binding && self.index == other.index
+    }
+}
+
+impl Eq for Admission {}
 
 /// Which objects a binding selects and the params it gives them.
 #[derive(Debug)]
@@ -361,6 +375,8 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 actions: binding.actions,
                 ignore_failures: policy.ignore_failures,
                 first: index == 0,
+                index,
+                reason: validation.reason.clone(),
                 message_expression: message_expression.clone(),
                 validation: validation.expression.span,
                 scope: scope.clone(),

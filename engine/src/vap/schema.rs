@@ -37,8 +37,6 @@ pub struct Policy {
 pub struct Named {
     /// `name`.
     pub name: String,
-    /// Where the name is.
-    pub name_span: Span,
     /// The `expression` scalar.
     pub expression: Node,
 }
@@ -381,7 +379,7 @@ impl Reader<'_> {
                     if what == "variables" && !valid {
                         self.problem(name_span, format!("invalid variable name `{name}` (a CEL identifier)"));
                     }
-                    out.push(Named { name, name_span, expression });
+                    out.push(Named { name, expression });
                 }
                 (None, _) if item.get("name").is_none() => {
                     self.problem(item.anchor_span(), format!("an entry of {what} needs a `name`"));

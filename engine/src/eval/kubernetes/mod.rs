@@ -160,6 +160,20 @@ pub(crate) mod tests {
         }
     }
 
+    /// Every function of the Kubernetes libraries is in `docs/cel-functions.md`.
+    #[test]
+    fn every_function_is_documented() {
+        let docs = include_str!("../../../../docs/cel-functions.md");
+        let names: Vec<&str> = super::functions().iter().map(|(name, _)| *name).chain(["indexOf", "lastIndexOf"]).collect();
+        for name in names {
+            let method = name.rsplit('.').next().unwrap_or(name);
+            assert!(
+                docs.contains(&format!("`{name}(")) || docs.contains(&format!("{method}(")),
+                "{name} is missing from docs/cel-functions.md"
+            );
+        }
+    }
+
     /// The examples of the Kubernetes documentation ("CEL in Kubernetes", strings and regex).
     #[test]
     fn strings_and_regex_behave_as_kubernetes_documents() {

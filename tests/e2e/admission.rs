@@ -162,3 +162,21 @@ fn errors_in_policies_are_located_in_the_yaml() {
         "names policy `replica-limits.example.com`, which is not in the pack",
     );
 }
+
+/// What celador leaves out of a policy is said, not silently dropped.
+#[test]
+fn ignored_audit_annotations_and_unbound_policies_are_noted() {
+    let p = project();
+    let policy = "policies/replica-limit.yaml";
+    let text = std::fs::read_to_string(p.path(policy)).unwrap().replace(
+        "  validations:\n",
+        "  auditAnnotations:\n  - key: replicas\n    valueExpression: string(object.spec.replicas)\n  validations:\n",
+    );
+    p.file(policy, text);
+    let unbound = std::fs::read_to_string(p.path("policies/required-labels.yaml")).unwrap();
+    p.file("policies/required-labels.yaml", unbound.split("---").next().unwrap());
+    let run = p.run(&["check", "--no-builtin", "--pack", "policies", "policies/tests/failing"]);
+    run.assert_code(1)
+        .assert_stderr_contains("policies/replica-limit.yaml:17:3: the auditAnnotations of ValidatingAdmissionPolicy `replica-limit.example.com` are ignored")
+        .assert_stderr_contains("policies/required-labels.yaml:6:9: ValidatingAdmissionPolicy `required-labels.example.com` has no binding");
+}

@@ -144,7 +144,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
-    let mut notes = skip_notes(&loaded.skipped_files, &summary, problems.is_empty());
+    let mut notes: Vec<String> = packs.iter().flat_map(|p| p.notes.iter().cloned()).collect();
+    notes.extend(skip_notes(&loaded.skipped_files, &summary, problems.is_empty()));
     notes.append(&mut notes_after);
     Ok(Scan {
         sources,

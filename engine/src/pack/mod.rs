@@ -51,6 +51,9 @@ pub struct Pack {
     pub rules: Vec<Arc<Rule>>,
     /// Every file of the pack, for fixtures.
     pub files: Vec<PackFile>,
+    /// Remarks about the pack that are not errors (parts of a ValidatingAdmissionPolicy
+    /// celador ignores), for the front end to show.
+    pub notes: Vec<String>,
 }
 
 /// `[pack]`.
@@ -425,7 +428,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
             rule.pack.clone_from(&meta.id);
         }
     }
-    Ok(Pack { meta, rules, files })
+    Ok(Pack { meta, rules, files, notes: Vec::new() })
 }
 
 fn compile_rule(

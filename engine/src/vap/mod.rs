@@ -318,6 +318,27 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
             ));
         }
     }
+    let mut notes = Vec::new();
+    for policy in &policies {
+        let at = |span: Span| {
+            let start = sources.start(span);
+            format!("{}:{}:{}", sources.get(span.file).name, start.line, start.column)
+        };
+        if let Some(span) = policy.audit_annotations {
+            notes.push(format!(
+                "{}: the auditAnnotations of ValidatingAdmissionPolicy `{}` are ignored (offline there is no audit log)",
+                at(span),
+                policy.name
+            ));
+        }
+        if !bindings.iter().any(|b| b.policy_name.0 == policy.name) {
+            notes.push(format!(
+                "{}: ValidatingAdmissionPolicy `{}` has no binding in the pack: it applies to nothing",
+                at(policy.name_span),
+                policy.name
+            ));
+        }
+    }
     let env = crate::eval::functions::cel_env();
     let compiled: Vec<Compiled> = policies
         .into_iter()
@@ -369,6 +390,11 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
             let id = &compiled.ids[index];
             let expression = validation.expression.as_str().unwrap_or_default();
             let message = validation.message.clone().unwrap_or_else(|| format!("failed expression: {}", expression.trim()));
+            let why = match (&validation.message, &validation.message_expression) {
+                (Some(m), _) => m.clone(),
+                (None, Some(m)) => format!("the message is `{}`", m.as_str().unwrap_or_default().trim()),
+                (None, None) => message.clone(),
+            };
             let admission = Admission {
                 policy: Arc::from(policy.name.as_str()),
                 binding: Arc::from(binding.name.as_str()),
@@ -405,7 +431,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 docs_url: None,
                 docs: RuleDocs {
                     what: format!("`{}`", expression.trim()),
-                    why: message,
+                    why,
                     fix: String::new(),
                     guide: None,
                     references: Vec::new(),
@@ -439,7 +465,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
         title: format!("ValidatingAdmissionPolicies of {pack_id}"),
         docs: None,
     };
-    Ok(Pack { meta, rules, files })
+    Ok(Pack { meta, rules, files, notes })
 }
 
 fn actions_text(actions: Actions) -> String {
@@ -527,11 +553,6 @@ fn compile_policy(policy: Policy, source: &SourceFile, env: &cel::Env, problems:
             }
         })
         .collect();
-    if let Some(at) = policy.audit_annotations {
-        // Not an error: the API server records audit annotations, which offline have nowhere
-        // to go. Nothing is printed from here; the README says so.
-        let _ = at;
-    }
     Compiled { policy, variables, when, validations, ids }
 }
 

@@ -317,7 +317,11 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
         let written = entry.get_ref().clone();
         let relative = Path::new(&written);
         // A pack is the repository's own: nothing above the configuration's directory.
-        if relative.is_absolute() || relative.components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir)) {
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        {
             problems.push(Problem::at(
                 span(entry.span()),
                 format!("pack `{written}` must be a path below the configuration's directory (no `..`, not absolute)"),

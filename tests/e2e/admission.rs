@@ -63,7 +63,10 @@ fn every_failing_manifest_is_reported_at_the_field_its_policy_read() {
     assert_eq!(findings[0]["message"], "cost-center of web must be four digits");
     assert_eq!(findings[3]["message"], "production workloads must carry a `team` label");
     let related = &findings[1]["related"][0];
-    assert_eq!((related["file"].as_str(), related["line"].as_u64(), related["column"].as_u64()), (Some("examples/vap/replica-limit.yaml"), Some(18), Some(17)));
+    assert_eq!(
+        (related["file"].as_str(), related["line"].as_u64(), related["column"].as_u64()),
+        (Some("examples/vap/replica-limit.yaml"), Some(18), Some(17))
+    );
 
     let (code, out) = check_example("examples/vap/tests/passing", "json");
     assert_eq!(code, 0, "{out}");
@@ -113,8 +116,17 @@ fn suppressions_and_baselines_apply_to_policy_findings() {
     assert_eq!(report["summary"]["suppressed"], 1, "{report:#}");
     assert!(!finding_positions(&report).iter().any(|f| f.0 == "replica-limit.example.com/Invalid"));
 
-    p.run(&["baseline", "create", "-o", "baseline.json", "--no-builtin", "--pack", "policies", "policies/tests/failing"])
-        .assert_code(0);
+    p.run(&[
+        "baseline",
+        "create",
+        "-o",
+        "baseline.json",
+        "--no-builtin",
+        "--pack",
+        "policies",
+        "policies/tests/failing",
+    ])
+    .assert_code(0);
     let mut with_baseline = args.to_vec();
     with_baseline.extend(["--baseline", "baseline.json"]);
     let report = p.run(&with_baseline).assert_code(0).report();
@@ -125,7 +137,8 @@ fn suppressions_and_baselines_apply_to_policy_findings() {
 fn packs_named_in_the_configuration_are_loaded() {
     let p = project();
     p.file("celador.toml", "packs = [\"policies\"]\n");
-    let report = p.run(&["check", "--format", "json", "--no-builtin", "policies/tests/failing"]).assert_code(1).report();
+    let report =
+        p.run(&["check", "--format", "json", "--no-builtin", "policies/tests/failing"]).assert_code(1).report();
     assert_eq!(finding_positions(&report).len(), 6, "{report:#}");
     p.file("celador.toml", "packs = [\"missing\"]\n");
     let run = p.run(&["check", "--no-builtin", "--color", "never", "policies/tests/failing"]);
@@ -145,13 +158,22 @@ fn errors_in_policies_are_located_in_the_yaml() {
         let errors = report["errors"].as_array().unwrap();
         assert_eq!(errors.len(), 1, "{report:#}");
         assert_eq!(errors[0]["file"], policy, "{report:#}");
-        assert_eq!((errors[0]["line"].as_u64(), errors[0]["column"].as_u64()), (Some(line), Some(column)), "{report:#}");
+        assert_eq!(
+            (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+            (Some(line), Some(column)),
+            "{report:#}"
+        );
         assert!(errors[0]["message"].as_str().unwrap().contains(message), "{report:#}");
     };
     // A CEL syntax error inside the quoted expression: at the `)`.
     assert_error(text.replace("<= int(params", "<= )int(params"), 18, 42, "CEL syntax error");
     // An unknown function: at its name.
-    assert_error(text.replace("int(params.data.maxReplicas)", "integer(params.data.maxReplicas)"), 18, 42, "unknown function `integer`");
+    assert_error(
+        text.replace("int(params.data.maxReplicas)", "integer(params.data.maxReplicas)"),
+        18,
+        42,
+        "unknown function `integer`",
+    );
     // An unknown field, with the right one suggested.
     assert_error(text.replace("messageExpression:", "mesageExpression:"), 19, 5, "did you mean `messageExpression`");
     // A binding naming a policy that is not in the pack.

@@ -239,12 +239,7 @@ impl Policy {
                     by: "annotation",
                 }),
                 None => evaluation.findings.push(Finding {
-                    admission: self
-                        .checker
-                        .rules()
-                        .iter()
-                        .find(|r| r.id == d.rule)
-                        .and_then(|r| r.admission.clone()),
+                    admission: self.checker.rules().iter().find(|r| r.id == d.rule).and_then(|r| r.admission.clone()),
                     rule: d.rule.to_string(),
                     severity: d.severity,
                     path,

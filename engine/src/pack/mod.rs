@@ -15,9 +15,9 @@ mod schema;
 mod template;
 
 pub use docs::{reference_markdown, rule_markdown};
+pub(crate) use expr::{CompileError, compile as compile_expression};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
-pub(crate) use expr::{CompileError, compile as compile_expression};
 
 use crate::diagnostic::{Problem, Severity};
 use crate::eval::functions::cel_env;

@@ -196,9 +196,8 @@ pub fn check(program: &Program) -> Vec<Unsupported> {
 fn walk(expr: &IdedExpr, out: &mut Vec<Unsupported>) {
     match &expr.expr {
         Expr::Call(call) => {
-            let operator = call.func_name.starts_with('_')
-                || call.func_name.starts_with('@')
-                || call.func_name.ends_with('_');
+            let operator =
+                call.func_name.starts_with('_') || call.func_name.starts_with('@') || call.func_name.ends_with('_');
             let qualified = match call.target.as_deref().map(|t| &t.expr) {
                 Some(Expr::Ident(namespace)) if NAMESPACES.contains(&namespace.as_str()) => {
                     Some(format!("{namespace}.{}", call.func_name))
@@ -259,9 +258,9 @@ fn walk(expr: &IdedExpr, out: &mut Vec<Unsupported>) {
 fn problem(name: &str) -> Option<String> {
     match FUNCTIONS.iter().find(|d| d.name == name) {
         Some(Declared { missing: None, .. }) => None,
-        Some(Declared { library, missing: Some(why), .. }) => Some(format!(
-            "`{name}` (Kubernetes CEL {library} library) is not supported by celador: {why}"
-        )),
+        Some(Declared { library, missing: Some(why), .. }) => {
+            Some(format!("`{name}` (Kubernetes CEL {library} library) is not supported by celador: {why}"))
+        }
         None => Some(format!(
             "unknown function `{name}`: the Kubernetes CEL environment declares no such function{}",
             hint(name, FUNCTIONS.iter().filter(|d| d.missing.is_none()).map(|d| d.name))

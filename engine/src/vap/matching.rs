@@ -150,12 +150,7 @@ pub fn namespace_labels(namespace: &str, found: Option<&Node>) -> Vec<(String, S
 
 /// Whether `constraints` select the object: one of its resource rules names the request, none
 /// of its exclusions does, and its namespace and object selectors select.
-pub fn matches(
-    constraints: &MatchResources,
-    target: &Target,
-    object: &Node,
-    namespace_object: Option<&Node>,
-) -> bool {
+pub fn matches(constraints: &MatchResources, target: &Target, object: &Node, namespace_object: Option<&Node>) -> bool {
     if !constraints.resource_rules.iter().any(|r| rule_matches(r, target)) {
         return false;
     }
@@ -168,7 +163,8 @@ pub fn matches(
         return false;
     }
     // A Namespace is matched by a namespaceSelector on its own labels.
-    if let (Some(selector), None, "Namespace") = (&constraints.namespace_selector, &target.namespace, target.kind.as_str())
+    if let (Some(selector), None, "Namespace") =
+        (&constraints.namespace_selector, &target.namespace, target.kind.as_str())
         && !selects(selector, &namespace_labels(&target.name, Some(object)))
     {
         return false;
@@ -188,10 +184,8 @@ pub fn plain(node: &Node) -> cel::Value {
         Value::String(s) => cel::Value::String(Arc::new(s.to_string())),
         Value::List(items) => cel::Value::List(Arc::new(items.iter().map(plain).collect())),
         Value::Map(entries) => {
-            let map: std::collections::HashMap<cel::objects::Key, cel::Value> = entries
-                .iter()
-                .map(|e| (cel::objects::Key::from(e.key.to_string()), plain(&e.value)))
-                .collect();
+            let map: std::collections::HashMap<cel::objects::Key, cel::Value> =
+                entries.iter().map(|e| (cel::objects::Key::from(e.key.to_string()), plain(&e.value))).collect();
             cel::Value::Map(map.into())
         }
     }
@@ -243,7 +237,8 @@ mod tests {
                 ("legacy".into(), "DoesNotExist".into(), Vec::new()),
             ],
         };
-        let labels = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
+        let labels =
+            |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
         assert!(selects(&selector, &labels(&[("env", "prod"), ("tier", "api")])));
         assert!(!selects(&selector, &labels(&[("env", "prod"), ("tier", "db")])));
         assert!(!selects(&selector, &labels(&[("env", "prod"), ("tier", "web"), ("legacy", "")])));

@@ -175,7 +175,7 @@ impl Admission {
                 && param_ref.name.as_deref().is_none_or(|n| text(&["metadata", "name"]) == Some(n))
                 && param_ref.selector.as_ref().is_none_or(|s| matching::selects(s, &matching::labels(candidate)));
             // The same object among the inputs and in the pack counts once.
-            if selected && !found.iter().any(|f| *f == candidate) {
+            if selected && !found.contains(&candidate) {
                 found.push(candidate);
             }
         }
@@ -222,7 +222,11 @@ fn boxed(value: cel::Value) -> Box<dyn Val> {
 pub fn is_admission_pack(files: &[PackFile]) -> bool {
     let yaml = |f: &&PackFile| f.relative.ends_with(".yaml") || f.relative.ends_with(".yml");
     !files.iter().any(|f| f.relative.ends_with(".toml") && !in_tests(&f.relative))
-        && files.iter().filter(yaml).filter(|f| !in_tests(&f.relative)).any(|f| f.text.contains("kind: ValidatingAdmissionPolicy"))
+        && files
+            .iter()
+            .filter(yaml)
+            .filter(|f| !in_tests(&f.relative))
+            .any(|f| f.text.contains("ValidatingAdmissionPolicy"))
 }
 
 fn in_tests(relative: &str) -> bool {
@@ -285,7 +289,9 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 let at = root.get("apiVersion").map_or(root.span, |n| n.span);
                 reader.problems.push(Problem::at(
                     at,
-                    format!("unsupported apiVersion `{api_version}` for {kind} (expected {GROUP}/v1 or {GROUP}/v1beta1)"),
+                    format!(
+                        "unsupported apiVersion `{api_version}` for {kind} (expected {GROUP}/v1 or {GROUP}/v1beta1)"
+                    ),
                 ));
                 continue;
             }
@@ -301,12 +307,18 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
     }
     for (i, policy) in policies.iter().enumerate() {
         if policies[..i].iter().any(|p| p.name == policy.name) {
-            problems.push(Problem::at(policy.name_span, format!("ValidatingAdmissionPolicy `{}` is defined twice", policy.name)));
+            problems.push(Problem::at(
+                policy.name_span,
+                format!("ValidatingAdmissionPolicy `{}` is defined twice", policy.name),
+            ));
         }
         if policy.match_constraints.as_ref().is_none_or(|m| m.resource_rules.is_empty()) {
             problems.push(Problem::at(
                 policy.name_span,
-                format!("ValidatingAdmissionPolicy `{}` has no spec.matchConstraints.resourceRules: it matches nothing", policy.name),
+                format!(
+                    "ValidatingAdmissionPolicy `{}` has no spec.matchConstraints.resourceRules: it matches nothing",
+                    policy.name
+                ),
             ));
         }
     }
@@ -371,10 +383,9 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                     binding.name, policy.name
                 ),
             )),
-            (None, Some(at)) => problems.push(Problem::at(
-                at,
-                format!("paramRef given, but policy `{}` has no paramKind", policy.name),
-            )),
+            (None, Some(at)) => {
+                problems.push(Problem::at(at, format!("paramRef given, but policy `{}` has no paramKind", policy.name)))
+            }
             _ => {}
         }
         let scope = Arc::new(BindingScope {
@@ -389,7 +400,8 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
         {
             let id = &compiled.ids[index];
             let expression = validation.expression.as_str().unwrap_or_default();
-            let message = validation.message.clone().unwrap_or_else(|| format!("failed expression: {}", expression.trim()));
+            let message =
+                validation.message.clone().unwrap_or_else(|| format!("failed expression: {}", expression.trim()));
             let why = match (&validation.message, &validation.message_expression) {
                 (Some(m), _) => m.clone(),
                 (None, Some(m)) => format!("the message is `{}`", m.as_str().unwrap_or_default().trim()),
@@ -489,15 +501,18 @@ fn pack_name(files: &[PackFile]) -> String {
     root.rsplit('/').next().filter(|n| !n.is_empty() && *n != ".").unwrap_or("admission").to_owned()
 }
 
+/// A finding a fixture expects: the rule and `(line, column)`.
+type Expected = (String, (usize, usize));
+
 /// The fixtures of `tests/`: each entry directly in it, with the `(rule, (line, column))`
 /// its files' `# expect: LINE:COLUMN RULE-ID` comments declare.
-fn fixtures(files: &[PackFile]) -> Vec<(String, Vec<(String, (usize, usize))>)> {
-    let mut out: Vec<(String, Vec<(String, (usize, usize))>)> = Vec::new();
+fn fixtures(files: &[PackFile]) -> Vec<(String, Vec<Expected>)> {
+    let mut out: Vec<(String, Vec<Expected>)> = Vec::new();
     for file in files.iter().filter(|f| in_tests(&f.relative)) {
         let inner = &file.relative[TESTS_DIR.len() + 1..];
         let entry = inner.split_once('/').map_or(inner, |(dir, _)| dir);
         let path = format!("{TESTS_DIR}/{entry}");
-        let expected: Vec<(String, (usize, usize))> = file
+        let expected: Vec<Expected> = file
             .text
             .lines()
             .filter_map(|line| {
@@ -519,7 +534,11 @@ fn compile_policy(policy: Policy, source: &SourceFile, env: &cel::Env, problems:
     let mut variables = Vec::new();
     for variable in &policy.variables {
         if let Some(program) = compile(&variable.expression, source, env, problems) {
-            variables.push(Variable { name: Arc::from(variable.name.as_str()), program: Arc::new(program), per_element: false });
+            variables.push(Variable {
+                name: Arc::from(variable.name.as_str()),
+                program: Arc::new(program),
+                per_element: false,
+            });
         }
     }
     let mut conditions = Vec::new();
@@ -546,7 +565,10 @@ fn compile_policy(policy: Policy, source: &SourceFile, env: &cel::Env, problems:
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let unique = v.reason.as_ref().filter(|r| policy.validations.iter().filter(|o| o.reason.as_ref() == Some(r)).count() == 1);
+            let unique = v
+                .reason
+                .as_ref()
+                .filter(|r| policy.validations.iter().filter(|o| o.reason.as_ref() == Some(r)).count() == 1);
             match unique {
                 Some(reason) => format!("{}/{reason}", policy.name),
                 None => format!("{}/{i}", policy.name),

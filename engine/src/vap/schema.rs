@@ -193,7 +193,10 @@ impl Reader<'_> {
                 None
             }
             _ => {
-                self.problem(node.span, format!("{what} must be a CEL expression (a string), not {}", node.type_name()));
+                self.problem(
+                    node.span,
+                    format!("{what} must be a CEL expression (a string), not {}", node.type_name()),
+                );
                 None
             }
         }
@@ -330,7 +333,8 @@ impl Reader<'_> {
         let mut expression = None;
         let mut validation =
             Validation { expression: item.clone(), message: None, message_expression: None, reason: None };
-        for (key, value) in self.fields(item, &["expression", "message", "messageExpression", "reason"], "a validation") {
+        for (key, value) in self.fields(item, &["expression", "message", "messageExpression", "reason"], "a validation")
+        {
             match key {
                 "expression" => expression = self.expression(value, "expression"),
                 "message" => validation.message = self.string(value, "message"),
@@ -425,7 +429,10 @@ impl Reader<'_> {
                         for (op, at) in rule.operations.iter().zip(value.as_list().unwrap_or_default()) {
                             let known = ["CREATE", "UPDATE", "DELETE", "CONNECT", "*"];
                             if !known.contains(&op.as_str()) {
-                                self.problem(at.span, format!("unknown operation `{op}` (expected one of {})", known.join(", ")));
+                                self.problem(
+                                    at.span,
+                                    format!("unknown operation `{op}` (expected one of {})", known.join(", ")),
+                                );
                             }
                         }
                     }
@@ -534,9 +541,8 @@ impl Reader<'_> {
                 "namespace" => out.namespace = self.string(value, "paramRef.namespace"),
                 "selector" => out.selector = Some(self.selector(value, "paramRef.selector")),
                 _ => {
-                    out.allow_missing = self
-                        .one_of(value, "parameterNotFoundAction", &["Allow", "Deny"])
-                        .is_some_and(|a| a == "Allow");
+                    out.allow_missing =
+                        self.one_of(value, "parameterNotFoundAction", &["Allow", "Deny"]).is_some_and(|a| a == "Allow");
                 }
             }
         }

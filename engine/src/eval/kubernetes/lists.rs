@@ -26,10 +26,9 @@ pub(super) fn declare(env: &mut cel::Env) -> Result<(), cel::DeclarationError> {
 
 /// The elements of a list argument.
 fn items<'a, 'v>(name: &str, list: &'a (dyn Val + 'v)) -> Result<Vec<&'a (dyn Val + 'v)>, ExecutionError> {
-    let iterable = list
-        .as_iterable()
-        .filter(|_| list.get_type().name() == "list")
-        .ok_or_else(|| ExecutionError::function_error(name, format!("expected a list, got {}", list.get_type().name())))?;
+    let iterable = list.as_iterable().filter(|_| list.get_type().name() == "list").ok_or_else(|| {
+        ExecutionError::function_error(name, format!("expected a list, got {}", list.get_type().name()))
+    })?;
     let mut out = Vec::new();
     let mut iter = iterable.iter();
     while let Some(item) = iter.next() {
@@ -40,7 +39,9 @@ fn items<'a, 'v>(name: &str, list: &'a (dyn Val + 'v)) -> Result<Vec<&'a (dyn Va
 
 fn compare(name: &str, a: &dyn Val, b: &dyn Val) -> Result<Ordering, ExecutionError> {
     a.as_comparer()
-        .ok_or_else(|| ExecutionError::function_error(name, format!("{} values cannot be ordered", a.get_type().name())))?
+        .ok_or_else(|| {
+            ExecutionError::function_error(name, format!("{} values cannot be ordered", a.get_type().name()))
+        })?
         .compare(b)
         .map_err(|_| ExecutionError::function_error(name, "the list's elements cannot be ordered against each other"))
 }

@@ -164,7 +164,8 @@ pub(crate) mod tests {
     #[test]
     fn every_function_is_documented() {
         let docs = include_str!("../../../../docs/cel-functions.md");
-        let names: Vec<&str> = super::functions().iter().map(|(name, _)| *name).chain(["indexOf", "lastIndexOf"]).collect();
+        let names: Vec<&str> =
+            super::functions().iter().map(|(name, _)| *name).chain(["indexOf", "lastIndexOf"]).collect();
         for name in names {
             let method = name.rsplit('.').next().unwrap_or(name);
             assert!(

@@ -69,7 +69,10 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("family", Box::new(|f| with_ip(f, "family", |ip| int(if ip.is_ipv4() { 4 } else { 6 })))),
         ("isUnspecified", Box::new(|f| with_ip(f, "isUnspecified", |ip| boolean(ip.is_unspecified())))),
         ("isLoopback", Box::new(|f| with_ip(f, "isLoopback", |ip| boolean(ip.is_loopback())))),
-        ("isLinkLocalMulticast", Box::new(|f| with_ip(f, "isLinkLocalMulticast", |ip| boolean(link_local_multicast(ip))))),
+        (
+            "isLinkLocalMulticast",
+            Box::new(|f| with_ip(f, "isLinkLocalMulticast", |ip| boolean(link_local_multicast(ip)))),
+        ),
         ("isLinkLocalUnicast", Box::new(|f| with_ip(f, "isLinkLocalUnicast", |ip| boolean(link_local_unicast(ip))))),
         ("isGlobalUnicast", Box::new(|f| with_ip(f, "isGlobalUnicast", |ip| boolean(global_unicast(ip))))),
         ("containsIP", Box::new(contains_ip)),
@@ -95,7 +98,8 @@ pub fn parse_ip(s: &str) -> Result<IpAddr, String> {
 
 /// Parses a CIDR as Kubernetes does.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
-    let (addr, _) = s.split_once('/').ok_or_else(|| format!("network address parse error during conversion from string: {s:?}"))?;
+    let (addr, _) =
+        s.split_once('/').ok_or_else(|| format!("network address parse error during conversion from string: {s:?}"))?;
     parse_ip(addr)?;
     s.parse::<IpNet>().map_err(|_| format!("network address parse error during conversion from string: {s:?}"))
 }
@@ -139,9 +143,9 @@ fn with_ip<'c, 'v>(
     then: impl FnOnce(IpAddr) -> Result<CowVal<'c, 'v>, ExecutionError>,
 ) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 1)?;
-    let ip = args[0]
-        .downcast_ref::<Ip>()
-        .ok_or_else(|| ExecutionError::function_error(name, format!("expected an IP, got {}", args[0].get_type().name())))?;
+    let ip = args[0].downcast_ref::<Ip>().ok_or_else(|| {
+        ExecutionError::function_error(name, format!("expected an IP, got {}", args[0].get_type().name()))
+    })?;
     then(ip.0)
 }
 
@@ -151,9 +155,9 @@ fn with_cidr<'c, 'v>(
     then: impl FnOnce(IpNet) -> Result<CowVal<'c, 'v>, ExecutionError>,
 ) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 1)?;
-    let net = args[0]
-        .downcast_ref::<Cidr>()
-        .ok_or_else(|| ExecutionError::function_error(name, format!("expected a CIDR, got {}", args[0].get_type().name())))?;
+    let net = args[0].downcast_ref::<Cidr>().ok_or_else(|| {
+        ExecutionError::function_error(name, format!("expected a CIDR, got {}", args[0].get_type().name()))
+    })?;
     then(net.0)
 }
 
@@ -161,7 +165,8 @@ fn with_cidr<'c, 'v>(
 fn contains_ip<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = arguments(ftx);
     let [net, other] = args.as_slice() else { return Err(ExecutionError::invalid_argument_count(2, args.len())) };
-    let net = net.downcast_ref::<Cidr>().ok_or_else(|| ExecutionError::function_error("containsIP", "expected a CIDR"))?;
+    let net =
+        net.downcast_ref::<Cidr>().ok_or_else(|| ExecutionError::function_error("containsIP", "expected a CIDR"))?;
     let ip = match other.downcast_ref::<Ip>() {
         Some(ip) => ip.0,
         None => parse_ip(text("containsIP", *other)?).map_err(|e| ExecutionError::function_error("containsIP", e))?,
@@ -173,10 +178,13 @@ fn contains_ip<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, '
 fn contains_cidr<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = arguments(ftx);
     let [net, other] = args.as_slice() else { return Err(ExecutionError::invalid_argument_count(2, args.len())) };
-    let net = net.downcast_ref::<Cidr>().ok_or_else(|| ExecutionError::function_error("containsCIDR", "expected a CIDR"))?;
+    let net =
+        net.downcast_ref::<Cidr>().ok_or_else(|| ExecutionError::function_error("containsCIDR", "expected a CIDR"))?;
     let other = match other.downcast_ref::<Cidr>() {
         Some(c) => c.0,
-        None => parse_cidr(text("containsCIDR", *other)?).map_err(|e| ExecutionError::function_error("containsCIDR", e))?,
+        None => {
+            parse_cidr(text("containsCIDR", *other)?).map_err(|e| ExecutionError::function_error("containsCIDR", e))?
+        }
     };
     boolean(net.0.trunc().contains(&other.trunc()))
 }
@@ -237,6 +245,10 @@ mod tests {
             "cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24')",
             "cidr('192.168.0.0/24').prefixLength() == 24",
         ]);
-        all_fail(&[("ip('x')", "parse error"), ("cidr('10.0.0.0')", "parse error"), ("ip('::ffff:1.2.3.4')", "IPv4-mapped")]);
+        all_fail(&[
+            ("ip('x')", "parse error"),
+            ("cidr('10.0.0.0')", "parse error"),
+            ("ip('::ffff:1.2.3.4')", "IPv4-mapped"),
+        ]);
     }
 }

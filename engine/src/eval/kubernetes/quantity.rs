@@ -54,16 +54,28 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("isQuantity", Box::new(is_quantity)),
         ("isInteger", Box::new(|f| with(f, "isInteger", |q| boolean(q.0 % NANOS == 0)))),
         ("asInteger", Box::new(|f| with(f, "asInteger", as_integer))),
-        ("asApproximateFloat", Box::new(|f| with(f, "asApproximateFloat", |q| {
-            #[allow(clippy::cast_precision_loss)]
-            let approx = q.0 as f64 / NANOS as f64;
-            Ok(CowVal::owned(CelDouble::from(approx)))
-        }))),
-        ("sign", Box::new(|f| with(f, "sign", |q| int(match q.0.cmp(&0) {
-            Ordering::Less => -1,
-            Ordering::Equal => 0,
-            Ordering::Greater => 1,
-        })))),
+        (
+            "asApproximateFloat",
+            Box::new(|f| {
+                with(f, "asApproximateFloat", |q| {
+                    #[allow(clippy::cast_precision_loss)]
+                    let approx = q.0 as f64 / NANOS as f64;
+                    Ok(CowVal::owned(CelDouble::from(approx)))
+                })
+            }),
+        ),
+        (
+            "sign",
+            Box::new(|f| {
+                with(f, "sign", |q| {
+                    int(match q.0.cmp(&0) {
+                        Ordering::Less => -1,
+                        Ordering::Equal => 0,
+                        Ordering::Greater => 1,
+                    })
+                })
+            }),
+        ),
         ("add", Box::new(|f| arithmetic(f, "add", i128::checked_add))),
         ("sub", Box::new(|f| arithmetic(f, "sub", i128::checked_sub))),
         ("isGreaterThan", Box::new(|f| comparison(f, "isGreaterThan", |o| boolean(o == Ordering::Greater)))),
@@ -74,7 +86,9 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
 
 /// Parses a quantity (`500m`, `1.5Gi`, `2e3`, `-1k`) as Kubernetes' `ParseQuantity` does.
 pub fn parse_quantity(s: &str) -> Result<Quantity, String> {
-    let invalid = || format!("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {s:?}");
+    let invalid = || {
+        format!("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$': {s:?}")
+    };
     let (negative, rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -158,9 +172,9 @@ fn with<'c, 'v>(
 }
 
 fn receiver(name: &str, v: &dyn Val) -> Result<Quantity, ExecutionError> {
-    v.downcast_ref::<Quantity>()
-        .copied()
-        .ok_or_else(|| ExecutionError::function_error(name, format!("expected a quantity, got {}", v.get_type().name())))
+    v.downcast_ref::<Quantity>().copied().ok_or_else(|| {
+        ExecutionError::function_error(name, format!("expected a quantity, got {}", v.get_type().name()))
+    })
 }
 
 /// A quantity argument, or an int (as `add` and `sub` take).

@@ -189,9 +189,9 @@ fn with<'c, 'v>(
     then: impl FnOnce(&Url) -> Result<CowVal<'c, 'v>, ExecutionError>,
 ) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 1)?;
-    let url = args[0]
-        .downcast_ref::<Url>()
-        .ok_or_else(|| ExecutionError::function_error(name, format!("expected a URL, got {}", args[0].get_type().name())))?;
+    let url = args[0].downcast_ref::<Url>().ok_or_else(|| {
+        ExecutionError::function_error(name, format!("expected a URL, got {}", args[0].get_type().name()))
+    })?;
     then(url)
 }
 

@@ -144,9 +144,9 @@ pub const FUNCTIONS: &[Declared] = &[
     yes("isLessThan", "quantity"),
     yes("compareTo", "quantity"),
     // Sets.
-    no("sets.contains", "sets", NOT_YET),
-    no("sets.equivalent", "sets", NOT_YET),
-    no("sets.intersects", "sets", NOT_YET),
+    yes("sets.contains", "sets"),
+    yes("sets.equivalent", "sets"),
+    yes("sets.intersects", "sets"),
     // Formats and semantic versions (Kubernetes 1.31, 1.33).
     no("validate", "format", NOT_YET),
     no("format.named", "format", NOT_YET),

@@ -218,3 +218,13 @@ fn evaluation_errors_follow_the_failure_policy() {
         policy(failing).replace("spec:\n  matchConstraints", "spec:\n  failurePolicy: Ignore\n  matchConstraints");
     assert!(check(&ignored, DEPLOYMENT).1.is_empty());
 }
+
+#[test]
+fn v1beta1_objects_load_like_v1() {
+    let text = policy("  - expression: object.spec.replicas <= 5\n")
+        .replace("admissionregistration.k8s.io/v1\n", "admissionregistration.k8s.io/v1beta1\n");
+    assert!(text.contains("v1beta1"));
+    let (sources, found) = check(&text, DEPLOYMENT);
+    let at = located(&sources, &found);
+    assert_eq!((at[0].0, at[0].1), (7, 3), "{at:?}");
+}

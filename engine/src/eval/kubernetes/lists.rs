@@ -1,4 +1,5 @@
-//! The Kubernetes lists library: `isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`.
+//! The Kubernetes lists library (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) and
+//! cel-go's sets library (`sets.contains`, `sets.equivalent`, `sets.intersects`).
 
 use super::{RawFunction, boolean, exactly, int};
 use cel::common::types::{CelDouble, CelInt, CelUInt};
@@ -12,6 +13,12 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("sum", Box::new(sum)),
         ("min", Box::new(|f| extreme(f, "min", Ordering::Less))),
         ("max", Box::new(|f| extreme(f, "max", Ordering::Greater))),
+        ("sets.contains", Box::new(|f| sets(f, "sets.contains", |a, b| all_in(b, a)))),
+        ("sets.equivalent", Box::new(|f| sets(f, "sets.equivalent", |a, b| all_in(a, b) && all_in(b, a)))),
+        (
+            "sets.intersects",
+            Box::new(|f| sets(f, "sets.intersects", |a, b| a.iter().any(|x| b.iter().any(|y| x.equals(*y))))),
+        ),
     ]
 }
 
@@ -35,6 +42,25 @@ fn items<'a, 'v>(name: &str, list: &'a (dyn Val + 'v)) -> Result<Vec<&'a (dyn Va
         out.push(item);
     }
     Ok(out)
+}
+
+/// Whether every element of `some` equals an element of `all`.
+fn all_in(some: &[&dyn Val], all: &[&dyn Val]) -> bool {
+    some.iter().all(|x| all.iter().any(|y| x.equals(*y)))
+}
+
+/// `sets.contains(a, b)` (every element of `b` is in `a`), `sets.equivalent(a, b)`,
+/// `sets.intersects(a, b)`: lists as sets, elements compared with `==`.
+fn sets<'c, 'v>(
+    ftx: &mut FunctionContext<'c, 'v>,
+    name: &str,
+    test: fn(&[&dyn Val], &[&dyn Val]) -> bool,
+) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    let args = exactly(ftx, 2)?;
+    let (a, b) = (items(name, args[0])?, items(name, args[1])?);
+    let a: Vec<&dyn Val> = a.into_iter().map(|v| v as &dyn Val).collect();
+    let b: Vec<&dyn Val> = b.into_iter().map(|v| v as &dyn Val).collect();
+    boolean(test(&a, &b))
 }
 
 fn compare(name: &str, a: &dyn Val, b: &dyn Val) -> Result<Ordering, ExecutionError> {
@@ -148,6 +174,14 @@ mod tests {
             "[1, 2, 2, 3].indexOf(2) == 1",
             "[1, 2, 2, 3].lastIndexOf(2) == 2",
             "['a'].indexOf('z') == -1",
+            // cel-go's sets library.
+            "sets.contains([1, 2, 3], [3, 1])",
+            "!sets.contains([1, 2], [3])",
+            "sets.contains([1], [])",
+            "sets.equivalent([1, 2, 2], [2, 1])",
+            "!sets.equivalent([1], [1, 2])",
+            "sets.intersects([1, 2], [2, 3])",
+            "!sets.intersects([1], [])",
         ]);
         all_fail(&[("[].min()", "empty"), ("[1, 'a'].sum()", "mixes")]);
     }

@@ -1,6 +1,6 @@
 //! The Kubernetes CEL libraries that ValidatingAdmissionPolicies use, as the API server
 //! provides them (`k8s.io/apiserver/pkg/cel/library`): lists, regex, URLs, IPs and CIDRs,
-//! quantities.
+//! quantities, and cel-go's sets.
 //!
 //! cel already provides the standard library, optional values (`?.`, `orValue`, `hasValue`,
 //! `optional.of`) and the strings extension (`lowerAscii`, `split`, `strings.quote`, …); what it lacks is registered here, on

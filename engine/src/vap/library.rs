@@ -143,6 +143,9 @@ pub const FUNCTIONS: &[Declared] = &[
     yes("isGreaterThan", "quantity"),
     yes("isLessThan", "quantity"),
     yes("compareTo", "quantity"),
+    yes("mul", "quantity"),
+    no("div", "quantity", NOT_YET),
+    no("divInt", "quantity", NOT_YET),
     // Sets.
     yes("sets.contains", "sets"),
     yes("sets.equivalent", "sets"),

@@ -37,13 +37,15 @@ pub(crate) fn register(ctx: &mut Context<'static, 'static>) -> Result<(), Declar
     Ok(())
 }
 
-/// Declares the overloads that share a name with cel's own (the lists library's `indexOf` and
-/// `lastIndexOf`, which the strings extension declares on strings) on `env`.
+/// Declares the overloads that share a name with cel's own on `env`: the lists library's
+/// `indexOf` and `lastIndexOf` (the strings extension declares them on strings), and
+/// `string()` of IPs and CIDRs.
 ///
 /// # Errors
 /// An overload already declared.
 pub(crate) fn declare(env: &mut cel::Env) -> Result<(), DeclarationError> {
-    lists::declare(env)
+    lists::declare(env)?;
+    net::declare(env)
 }
 
 /// Every function of this module by name: one entry per name, dispatching on its arguments.

@@ -13,9 +13,11 @@ use std::any::Any;
 use std::net::IpAddr;
 
 /// The CEL type of IP values.
-static IP_TYPE: Type = Type::simple_type(Kind::Opaque, "net.IP");
+const IP: Type = Type::simple_type(Kind::Opaque, "net.IP");
 /// The CEL type of CIDR values.
-static CIDR_TYPE: Type = Type::simple_type(Kind::Opaque, "net.IPNet");
+const CIDR: Type = Type::simple_type(Kind::Opaque, "net.IPNet");
+static IP_TYPE: Type = IP;
+static CIDR_TYPE: Type = CIDR;
 
 /// An IP address value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -80,6 +82,23 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("masked", Box::new(|f| with_cidr(f, "masked", |net| Ok(CowVal::owned(Cidr(net.trunc())))))),
         ("prefixLength", Box::new(|f| with_cidr(f, "prefixLength", |net| int(i64::from(net.prefix_len()))))),
     ]
+}
+
+/// `string(ip)` and `string(cidr)`: the canonical text, declared beside the standard
+/// library's `string` overloads.
+pub(super) fn declare(env: &mut cel::Env) -> Result<(), cel::DeclarationError> {
+    env.add_overload("string", "ip_to_string", vec![IP], |args| to_string(&args))?;
+    env.add_overload("string", "cidr_to_string", vec![CIDR], |args| to_string(&args))
+}
+
+fn to_string<'b, 'v>(args: &[CowVal<'b, 'v>]) -> Result<CowVal<'b, 'v>, ExecutionError> {
+    let text = match args {
+        [v] if v.downcast_ref::<Ip>().is_some() => v.downcast_ref::<Ip>().map(|ip| ip.0.to_string()),
+        [v] => v.downcast_ref::<Cidr>().map(|net| net.0.to_string()),
+        _ => None,
+    };
+    text.map(|t| CowVal::owned(cel::common::types::CelString::from(t)))
+        .ok_or_else(|| ExecutionError::function_error("string", "expected an IP or a CIDR"))
 }
 
 /// Parses an IP as Kubernetes does: no zone, no IPv4-mapped IPv6.
@@ -244,6 +263,23 @@ mod tests {
             "cidr('192.168.0.1/24').ip() == ip('192.168.0.1')",
             "cidr('192.168.0.1/24').masked() == cidr('192.168.0.0/24')",
             "cidr('192.168.0.0/24').prefixLength() == 24",
+            // The examples of k8s.io/apiserver/pkg/cel/library/ip.go and cidr.go.
+            "!isIP('127.0.0.256') && !isIP(':::1')",
+            "ip.isCanonical('127.0.0.1') && !ip.isCanonical('2001:db8::0:0:0:abcd')",
+            "ip('::').isUnspecified() && !ip('::1').isUnspecified()",
+            "!ip('2001:db8::abcd').isLoopback()",
+            "!ip('224.0.1.1').isLinkLocalMulticast() && !ip('fd00::1').isLinkLocalMulticast()",
+            "!ip('fd80::1').isLinkLocalUnicast()",
+            "ip('2001:db8::abcd').isGlobalUnicast() && !ip('ff00::1').isGlobalUnicast()",
+            "isCIDR('::1/128') && !isCIDR('192.168.0.0/33') && !isCIDR('::1/129')",
+            "cidr('192.168.0.0/16').containsCIDR(cidr('192.168.10.0/24'))",
+            "!cidr('192.168.1.0/24').containsCIDR('192.168.2.0/24')",
+            "cidr('::1/128').ip().family() == 6",
+            "cidr('192.168.0.0/24') == cidr('192.168.0.0/24').masked()",
+            "cidr('192.168.0.1/24') != cidr('192.168.0.1/24').masked()",
+            "cidr('::1/128').prefixLength() == 128",
+            "string(ip('2001:DB8::1')) == '2001:db8::1'",
+            "string(cidr('10.0.0.0/8')) == '10.0.0.0/8'",
         ]);
         all_fail(&[
             ("ip('x')", "parse error"),

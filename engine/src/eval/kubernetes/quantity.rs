@@ -1,7 +1,10 @@
 //! The Kubernetes quantity library: `quantity`, `isQuantity` and the methods of quantities.
 //!
 //! A quantity is held exactly, in units of 10⁻⁹ (`1n`), as Kubernetes rounds anything smaller
-//! up to `1n`; `1Ei` is 1.15 × 10²⁷ of those, well inside an `i128`.
+//! up to `1n`; `1Ei` is 1.15 × 10²⁷ of those, well inside an `i128`. Past 10²⁷ (far beyond any
+//! resource a manifest sets, yet a valid quantity: `9999999999999999999999999999999999999G`) it
+//! is held approximately, as a double: such a quantity is never an integer, and compares and
+//! adds approximately.
 
 use super::{RawFunction, boolean, exactly, int, text};
 use cel::common::types::{CelDouble, CelInt, Kind, Type};
@@ -17,9 +20,56 @@ const NANOS: i128 = 1_000_000_000;
 /// The largest quantity held: about 10³⁶, far past anything a manifest sets.
 const MAX_NANOS: i128 = 10i128.pow(36);
 
-/// A quantity, in units of 10⁻⁹.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Quantity(pub i128);
+/// A quantity: exactly, in units of 10⁻⁹, or approximately when too large for that.
+#[derive(Clone, Copy, Debug)]
+pub enum Quantity {
+    /// Units of 10⁻⁹.
+    Exact(i128),
+    /// Past [`MAX_NANOS`]: the value itself, approximately.
+    Huge(f64),
+}
+
+impl Quantity {
+    /// The value, approximately.
+    #[allow(clippy::cast_precision_loss)]
+    fn approximate(self) -> f64 {
+        match self {
+            Quantity::Exact(n) => n as f64 / NANOS as f64,
+            Quantity::Huge(f) => f,
+        }
+    }
+
+    /// The value as an `i64`, when it is a whole number that fits.
+    fn as_i64(self) -> Option<i64> {
+        match self {
+            Quantity::Exact(n) if n % NANOS == 0 => i64::try_from(n / NANOS).ok(),
+            _ => None,
+        }
+    }
+
+    fn compare(self, other: Quantity) -> Ordering {
+        match (self, other) {
+            (Quantity::Exact(a), Quantity::Exact(b)) => a.cmp(&b),
+            _ => self.approximate().partial_cmp(&other.approximate()).unwrap_or(Ordering::Equal),
+        }
+    }
+
+    /// `a op b`, exactly while it stays in range.
+    fn combine(self, other: Quantity, exact: fn(i128, i128) -> Option<i128>, approx: fn(f64, f64) -> f64) -> Quantity {
+        if let (Quantity::Exact(a), Quantity::Exact(b)) = (self, other)
+            && let Some(n) = exact(a, b).filter(|n| n.abs() <= MAX_NANOS)
+        {
+            return Quantity::Exact(n);
+        }
+        Quantity::Huge(approx(self.approximate(), other.approximate()))
+    }
+}
+
+impl PartialEq for Quantity {
+    fn eq(&self, other: &Self) -> bool {
+        self.compare(*other) == Ordering::Equal
+    }
+}
 
 impl Val for Quantity {
     fn get_type(&self) -> &Type {
@@ -52,23 +102,17 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
     vec![
         ("quantity", Box::new(quantity)),
         ("isQuantity", Box::new(is_quantity)),
-        ("isInteger", Box::new(|f| with(f, "isInteger", |q| boolean(q.0 % NANOS == 0)))),
+        ("isInteger", Box::new(|f| with(f, "isInteger", |q| boolean(q.as_i64().is_some())))),
         ("asInteger", Box::new(|f| with(f, "asInteger", as_integer))),
         (
             "asApproximateFloat",
-            Box::new(|f| {
-                with(f, "asApproximateFloat", |q| {
-                    #[allow(clippy::cast_precision_loss)]
-                    let approx = q.0 as f64 / NANOS as f64;
-                    Ok(CowVal::owned(CelDouble::from(approx)))
-                })
-            }),
+            Box::new(|f| with(f, "asApproximateFloat", |q| Ok(CowVal::owned(CelDouble::from(q.approximate()))))),
         ),
         (
             "sign",
             Box::new(|f| {
                 with(f, "sign", |q| {
-                    int(match q.0.cmp(&0) {
+                    int(match q.compare(Quantity::Exact(0)) {
                         Ordering::Less => -1,
                         Ordering::Equal => 0,
                         Ordering::Greater => 1,
@@ -76,8 +120,9 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
                 })
             }),
         ),
-        ("add", Box::new(|f| arithmetic(f, "add", i128::checked_add))),
-        ("sub", Box::new(|f| arithmetic(f, "sub", i128::checked_sub))),
+        ("add", Box::new(|f| arithmetic(f, "add", i128::checked_add, |a, b| a + b))),
+        ("sub", Box::new(|f| arithmetic(f, "sub", i128::checked_sub, |a, b| a - b))),
+        ("mul", Box::new(|f| arithmetic(f, "mul", |a, b| a.checked_mul(b / NANOS), |a, b| a * b))),
         ("isGreaterThan", Box::new(|f| comparison(f, "isGreaterThan", |o| boolean(o == Ordering::Greater)))),
         ("isLessThan", Box::new(|f| comparison(f, "isLessThan", |o| boolean(o == Ordering::Less)))),
         ("compareTo", Box::new(|f| comparison(f, "compareTo", |o| int(o as i64)))),
@@ -130,25 +175,34 @@ pub fn parse_quantity(s: &str) -> Result<Quantity, String> {
     let digits = format!("{whole}{fraction}");
     let digits = digits.trim_start_matches('0');
     let scale = exponent + 9 - i32::try_from(fraction.len()).map_err(|_| invalid())?;
-    let too_large = || format!("quantity {s:?} is too large");
-    if digits.len() > 36 {
-        return Err(too_large());
-    }
-    let mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().map_err(|_| invalid())? };
-    let mut nanos = if scale >= 0 {
-        10i128.checked_pow(scale.unsigned_abs()).and_then(|p| mantissa.checked_mul(p)).ok_or_else(too_large)?
-    } else {
-        // Smaller than 1n rounds up, as in Kubernetes.
-        match 10i128.checked_pow(scale.unsigned_abs()) {
-            Some(p) => (mantissa + p - 1) / p,
-            None => i128::from(mantissa > 0),
+    // digits × 10^scale units of 1n, then × 2^binary: exactly while that fits.
+    let exact = (|| {
+        if digits.len() > 36 {
+            return None;
+        }
+        let mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().ok()? };
+        let nanos = if scale >= 0 {
+            mantissa.checked_mul(10i128.checked_pow(scale.unsigned_abs())?)?
+        } else {
+            // Smaller than 1n rounds up, as in Kubernetes.
+            match 10i128.checked_pow(scale.unsigned_abs()) {
+                Some(p) => (mantissa + p - 1) / p,
+                None => i128::from(mantissa > 0),
+            }
+        };
+        nanos.checked_mul(1i128 << binary).filter(|n| *n <= MAX_NANOS)
+    })();
+    let quantity = match exact {
+        Some(nanos) => Quantity::Exact(if negative { -nanos } else { nanos }),
+        None => {
+            let value: f64 = format!("{}e{}", if digits.is_empty() { "0" } else { digits }, scale - 9)
+                .parse()
+                .map_err(|_| invalid())?;
+            let value = value * 2f64.powi(i32::try_from(binary).unwrap_or(0));
+            Quantity::Huge(if negative { -value } else { value })
         }
     };
-    nanos = nanos.checked_mul(1i128 << binary).ok_or_else(too_large)?;
-    if nanos > MAX_NANOS {
-        return Err(too_large());
-    }
-    Ok(Quantity(if negative { -nanos } else { nanos }))
+    Ok(quantity)
 }
 
 fn quantity<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
@@ -180,31 +234,33 @@ fn receiver(name: &str, v: &dyn Val) -> Result<Quantity, ExecutionError> {
 /// A quantity argument, or an int (as `add` and `sub` take).
 fn operand(name: &str, v: &dyn Val) -> Result<Quantity, ExecutionError> {
     if let Some(i) = v.downcast_ref::<CelInt>() {
-        return Ok(Quantity(i128::from(i64::from(*i)) * NANOS));
+        return Ok(Quantity::Exact(i128::from(i64::from(*i)) * NANOS));
     }
     receiver(name, v)
 }
 
 fn as_integer<'c, 'v>(q: Quantity) -> Result<CowVal<'c, 'v>, ExecutionError> {
-    if q.0 % NANOS != 0 {
-        return Err(ExecutionError::function_error("asInteger", "cannot convert value to integer"));
-    }
-    let whole = i64::try_from(q.0 / NANOS)
-        .map_err(|_| ExecutionError::function_error("asInteger", "cannot convert value to integer"))?;
-    int(whole)
+    int(q.as_i64().ok_or_else(|| ExecutionError::function_error("asInteger", "cannot convert value to integer"))?)
 }
 
 fn arithmetic<'c, 'v>(
     ftx: &mut FunctionContext<'c, 'v>,
     name: &str,
-    op: fn(i128, i128) -> Option<i128>,
+    exact: fn(i128, i128) -> Option<i128>,
+    approx: fn(f64, f64) -> f64,
 ) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 2)?;
-    let (a, b) = (receiver(name, args[0])?, operand(name, args[1])?);
-    let result = op(a.0, b.0)
-        .filter(|n| n.abs() <= MAX_NANOS)
-        .ok_or_else(|| ExecutionError::function_error(name, "quantity overflow"))?;
-    Ok(CowVal::owned(Quantity(result)))
+    let a = receiver(name, args[0])?;
+    let b = if name == "mul" {
+        let factor = args[1]
+            .downcast_ref::<CelInt>()
+            .ok_or_else(|| ExecutionError::function_error(name, "the factor must be an int"))?;
+        // The factor as a quantity of that many units, so `exact` divides it back.
+        Quantity::Exact(i128::from(i64::from(*factor)) * NANOS)
+    } else {
+        operand(name, args[1])?
+    };
+    Ok(CowVal::owned(a.combine(b, exact, approx)))
 }
 
 fn comparison<'c, 'v>(
@@ -213,7 +269,7 @@ fn comparison<'c, 'v>(
     then: impl FnOnce(Ordering) -> Result<CowVal<'c, 'v>, ExecutionError>,
 ) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 2)?;
-    then(receiver(name, args[0])?.cmp(&receiver(name, args[1])?))
+    then(receiver(name, args[0])?.compare(receiver(name, args[1])?))
 }
 
 #[cfg(test)]
@@ -223,12 +279,17 @@ mod tests {
 
     #[test]
     fn suffixes_parse_exactly() {
-        assert_eq!(parse_quantity("500m"), Ok(Quantity(500_000_000)));
-        assert_eq!(parse_quantity("1Ki"), Ok(Quantity(1024 * NANOS)));
-        assert_eq!(parse_quantity("1.5Gi"), Ok(Quantity(1_610_612_736 * NANOS)));
-        assert_eq!(parse_quantity("2e3"), Ok(Quantity(2000 * NANOS)));
-        assert_eq!(parse_quantity("-1k"), Ok(Quantity(-1000 * NANOS)));
-        assert_eq!(parse_quantity("0.1n"), Ok(Quantity(1)), "smaller than 1n rounds up");
+        let exact = |s: &str| match parse_quantity(s) {
+            Ok(Quantity::Exact(n)) => n,
+            other => panic!("{s}: {other:?}"),
+        };
+        assert_eq!(exact("500m"), 500_000_000);
+        assert_eq!(exact("1Ki"), 1024 * NANOS);
+        assert_eq!(exact("1.5Gi"), 1_610_612_736 * NANOS);
+        assert_eq!(exact("2e3"), 2000 * NANOS);
+        assert_eq!(exact("-1k"), -1000 * NANOS);
+        assert_eq!(exact("0.1n"), 1, "smaller than 1n rounds up");
+        assert!(matches!(parse_quantity("9999999999999999999999999999999999999G"), Ok(Quantity::Huge(_))));
         assert!(parse_quantity("1Gb").is_err());
         assert!(parse_quantity("").is_err());
         assert!(parse_quantity("1e400").is_err());
@@ -254,7 +315,27 @@ mod tests {
             "quantity('200M').compareTo(quantity('100M')) == 1",
             "quantity('100M').compareTo(quantity('100M')) == 0",
             "quantity('512Mi').isLessThan(quantity('1Gi'))",
+            // The examples of k8s.io/apiserver/pkg/cel/library/quantity.go.
+            "isQuantity('1.3Gi') && !isQuantity('1,3G') && isQuantity('10000k')",
+            "!isQuantity('200K') && !isQuantity('Three') && !isQuantity('Mi')",
+            "quantity('50000000G').isInteger()",
+            "!quantity('9999999999999999999999999999999999999G').isInteger()",
+            "quantity('50k').sub(20000).asApproximateFloat() == 30000.0",
+            "quantity('50k').sub(20000) == quantity('30k')",
+            "quantity('50k').add(20).sub(quantity('100k')).sub(-50000) == quantity('20')",
+            "quantity('200M').compareTo(quantity('0.2G')) == 0",
+            "quantity('50M').compareTo(quantity('50Mi')) == -1",
+            "quantity('50Mi').compareTo(quantity('50M')) == 1",
+            "quantity('150Mi').isGreaterThan(quantity('100Mi'))",
+            "!quantity('100M').isLessThan(quantity('50M'))",
+            "quantity('1.5').mul(2) == quantity('3')",
+            "quantity('9999999999999999999999999999999999999G').isGreaterThan(quantity('1Ei'))",
         ]);
-        all_fail(&[("quantity('1.5').asInteger()", "cannot convert"), ("quantity('x')", "must match")]);
+        all_fail(&[
+            ("quantity('1.5').asInteger()", "cannot convert"),
+            ("quantity('9999999999999999999999999999999999999G').asInteger()", "cannot convert"),
+            ("quantity('x')", "must match"),
+            ("quantity('200K')", "must match"),
+        ]);
     }
 }

@@ -174,7 +174,12 @@ fn escape_path(path: &str) -> String {
 
 fn url<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
     let args = exactly(ftx, 1)?;
-    let parsed = Url::parse(text("url", args[0])?).map_err(|e| ExecutionError::function_error("url", e))?;
+    let s = text("url", args[0])?;
+    Url::parse(s).map_err(|e| ExecutionError::function_error("url", e))?;
+    // Valid as a request URI; its parts are then read as Go's `url.Parse` reads them, which
+    // leaves a `#fragment` out of the path and query.
+    let without_fragment = s.split_once('#').map_or(s, |(before, _)| before);
+    let parsed = Url::parse(without_fragment).map_err(|e| ExecutionError::function_error("url", e))?;
     Ok(CowVal::owned(parsed))
 }
 
@@ -219,7 +224,26 @@ mod tests {
             "url('https://example.com/path?k1=a&k2=b&k2=c').getQuery() == {'k1': ['a'], 'k2': ['b', 'c']}",
             "url('https://example.com/?q=a%20b').getQuery()['q'] == ['a b']",
             "url('/path').getHost() == ''",
+            // The examples of k8s.io/apiserver/pkg/cel/library/urls.go.
+            "isURL('https://user:pass@example.com:80/path?query=val#fragment')",
+            "!isURL('https://a:b:c/')",
+            "url('/path').getScheme() == ''",
+            "url('https://example.com/').getHost() == 'example.com'",
+            "url('https://[::1]/').getHost() == '[::1]'",
+            "url('https://127.0.0.1:80/').getHostname() == '127.0.0.1'",
+            "url('/path').getHostname() == ''",
+            "url('/path').getPort() == ''",
+            "url('https://example.com').getEscapedPath() == ''",
+            "url('https://example.com/path?key with spaces=value with spaces').getQuery() == {'key with spaces': ['value with spaces']}",
+            "url('https://example.com/path?').getQuery() == {}",
+            "url('https://example.com/path').getQuery() == {}",
+            "url('https://user:pass@example.com:80/path?query=val#fragment').getQuery() == {'query': ['val']}",
+            "url('https://example.com/p#frag').getEscapedPath() == '/p'",
         ]);
-        all_fail(&[("url('example.com')", "invalid URI"), ("url('https://h:x/')", "invalid URI")]);
+        all_fail(&[
+            ("url('example.com')", "invalid URI"),
+            ("url('https://a:b:c/')", "invalid URI"),
+            ("url('../relative-path')", "invalid URI"),
+        ]);
     }
 }

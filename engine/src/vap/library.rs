@@ -97,6 +97,7 @@ pub const FUNCTIONS: &[Declared] = &[
     yes("sum", "lists"),
     yes("min", "lists"),
     yes("max", "lists"),
+    yes("includes", "lists"),
     yes("slice", "lists"),
     yes("flatten", "lists"),
     yes("distinct", "lists"),

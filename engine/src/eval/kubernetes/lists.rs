@@ -13,6 +13,7 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("sum", Box::new(sum)),
         ("min", Box::new(|f| extreme(f, "min", Ordering::Less))),
         ("max", Box::new(|f| extreme(f, "max", Ordering::Greater))),
+        ("includes", Box::new(includes)),
         ("sets.contains", Box::new(|f| sets(f, "sets.contains", |a, b| all_in(b, a)))),
         ("sets.equivalent", Box::new(|f| sets(f, "sets.equivalent", |a, b| all_in(a, b) && all_in(b, a)))),
         (
@@ -42,6 +43,17 @@ fn items<'a, 'v>(name: &str, list: &'a (dyn Val + 'v)) -> Result<Vec<&'a (dyn Va
         out.push(item);
     }
     Ok(out)
+}
+
+/// `x.includes(y)`: whether the list `x` has an element equal to `y`, or (not a list) `x`
+/// equals `y`.
+fn includes<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    let args = exactly(ftx, 2)?;
+    let (target, wanted) = (args[0], args[1]);
+    if target.get_type().name() == "list" {
+        return boolean(items("includes", target)?.iter().any(|item| item.equals(wanted)));
+    }
+    boolean(target.equals(wanted))
 }
 
 /// Whether every element of `some` equals an element of `all`.
@@ -129,7 +141,7 @@ fn extreme<'c, 'v>(
     let args = exactly(ftx, 1)?;
     let items = items(name, args[0])?;
     let Some(mut best) = items.first().copied() else {
-        return Err(ExecutionError::function_error(name, "the list is empty"));
+        return Err(ExecutionError::function_error(name, format!("{name} called on empty list")));
     };
     for item in &items[1..] {
         if compare(name, *item, best)? == wanted {
@@ -174,6 +186,13 @@ mod tests {
             "[1, 2, 2, 3].indexOf(2) == 1",
             "[1, 2, 2, 3].lastIndexOf(2) == 2",
             "['a'].indexOf('z') == -1",
+            // The examples of k8s.io/apiserver/pkg/cel/library/lists.go.
+            "['a', 'b', 'b', 'c'].isSorted() && ![2.0, 1.0].isSorted() && [1].isSorted()",
+            "[1, 3].sum() == 4 && [1.0, 3.0].sum() == 4.0",
+            "[1, 3].min() == 1 && [1, 3].max() == 3 && [1].min() == 1",
+            "['a', 'b', 'b', 'c'].lastIndexOf('b') == 2 && [1.0].indexOf(1.1) == -1 && [].indexOf('string') == -1",
+            "[1, 2, 3].includes(2) && ![1, 2, 3].includes(4)",
+            "'model-a'.includes('model-a') && !'model-a'.includes('model-b')",
             // cel-go's sets library.
             "sets.contains([1, 2, 3], [3, 1])",
             "!sets.contains([1, 2], [3])",
@@ -183,6 +202,6 @@ mod tests {
             "sets.intersects([1, 2], [2, 3])",
             "!sets.intersects([1], [])",
         ]);
-        all_fail(&[("[].min()", "empty"), ("[1, 'a'].sum()", "mixes")]);
+        all_fail(&[("[].min()", "min called on empty list"), ("[1, 'a'].sum()", "mixes")]);
     }
 }

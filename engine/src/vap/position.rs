@@ -9,6 +9,9 @@
 use crate::source::Span;
 use crate::tree::Node;
 
+/// The most source bytes skipped between two characters of a value.
+const MAX_GAP: usize = 256;
+
 /// Byte offsets in the file of each character of a scalar's value.
 #[derive(Clone, Debug)]
 pub struct ScalarMap {
@@ -37,7 +40,10 @@ impl ScalarMap {
         for c in value.chars() {
             let mut found = None;
             let mut probe = at;
-            while probe < raw.len() {
+            // What lies between two characters of the value in the source (indentation, a line
+            // break, an escape) is short: the search is bounded, so alignment stays linear.
+            let limit = (at + MAX_GAP).min(raw.len());
+            while probe < limit {
                 let Some(rc) = raw[probe..].chars().next() else { break };
                 let same = rc == c || (c.is_whitespace() && rc.is_whitespace());
                 if same {
@@ -111,5 +117,18 @@ mod tests {
         assert_eq!(at(text, "c", 0), (4, 3), "a literal block starts on its next line");
         assert_eq!(at(text, "c", 11), (5, 5), "more indentation inside a literal block is text");
         assert_eq!(at(text, "d", 4), (8, 3), "a folded line break is a space of the value");
+    }
+
+    /// A long scalar whose characters cannot all be found (escapes) is aligned in linear time,
+    /// and the characters after an escape still land on their own.
+    #[test]
+    fn escapes_do_not_make_alignment_quadratic() {
+        let body = "\\x41b".repeat(20_000);
+        let text = format!("a: \"{body}z\"\n");
+        let docs = load_yaml(FileId(0), &text).unwrap();
+        let node = docs[0].root.get("a").unwrap();
+        let map = ScalarMap::new(&text, node);
+        let last = node.as_str().unwrap().chars().count() - 1;
+        assert_eq!(&text[map.char_span(last).range()], "z");
     }
 }

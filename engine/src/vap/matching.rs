@@ -148,10 +148,11 @@ pub fn namespace_labels(namespace: &str, found: Option<&Node>) -> Vec<(String, S
     labels
 }
 
-/// Whether `constraints` select the object: one of its resource rules names the request, none
-/// of its exclusions does, and its namespace and object selectors select.
+/// Whether `constraints` select the object: one of its resource rules names the request (no
+/// resource rules constrain nothing: a binding's `matchResources` may leave them out), none of
+/// its exclusions does, and its namespace and object selectors select.
 pub fn matches(constraints: &MatchResources, target: &Target, object: &Node, namespace_object: Option<&Node>) -> bool {
-    if !constraints.resource_rules.iter().any(|r| rule_matches(r, target)) {
+    if !constraints.resource_rules.is_empty() && !constraints.resource_rules.iter().any(|r| rule_matches(r, target)) {
         return false;
     }
     if constraints.exclude_resource_rules.iter().any(|r| rule_matches(r, target)) {

@@ -228,3 +228,23 @@ fn v1beta1_objects_load_like_v1() {
     let at = located(&sources, &found);
     assert_eq!((at[0].0, at[0].1), (7, 3), "{at:?}");
 }
+
+/// A binding's `matchResources` narrows the policy's constraints; without `resourceRules` it
+/// constrains only by its selectors.
+#[test]
+fn a_bindings_match_resources_narrow_the_policy() {
+    let text = policy("  - expression: 'false'\n");
+    assert_eq!(
+        check(&format!("{text}  matchResources:\n    objectSelector: {{matchLabels: {{team: a}}}}\n"), DEPLOYMENT)
+            .1
+            .len(),
+        1
+    );
+    assert!(
+        check(&format!("{text}  matchResources:\n    objectSelector: {{matchLabels: {{team: b}}}}\n"), DEPLOYMENT)
+            .1
+            .is_empty()
+    );
+    let pods_only = "  matchResources:\n    resourceRules:\n    - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}\n";
+    assert!(check(&format!("{text}{pods_only}"), DEPLOYMENT).1.is_empty());
+}

@@ -442,7 +442,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 ))),
                 docs_url: None,
                 docs: RuleDocs {
-                    what: format!("`{}`", expression.trim()),
+                    what: format!("```cel\n{}\n```", expression.trim()),
                     why,
                     fix: String::new(),
                     guide: None,
@@ -473,7 +473,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
     }
     let meta = PackMeta {
         id: pack_id.clone(),
-        version: String::new(),
+        version: "admissionregistration.k8s.io/v1".to_owned(),
         title: format!("ValidatingAdmissionPolicies of {pack_id}"),
         docs: None,
     };

@@ -29,10 +29,7 @@ pub(crate) type RawFunction =
 /// A name already registered.
 pub(crate) fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError> {
     for (name, function) in functions() {
-        ctx.add_function(name, function).map_err(|e| {
-            debug_assert!(false, "{name}: {e:?}");
-            e
-        })?;
+        ctx.add_function(name, function)?;
     }
     Ok(())
 }

@@ -2,12 +2,14 @@
 
 use crate::args::PackArgs;
 use celador_engine::check::display_name;
+use celador_engine::config::ConfiguredPack;
 use celador_engine::diagnostic::Problem;
 use celador_engine::pack::{Pack, load_pack, read_pack_files};
 use celador_engine::source::SourceMap;
 
-/// Loads the packs; every problem of every pack is collected.
-pub fn load_packs(args: &PackArgs, sources: &SourceMap) -> (Vec<Pack>, Vec<Problem>) {
+/// Loads the packs: the built-in one, `--pack`s and the configuration's `packs`, each once;
+/// every problem of every pack is collected.
+pub fn load_packs(args: &PackArgs, configured: &[ConfiguredPack], sources: &SourceMap) -> (Vec<Pack>, Vec<Problem>) {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut packs = Vec::new();
     let mut problems = Vec::new();
@@ -17,8 +19,23 @@ pub fn load_packs(args: &PackArgs, sources: &SourceMap) -> (Vec<Pack>, Vec<Probl
     {
         file_sets.push(files);
     }
+    let mut seen = std::collections::HashSet::new();
     for path in &args.packs {
+        seen.insert(std::fs::canonicalize(path).unwrap_or_else(|_| path.clone()));
         match read_pack_files(path, &display_name(path, &cwd)) {
+            Ok(files) => file_sets.push(files),
+            Err(p) => problems.push(p),
+        }
+    }
+    for pack in configured {
+        if !pack.path.exists() {
+            problems.push(Problem::at(pack.span, format!("no such pack file or directory `{}`", pack.written)));
+            continue;
+        }
+        if !seen.insert(std::fs::canonicalize(&pack.path).unwrap_or_else(|_| pack.path.clone())) {
+            continue;
+        }
+        match read_pack_files(&pack.path, &display_name(&pack.path, &cwd)) {
             Ok(files) => file_sets.push(files),
             Err(p) => problems.push(p),
         }

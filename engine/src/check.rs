@@ -496,7 +496,12 @@ impl Checker {
 
     /// Runs rule `index` on one unit, timing it when asked to.
     fn run(&self, index: usize, unit: &Unit) -> Vec<crate::eval::Failure> {
-        let (rule, params) = (&self.rules[index], &*self.params[index]);
+        self.run_with(index, unit, &*self.params[index])
+    }
+
+    /// Runs rule `index` on one unit with these `params`.
+    fn run_with(&self, index: usize, unit: &Unit, params: &(dyn Val + 'static)) -> Vec<crate::eval::Failure> {
+        let rule = &self.rules[index];
         let Some(timer) = self.timers.as_ref().map(|t| &t[index]) else {
             return self.evaluator.run(rule, unit, params);
         };
@@ -525,6 +530,11 @@ impl Checker {
                 .filter(|r| r.scope == scope && r.kinds.contains(&kind))
                 .fold(Uses::default(), |u, r| u.union(r.uses))
         };
+        let cluster = if self.rules.iter().any(|r| r.admission.is_some()) {
+            crate::vap::Cluster::new(documents)
+        } else {
+            crate::vap::Cluster::default()
+        };
         let derived = derive(documents, sources);
         let placer = Placer::new(documents);
         let prepared: Vec<PreparedDoc> = documents
@@ -547,7 +557,11 @@ impl Checker {
                     if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
                         continue;
                     }
-                    for failure in self.run(index, &unit) {
+                    let failures = match &rule.admission {
+                        Some(admission) => self.run_admission(index, admission, doc, &unit, &cluster),
+                        None => self.run(index, &unit),
+                    };
+                    for failure in failures {
                         let (path, origin) = placer.place(failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -626,6 +640,52 @@ impl Checker {
         }
         sort_and_dedup(&mut diagnostics, sources);
         diagnostics
+    }
+}
+
+impl Checker {
+    /// Runs a rule compiled from a ValidatingAdmissionPolicy on one document: once per params
+    /// object its binding resolves, not at all when the binding does not select the document.
+    /// Evaluation errors are dropped under `failurePolicy: Ignore`; every finding relates the
+    /// policy's validation.
+    fn run_admission(
+        &self,
+        index: usize,
+        admission: &crate::vap::Admission,
+        doc: &PreparedDoc,
+        unit: &Unit,
+        cluster: &crate::vap::Cluster,
+    ) -> Vec<crate::eval::Failure> {
+        let mut out = Vec::new();
+        for run in admission.runs(&doc.doc.root, cluster) {
+            match run {
+                crate::vap::Run::NoParams(message) => out.push(crate::eval::Failure {
+                    span: unit.loc.anchor(),
+                    missing: None,
+                    message,
+                    related: vec![(admission.validation, admission.validation_label())],
+                    error: false,
+                    secret: false,
+                }),
+                crate::vap::Run::Evaluate { vars, params } => {
+                    let mut all = Vec::with_capacity(unit.vars.len() + vars.len());
+                    all.extend(unit.vars.iter().map(|(name, val)| (*name, val.clone_as_boxed())));
+                    all.extend(vars);
+                    let unit = Unit { vars: all, loc: unit.loc };
+                    for mut failure in self.run_with(index, &unit, &*params) {
+                        if failure.error {
+                            if admission.ignore_failures {
+                                continue;
+                            }
+                        } else {
+                            failure.related.push((admission.validation, admission.validation_label()));
+                        }
+                        out.push(failure);
+                    }
+                }
+            }
+        }
+        out
     }
 }
 

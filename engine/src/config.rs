@@ -16,6 +16,9 @@
 //! reason = "lab account, no public exposure"  # required
 //! until = 2027-03-31                          # optional expiry (a TOML date or "YYYY-MM-DD")
 //!
+//! packs = ["policy/admission"]               # rule packs beside the built-in one, as `--pack`
+//!                                             # (TOML packs or ValidatingAdmissionPolicy YAML)
+//!
 //! [[kinds]]                                   # the kind of files no naming convention covers
 //! path = "deploy/*.conf.yaml"                 # glob on the file name (or relative to this file)
 //! kind = "helm-values"
@@ -58,10 +61,23 @@ pub struct Config {
     pub webhook: Option<toml::Table>,
     /// `[[kinds]]` entries.
     pub kinds: KindGlobs,
+    /// `packs = [...]`: packs to load beside those of `--pack`, relative to the file.
+    pub packs: Vec<ConfiguredPack>,
     /// Every rule id the file names, with where, for [`Config::validate`].
     rule_references: Vec<(String, Span)>,
     /// Every parameter override, with where, for [`Config::validate`].
     param_overrides: Vec<ParamOverride>,
+}
+
+/// One entry of `packs = [...]`.
+#[derive(Clone, Debug)]
+pub struct ConfiguredPack {
+    /// The path as written, relative to the configuration file.
+    pub written: String,
+    /// Where it is, with the configuration file's directory prepended.
+    pub path: PathBuf,
+    /// Where the entry is in the configuration file.
+    pub span: Span,
 }
 
 /// One `[params."RULE"]` value, located.
@@ -102,6 +118,8 @@ struct ConfigToml {
     ignore: Vec<Spanned<IgnoreToml>>,
     #[serde(default)]
     kinds: Vec<KindToml>,
+    #[serde(default)]
+    packs: Vec<Spanned<String>>,
     webhook: Option<toml::Table>,
 }
 
@@ -293,11 +311,31 @@ pub fn parse(text: &str, display: &str, path: Option<PathBuf>, sources: &SourceM
             Err(e) => problems.push(Problem::at(span(entry.path.span()), format!("invalid glob: {e}"))),
         }
     }
+    let dir = path.as_deref().and_then(Path::parent).map(Path::to_path_buf).unwrap_or_default();
+    let mut packs = Vec::new();
+    for entry in parsed.packs {
+        let written = entry.get_ref().clone();
+        let relative = Path::new(&written);
+        // A pack is the repository's own: nothing above the configuration's directory.
+        if relative.is_absolute()
+            || relative
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        {
+            problems.push(Problem::at(
+                span(entry.span()),
+                format!("pack `{written}` must be a path below the configuration's directory (no `..`, not absolute)"),
+            ));
+            continue;
+        }
+        packs.push(ConfiguredPack { path: dir.join(relative), written, span: span(entry.span()) });
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
     let base = path.as_deref().and_then(Path::parent).and_then(|dir| std::path::absolute(dir).ok());
     Ok(Config {
+        packs,
         path,
         disable,
         severity,

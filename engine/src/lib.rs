@@ -26,3 +26,4 @@ pub mod source;
 pub mod suggest;
 pub mod suppress;
 pub mod tree;
+pub mod vap;

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod admission;
 mod agreement;
 mod check_json;
 mod ci;

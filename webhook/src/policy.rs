@@ -97,6 +97,9 @@ pub struct Finding {
     pub path: String,
     /// What is wrong.
     pub message: String,
+    /// For a finding of a ValidatingAdmissionPolicy's validation: the policy, binding and
+    /// actions that decide what the webhook does with it, as the API server would.
+    pub admission: Option<Arc<celador_engine::vap::Admission>>,
 }
 
 impl Finding {
@@ -242,6 +245,7 @@ impl Policy {
                     by: "annotation",
                 }),
                 None => evaluation.findings.push(Finding {
+                    admission: self.pipeline.rules().iter().find(|r| r.id == d.rule).and_then(|r| r.admission.clone()),
                     rule: d.rule.to_string(),
                     severity: d.severity,
                     path,

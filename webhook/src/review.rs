@@ -200,6 +200,69 @@ pub(crate) fn deny_message(object: &str, evaluation: &Evaluation, denying: &[&Fi
     message
 }
 
+/// What ValidatingAdmissionPolicies decided about an object, in the API server's words.
+#[derive(Debug, Default)]
+pub(crate) struct PolicyVerdicts {
+    /// `ValidatingAdmissionPolicy 'p' with binding 'b' denied request: message`, for `Deny`.
+    pub(crate) denials: Vec<String>,
+    /// The HTTP code of the first denial's `reason` (`Invalid` 422 unless set).
+    pub(crate) code: Option<(u16, &'static str)>,
+    /// `Validation failed for ValidatingAdmissionPolicy 'p' with binding 'b': message`, for `Warn`.
+    pub(crate) warnings: Vec<String>,
+    /// The `validation.policy.admission.k8s.io/validation_failure` audit annotation, for `Audit`.
+    pub(crate) audit: Vec<serde_json::Value>,
+}
+
+/// The audit annotation the API server records failed `Audit` validations under.
+pub(crate) const VALIDATION_FAILURE_ANNOTATION: &str = "validation.policy.admission.k8s.io/validation_failure";
+
+/// Splits the findings of ValidatingAdmissionPolicies by their bindings' actions.
+pub(crate) fn policy_verdicts(findings: &[Finding]) -> PolicyVerdicts {
+    let mut verdicts = PolicyVerdicts::default();
+    for finding in findings {
+        let Some(admission) = &finding.admission else { continue };
+        let (policy, binding) = (&admission.policy, &admission.binding);
+        if admission.actions.deny {
+            verdicts.denials.push(format!(
+                "ValidatingAdmissionPolicy '{policy}' with binding '{binding}' denied request: {}",
+                finding.message
+            ));
+            if verdicts.code.is_none() {
+                verdicts.code = Some(match admission.reason.as_deref() {
+                    Some("Forbidden") => (403, "Forbidden"),
+                    Some("Unauthorized") => (401, "Unauthorized"),
+                    Some("RequestEntityTooLarge") => (413, "RequestEntityTooLarge"),
+                    _ => (422, "Invalid"),
+                });
+            }
+        }
+        if admission.actions.warn {
+            verdicts.warnings.push(format!(
+                "Validation failed for ValidatingAdmissionPolicy '{policy}' with binding '{binding}': {}",
+                finding.message
+            ));
+        }
+        if admission.actions.audit {
+            let mut actions = Vec::new();
+            for (on, name) in
+                [(admission.actions.deny, "Deny"), (admission.actions.warn, "Warn"), (admission.actions.audit, "Audit")]
+            {
+                if on {
+                    actions.push(name);
+                }
+            }
+            verdicts.audit.push(serde_json::json!({
+                "message": finding.message,
+                "policy": &**policy,
+                "binding": &**binding,
+                "expressionIndex": admission.index,
+                "validationActions": actions,
+            }));
+        }
+    }
+    verdicts
+}
+
 /// Warnings within the API server's limits: each at most [`WARNING_MAX`] characters (cut with
 /// `…`), [`WARNINGS_TOTAL_MAX`] in all; what does not fit is counted in a last warning.
 pub(crate) fn limit_warnings(lines: impl IntoIterator<Item = String>) -> Vec<String> {
@@ -369,7 +432,13 @@ mod tests {
     }
 
     fn finding(rule: &str, path: &str, message: &str) -> Finding {
-        Finding { rule: rule.to_owned(), severity: Severity::High, path: path.to_owned(), message: message.to_owned() }
+        Finding {
+            rule: rule.to_owned(),
+            severity: Severity::High,
+            path: path.to_owned(),
+            message: message.to_owned(),
+            admission: None,
+        }
     }
 
     /// A long warning keeps its rule id, its field path and the decisive start of its message.

@@ -426,8 +426,12 @@ fn respond(
     mut fields: serde_json::Map<String, Value>,
 ) -> Outcome {
     let deny_on = app.options.deny_on;
-    let denying: Vec<&Finding> = evaluation.findings.iter().filter(|f| f.severity >= deny_on).collect();
-    let lower: Vec<&Finding> = evaluation.findings.iter().filter(|f| f.severity < deny_on).collect();
+    // ValidatingAdmissionPolicies' findings do what their bindings' actions say; celador's
+    // own rules go by --deny-on.
+    let own = || evaluation.findings.iter().filter(|f| f.admission.is_none());
+    let denying: Vec<&Finding> = own().filter(|f| f.severity >= deny_on).collect();
+    let lower: Vec<&Finding> = own().filter(|f| f.severity < deny_on).collect();
+    let verdicts = review::policy_verdicts(&evaluation.findings);
     for finding in &evaluation.findings {
         app.metrics.finding(&finding.rule, finding.severity);
     }
@@ -463,16 +467,24 @@ fn respond(
         lines.push(format!("{object} is defined in {source}"));
     }
     if audit {
+        lines.extend(verdicts.denials.iter().map(|d| format!("(would deny) {d}")));
         lines.extend(denying.iter().map(|f| review::warning_line("(would deny) ", f)));
     }
+    lines.extend(verdicts.warnings.iter().cloned());
     lines.extend(lower.iter().map(|f| review::warning_line("", f)));
     let warnings = review::limit_warnings(lines);
+    let denied = !denying.is_empty() || !verdicts.denials.is_empty();
 
-    let (decision, mut response) = if !denying.is_empty() && !audit {
-        let message = review::deny_message(object, evaluation, &denying, deny_on);
-        (Decision::Deny, review::deny(review, 403, "Forbidden", message, warnings))
+    let (decision, mut response) = if denied && !audit {
+        // The API server's message for a policy's denial, then celador's own.
+        let mut parts = verdicts.denials.clone();
+        if !denying.is_empty() {
+            parts.push(review::deny_message(object, evaluation, &denying, deny_on));
+        }
+        let (code, reason) = verdicts.code.unwrap_or((403, "Forbidden"));
+        (Decision::Deny, review::deny(review, code, reason, parts.join("\n"), warnings))
     } else {
-        let decision = match (denying.is_empty(), warnings.is_empty()) {
+        let decision = match (!denied, warnings.is_empty()) {
             (false, _) => Decision::Audit,
             (true, false) => Decision::Warn,
             (true, true) => Decision::Allow,
@@ -485,6 +497,12 @@ fn respond(
         rules.dedup();
         r.audit_annotations.insert("findings".to_owned(), rules.join(","));
         r.audit_annotations.insert("decision".to_owned(), decision.as_str().to_owned());
+        if !verdicts.audit.is_empty() {
+            r.audit_annotations.insert(
+                review::VALIDATION_FAILURE_ANNOTATION.to_owned(),
+                serde_json::Value::Array(verdicts.audit).to_string(),
+            );
+        }
     }
     Outcome { status: StatusCode::OK, review: response, decision, fields }
 }

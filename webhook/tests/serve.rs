@@ -488,3 +488,42 @@ async fn slow_clients_are_cut_off() {
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     server.stop().await;
 }
+
+/// `celador serve --pack examples/vap`: a ValidatingAdmissionPolicy's denial reads as the API
+/// server's, with its reason's code, and its `Audit` action is an audit annotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admission_policies_deny_as_the_api_server_does() {
+    let server = TestServer::start(Setup { pack: Some("examples/vap"), ..Setup::default() }).await;
+    let answer = server.client().post("/validate", body(&fixture("hardened"))).await.unwrap();
+    let denied = response(&answer);
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert_eq!(denied["status"]["code"], 403, "the validation's reason is Forbidden");
+    assert_eq!(
+        denied["status"]["message"],
+        "ValidatingAdmissionPolicy 'image-registry.example.com' with binding 'image-registry-binding.example.com' \
+         denied request: images must come from registry.example.com/ or ghcr.io/example/"
+    );
+    let audit: Value = serde_json::from_str(
+        denied["auditAnnotations"]["validation.policy.admission.k8s.io/validation_failure"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(audit[0]["policy"], "image-registry.example.com");
+    assert_eq!(audit[0]["validationActions"], json!(["Deny", "Audit"]));
+
+    // Allowed images, too many replicas: the params ConfigMap of the pack allows 5.
+    let mut review = hardened_with(|_| {});
+    let spec = &mut review["request"]["object"]["spec"];
+    spec["replicas"] = json!(9);
+    spec["template"]["spec"]["containers"][0]["image"] = json!("registry.example.com/pulumi/service:1");
+    spec["template"]["spec"]["initContainers"][0]["image"] = json!("ghcr.io/example/migrations:1");
+    let answer = server.client().post("/validate", body(&review)).await.unwrap();
+    let limited = response(&answer);
+    assert_eq!(limited["allowed"], false, "{limited}");
+    assert_eq!(limited["status"]["code"], 422, "the validation's reason is Invalid");
+    assert_eq!(
+        limited["status"]["message"],
+        "ValidatingAdmissionPolicy 'replica-limit.example.com' with binding 'replica-limit-binding.example.com' \
+         denied request: replicas must be no greater than 5"
+    );
+    server.stop().await;
+}

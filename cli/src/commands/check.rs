@@ -43,7 +43,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let progress = Progress::start();
     let sources = SourceMap::new();
-    let (packs, mut problems) = load_packs(&args.packs, &sources);
+    let mut problems = Vec::new();
     let config = match &args.config {
         Some(path) => Some(path.clone()),
         None => config::discover(&cwd).unwrap_or_else(|problem| {
@@ -61,6 +61,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         },
         None => Config::default(),
     };
+    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources);
+    problems.append(&mut pack_problems);
     let all_rules: Vec<Arc<Rule>> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
     if problems.is_empty() {
         problems = config.validate(&all_rules);
@@ -133,7 +135,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
-    let mut notes = skip_notes(&loaded.skipped_files, &summary, problems.is_empty());
+    let mut notes: Vec<String> = packs.iter().flat_map(|p| p.notes.iter().cloned()).collect();
+    notes.extend(skip_notes(&loaded.skipped_files, &summary, problems.is_empty()));
     notes.append(&mut notes_after);
     Ok(Scan {
         sources,

@@ -9,7 +9,7 @@ use celador_engine::source::SourceMap;
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
-    let (packs, problems) = load_packs(&args.packs, &sources);
+    let (packs, problems) = load_packs(&args.packs, &[], &sources);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, false);
     }

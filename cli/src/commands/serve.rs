@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let sources = SourceMap::new();
-    let (packs, mut problems) = load_packs(&args.packs, &sources);
+    let mut problems = Vec::new();
     let config_path = match &args.config {
         Some(path) => Some(path.clone()),
         None => config::discover(&cwd).unwrap_or_else(|problem| {
@@ -29,6 +29,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         }),
         None => Config::default(),
     };
+    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources);
+    problems.append(&mut pack_problems);
     if problems.is_empty() {
         let rules: Vec<_> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
         problems.extend(config.validate(&rules));

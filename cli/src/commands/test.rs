@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
-    let (packs, problems) = load_packs(&pack_args, &sources);
+    let (packs, problems) = load_packs(&pack_args, &[], &sources);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, false);
     }

@@ -32,6 +32,8 @@ pub fn cel_env() -> Arc<Env> {
         // compiles each pattern once, and the names are free.
         let _ = cel::add_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>, id = "matches");
         let _ = cel::add_member_overload!(env, fn matches: (CelString, CelString) -> Result<CelBool>);
+        // The Kubernetes lists library's `indexOf` on lists, beside the strings extension's.
+        let _ = super::kubernetes::declare(&mut env);
         Arc::new(env)
     })
     .clone()
@@ -41,7 +43,7 @@ pub fn cel_env() -> Arc<Env> {
 /// handful of literal patterns millions of times (cel's own `matches` recompiled on every call,
 /// 7% of a full run). At most [`REGEX_CACHE_SIZE`] patterns are kept; past that a pattern is
 /// compiled for its one call, so patterns built from document values cannot grow the cache.
-fn regex(pattern: &str) -> Result<Arc<regex::Regex>, ExecutionError> {
+pub(crate) fn regex(pattern: &str) -> Result<Arc<regex::Regex>, ExecutionError> {
     const REGEX_CACHE_SIZE: usize = 1024;
     static CACHE: OnceLock<std::sync::RwLock<std::collections::HashMap<String, Arc<regex::Regex>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -113,6 +115,8 @@ fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError>
     ctx.add_function("one", one)?;
     let descendants: RawFunction = Box::new(descendants);
     ctx.add_function("descendants", descendants)?;
+    // The Kubernetes CEL libraries (lists, regex, URLs, IPs and CIDRs, quantities).
+    super::kubernetes::register(ctx)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! with its variables, and each element a rule selects with `each` gets a child of that.
 
 pub mod functions;
+pub mod kubernetes;
 pub mod value;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
@@ -133,14 +134,25 @@ impl Evaluator {
                 }
             }
         }
+        let admission = rule.admission.as_deref();
+        if admission.is_some() {
+            // A policy's finding is where its expression last read the object: only the
+            // assertion's own reads count, not the conditions' or the variables'.
+            reset_access();
+        }
         match eval_bool(&rule.assert, ctx) {
             Ok(true) => {}
             Ok(false) => {
-                let (span, missing) = match &rule.locate {
-                    Some(locate) => locate_value(locate, ctx).unwrap_or((span, None)),
-                    None => (span, None),
+                let last_read = admission.map(|_| value::last_access());
+                let (span, missing) = match (&rule.locate, last_read) {
+                    (Some(locate), _) => locate_value(locate, ctx).unwrap_or((span, None)),
+                    (None, Some(access)) => located_by_access(access, span),
+                    (None, None) => (span, None),
                 };
-                let message = rule.message.render(|p| render_value(p, ctx));
+                let message = admission
+                    .and_then(|a| a.message_expression.as_deref())
+                    .and_then(|program| message_expression(program, ctx))
+                    .unwrap_or_else(|| rule.message.render(|p| render_value(p, ctx)));
                 let mut related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
                 // A related place that is the finding's own place adds nothing (a rule relating
                 // a component's env block, when the finding is in that block).
@@ -170,6 +182,9 @@ fn bind_variables<'a>(
     for variable in variables {
         let value = match Value::resolve_val(variable.program.expression(), ctx) {
             Ok(value) => value.into_owned(),
+            // A policy's variables are lazy in the API server: one that fails only matters
+            // when an expression reads it (then as a missing key).
+            Err(_) if rule.admission.is_some() => continue,
             Err(e) => return Err(rule_error(rule, span, &format!("variables.{}", variable.name), &e)),
         };
         values.push((variable.name.to_string(), Arc::from(value)));
@@ -249,6 +264,24 @@ fn locate_value(program: &Program, ctx: &Context) -> Option<(Span, Option<Arc<st
         },
         Err(_) => None,
     }
+}
+
+/// Where the last access of an expression points: the value read (its key, for a mapping
+/// entry), or the nearest existing parent of a missing key; `fallback` when nothing was read.
+fn located_by_access(access: Option<Access>, fallback: Span) -> (Span, Option<Arc<str>>) {
+    match access {
+        Some(Access::Found(loc)) => (loc.anchor(), None),
+        Some(Access::Missing(loc, key)) => (loc.anchor(), Some(key)),
+        None => (fallback, None),
+    }
+}
+
+/// A ValidatingAdmissionPolicy's `messageExpression`: its string, or `None` when it fails or
+/// is blank, and the static message applies, as in the API server.
+fn message_expression(program: &Program, ctx: &Context) -> Option<String> {
+    let value = Value::resolve_val(program.expression(), ctx).ok()?;
+    let text = value.downcast_ref::<CelString>()?.inner().to_owned();
+    (!text.trim().is_empty()).then_some(text)
 }
 
 fn related_values(program: &Program, ctx: &Context) -> Vec<(Span, String)> {

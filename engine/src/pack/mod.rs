@@ -5,6 +5,9 @@
 //! named like its file (`tls/PSH-TLS-008.toml` → `tls/PSH-TLS-008/`). Every problem in a pack
 //! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
 //! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
+//!
+//! A pack of YAML files holding Kubernetes ValidatingAdmissionPolicies is loaded by
+//! [`crate::vap`] into the same rules.
 
 mod docs;
 mod expr;
@@ -12,6 +15,7 @@ mod schema;
 mod template;
 
 pub use docs::{reference_markdown, rule_markdown};
+pub(crate) use expr::{CompileError, compile as compile_expression};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 
@@ -47,6 +51,9 @@ pub struct Pack {
     pub rules: Vec<Arc<Rule>>,
     /// Every file of the pack, for fixtures.
     pub files: Vec<PackFile>,
+    /// Remarks about the pack that are not errors (parts of a ValidatingAdmissionPolicy
+    /// celador ignores), for the front end to show.
+    pub notes: Vec<String>,
 }
 
 /// `[pack]`.
@@ -163,6 +170,9 @@ pub struct Rule {
     /// Which of the expensive variables the rule's expressions read, so a document only
     /// prepares those.
     pub uses: Uses,
+    /// For a rule compiled from a Kubernetes ValidatingAdmissionPolicy: the binding's scope,
+    /// params and actions (see [`crate::vap`]).
+    pub admission: Option<Arc<crate::vap::Admission>>,
 }
 
 /// A named expression of a rule (`[[rule.variables]]`), the shape of a Kubernetes
@@ -242,6 +252,7 @@ impl Rule {
             pack: rule.pack.clone(),
             span: rule.span,
             uses: rule.uses,
+            admission: rule.admission.clone(),
         }
     }
 }
@@ -325,6 +336,9 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
 type CompileJob = (RuleToml, FileId, Arc<SourceFile>, String, String);
 
 fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+    if crate::vap::is_admission_pack(&files) {
+        return crate::vap::load_pack(files, sources);
+    }
     let env = cel_env();
     let mut problems = Vec::new();
     let mut meta: Option<PackMeta> = None;
@@ -414,7 +428,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
             rule.pack.clone_from(&meta.id);
         }
     }
-    Ok(Pack { meta, rules, files })
+    Ok(Pack { meta, rules, files, notes: Vec::new() })
 }
 
 fn compile_rule(
@@ -645,6 +659,7 @@ fn compile_rule(
         pack: pack.to_owned(),
         span: id_span,
         uses,
+        admission: None,
     })
 }
 

@@ -80,6 +80,11 @@ impl Template {
         if problems.is_empty() { Ok(Self { parts }) } else { Err(problems) }
     }
 
+    /// A template without holes: `text` as it is.
+    pub fn text(text: &str) -> Self {
+        Self { parts: vec![Part::Text(text.to_owned())] }
+    }
+
     /// The compiled holes.
     pub fn programs(&self) -> impl Iterator<Item = &Program> {
         self.parts.iter().filter_map(|p| match p {

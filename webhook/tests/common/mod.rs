@@ -139,13 +139,15 @@ pub struct TestServer {
 /// Server settings for a test.
 pub struct Setup {
     pub config: &'static str,
+    /// A pack to serve instead of the built-in one: a path from the repository's root.
+    pub pack: Option<&'static str>,
     pub client_ca: Option<String>,
     pub options: Box<dyn FnOnce(&mut Options)>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { config: "", client_ca: None, options: Box::new(|_| {}) }
+        Self { config: "", pack: None, client_ca: None, options: Box::new(|_| {}) }
     }
 }
 
@@ -171,7 +173,15 @@ impl TestServer {
         options.reload_interval = Duration::from_millis(50);
         options.shutdown_grace = Duration::from_secs(2);
         (setup.options)(&mut options);
-        let policy = Policy::new(rules(), parse_config(setup.config)).unwrap();
+        let rules = match setup.pack {
+            Some(pack) => {
+                let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(pack);
+                let files = celador_engine::pack::read_pack_files(&path, pack).expect("the pack reads");
+                load_pack(files, &SourceMap::new()).expect("the pack compiles").rules
+            }
+            None => rules(),
+        };
+        let policy = Policy::new(rules, parse_config(setup.config)).unwrap();
         let log = MemoryLog::default();
         let server = Server::bind(options, policy, Arc::new(log.clone())).await.unwrap();
         let addr = server.local_addr();

@@ -11,6 +11,7 @@
 //! $ CELADOR_BENCH_SIZE=medium cargo bench --bench check
 //! ```
 
+use celador_engine::components::ComponentCatalog;
 use celador_engine::check::{Checker, discover, load_inputs};
 use celador_engine::kind::KindGlobs;
 use celador_engine::limits::MAX_FILE_SIZE;
@@ -71,7 +72,7 @@ fn bench(c: &mut Criterion) {
     let load = |sources: &SourceMap| {
         let scope = ReadScope::new(&cwd, std::slice::from_ref(&corpus), MAX_FILE_SIZE);
         let found = discover(std::slice::from_ref(&corpus), &cwd, &kinds, &scope);
-        load_inputs(found.inputs, sources, None, &scope)
+        load_inputs(found.inputs, sources, None, &scope, &ComponentCatalog::default())
     };
     {
         let sources = SourceMap::new();

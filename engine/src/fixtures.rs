@@ -132,7 +132,7 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         Some(dir) => ReadScope::within(&std::env::current_dir().unwrap_or_default(), vec![dir], MAX_FILE_SIZE),
         None => ReadScope::nothing(),
     };
-    let loaded = load_inputs(inputs, &sources, None, &scope);
+    let loaded = load_inputs(inputs, &sources, None, &scope, &pack.components);
     for problem in &loaded.problems {
         let at = problem.span.map(|s| Position::of(&sources, s));
         outcome.errors.push(match at {

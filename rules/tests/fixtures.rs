@@ -58,7 +58,7 @@ fn every_related_location_of_the_fixtures_has_a_label() {
                     kind: fixture.kind,
                 })
                 .collect();
-            let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing());
+            let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
             for d in checker.check(&loaded.documents, &sources) {
                 for label in &d.related {
                     related += 1;
@@ -176,7 +176,7 @@ fn damaged_inputs_never_panic() {
             }
         }
     }
-    let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing());
+    let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
     assert!(!loaded.problems.is_empty() && !loaded.documents.is_empty());
     for problem in &loaded.problems {
         assert!(problem.span.is_some() || problem.file.is_some(), "unplaced problem {problem:?}");

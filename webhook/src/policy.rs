@@ -2,6 +2,7 @@
 
 use crate::Error;
 use celador_engine::check::{Checker, Input, load_inputs};
+use celador_engine::components::ComponentCatalog;
 use celador_engine::config::{self, Config, Ignore};
 use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
 use celador_engine::document::path_to;
@@ -190,7 +191,8 @@ impl Policy {
             explicit: true,
             kind: Some(InputKind::Kubernetes),
         };
-        let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
+        let mut loaded =
+            load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         if let Some(problem) = loaded.problems.first() {
             return Err(format!("the object could not be loaded: {}", problem.message));
         }

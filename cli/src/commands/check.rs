@@ -7,6 +7,7 @@ use crate::packs::load_packs;
 use crate::progress::Progress;
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
+use celador_engine::components::ComponentCatalog;
 use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name, load_inputs, take_rule_errors};
 use celador_engine::config::{self, Config};
 use celador_engine::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
@@ -105,12 +106,14 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         }
     }
     problems.append(&mut discovered.problems);
-    let loaded = load_inputs(discovered.inputs, &sources, args.kind, &scope);
+    let rules = config.apply(all_rules.clone());
+    let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
+    // Every pack's components, enabled rules or not: they decide what a file is.
+    let declared = ComponentCatalog::union(packs.iter().map(|p| &*p.components));
+    let loaded = load_inputs(discovered.inputs, &sources, args.kind, &scope, &declared);
     problems.extend(loaded.problems.iter().cloned());
 
     progress.phase("checking");
-    let rules = config.apply(all_rules.clone());
-    let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
     let mut diagnostics = checker.check(&loaded.documents, &sources);
     problems.extend(take_rule_errors(&mut diagnostics));
     if args.timings {

@@ -6,6 +6,7 @@
 //! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
 //! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
 
+mod components;
 mod docs;
 mod expr;
 mod schema;
@@ -15,6 +16,7 @@ pub use docs::{reference_markdown, rule_markdown};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 
+use crate::components::ComponentCatalog;
 use crate::diagnostic::{Problem, Severity};
 use crate::eval::functions::cel_env;
 use crate::kind::InputKind;
@@ -45,6 +47,8 @@ pub struct Pack {
     pub meta: PackMeta,
     /// The rules, in file order.
     pub rules: Vec<Arc<Rule>>,
+    /// The components the pack declares (`[[component]]`), which its rules read.
+    pub components: Arc<ComponentCatalog>,
     /// Every file of the pack, for fixtures.
     pub files: Vec<PackFile>,
 }
@@ -158,6 +162,9 @@ pub struct Rule {
     pub fixtures: Vec<Fixture>,
     /// Pack the rule belongs to.
     pub pack: String,
+    /// The components its pack declares: what `components` (and `k8s.services[].roles`) hold
+    /// for this rule.
+    pub components: Arc<ComponentCatalog>,
     /// The span of the rule's `id` in its pack file.
     pub span: Span,
     /// Which of the expensive variables the rule's expressions read, so a document only
@@ -240,6 +247,7 @@ impl Rule {
             params: rule.params.clone(),
             fixtures: rule.fixtures.clone(),
             pack: rule.pack.clone(),
+            components: rule.components.clone(),
             span: rule.span,
             uses: rule.uses,
         }
@@ -330,6 +338,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let mut meta: Option<PackMeta> = None;
     let mut rules: Vec<Arc<Rule>> = Vec::new();
     let mut jobs: Vec<CompileJob> = Vec::new();
+    let mut declared = Vec::new();
     let single_file = files.len() == 1;
     for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
         let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
@@ -342,9 +351,11 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
                 continue;
             }
         };
+        let declares_pack = parsed.pack.is_some();
         if let Some(pack) = parsed.pack {
             meta = Some(PackMeta { id: pack.id, version: pack.version, title: pack.title, docs: pack.docs });
         }
+        components::declare(parsed.component, id, declares_pack, &mut declared, &mut problems);
         let pack_id = meta.as_ref().map(|m| m.id.clone()).unwrap_or_default();
         let base_dir = file.relative.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
         jobs.extend(parsed.rule.into_iter().map(|rule| (rule, id, source.clone(), pack_id.clone(), base_dir.clone())));
@@ -409,12 +420,14 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
         return Err(problems);
     }
     let meta = meta.unwrap_or_default();
+    let components = Arc::new(ComponentCatalog::new(declared));
     for rule in &mut rules {
         if let Some(rule) = Arc::get_mut(rule) {
             rule.pack.clone_from(&meta.id);
+            rule.components = components.clone();
         }
     }
-    Ok(Pack { meta, rules, files })
+    Ok(Pack { meta, rules, files, components })
 }
 
 fn compile_rule(
@@ -641,6 +654,7 @@ fn compile_rule(
         params,
         fixtures,
         pack: pack.to_owned(),
+        components: Arc::default(),
         span: id_span,
         uses,
     })

@@ -11,8 +11,8 @@
 //! $ CELADOR_BENCH_SIZE=medium cargo bench --bench check
 //! ```
 
-use celador_engine::components::ComponentCatalog;
 use celador_engine::check::{Checker, discover, load_inputs};
+use celador_engine::components::ComponentCatalog;
 use celador_engine::kind::KindGlobs;
 use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::{load_pack, read_pack_files};

@@ -472,17 +472,18 @@ impl Checker {
         let mut catalogs: Vec<Arc<ComponentCatalog>> = Vec::new();
         let catalog_of = rules
             .iter()
-            .map(|rule| match catalogs.iter().position(|c| Arc::ptr_eq(c, &rule.components) || **c == *rule.components) {
-                Some(index) => index,
-                None => {
-                    catalogs.push(rule.components.clone());
-                    catalogs.len() - 1
+            .map(|rule| {
+                match catalogs.iter().position(|c| Arc::ptr_eq(c, &rule.components) || **c == *rule.components) {
+                    Some(index) => index,
+                    None => {
+                        catalogs.push(rule.components.clone());
+                        catalogs.len() - 1
+                    }
                 }
             })
             .collect();
         Self { evaluator: Evaluator::new(), rules, params, catalogs, catalog_of, timers: None, single_objects: false }
     }
-
 
     /// Judges each document as a deployment of one whose other objects are unknown, as the
     /// admission webhook must: every rule runs, and deployment rules read
@@ -968,8 +969,13 @@ mod tests {
         let checker = Checker::new(rules);
         let loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         assert!(checker.check(&loaded.documents, &sources).is_empty(), "no previous document: oldDoc is null");
-        let mut loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
-        let previous = load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default()).documents.remove(0).root;
+        let mut loaded =
+            load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let previous =
+            load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default())
+                .documents
+                .remove(0)
+                .root;
         loaded.documents[0].previous = Some(previous);
         let found = checker.check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);

@@ -225,7 +225,10 @@ pub fn classify_content(root: &Node, syntax: Syntax, declared: &ComponentCatalog
     if root.get("services").and_then(Node::as_map).is_some() {
         return Some(InputKind::Compose);
     }
-    if syntax == Syntax::Yaml && !has("apiVersion") && !has("kind") && crate::components::configures_declared_image(root, declared)
+    if syntax == Syntax::Yaml
+        && !has("apiVersion")
+        && !has("kind")
+        && crate::components::configures_declared_image(root, declared)
     {
         return Some(InputKind::HelmValues);
     }

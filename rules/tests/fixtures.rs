@@ -58,7 +58,8 @@ fn every_related_location_of_the_fixtures_has_a_label() {
                     kind: fixture.kind,
                 })
                 .collect();
-            let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
+            let loaded =
+                load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
             for d in checker.check(&loaded.documents, &sources) {
                 for label in &d.related {
                     related += 1;

@@ -191,8 +191,7 @@ impl Policy {
             explicit: true,
             kind: Some(InputKind::Kubernetes),
         };
-        let mut loaded =
-            load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         if let Some(problem) = loaded.problems.first() {
             return Err(format!("the object could not be loaded: {}", problem.message));
         }

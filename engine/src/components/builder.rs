@@ -78,7 +78,14 @@ impl ComponentBuilder {
         Self {
             role,
             other_roles: Vec::new(),
-            at, at_key, fields: Vec::new(), vars: Vec::new(), env_at: None, block: None, env_from: Vec::new() }
+            at,
+            at_key,
+            fields: Vec::new(),
+            vars: Vec::new(),
+            env_at: None,
+            block: None,
+            env_from: Vec::new(),
+        }
     }
 
     /// Sets a descriptive field (`name`, `image`, `source`, `workload`, `spec`).

@@ -132,12 +132,22 @@ mod tests {
 
     fn declared(role: &str, images: &[&str], names: &[&str], variables: &[&str]) -> DeclaredComponent {
         let owned = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect();
-        DeclaredComponent { role: Arc::from(role), images: owned(images), names: owned(names), variables: owned(variables) }
+        DeclaredComponent {
+            role: Arc::from(role),
+            images: owned(images),
+            names: owned(names),
+            variables: owned(variables),
+        }
     }
 
     fn catalog() -> ComponentCatalog {
         ComponentCatalog::new(vec![
-            declared("api", &["pulumi/service"], &["pulumi-api", "api"], &["PULUMI_LICENSE_KEY", "API_MIN_TLS_VERSION"]),
+            declared(
+                "api",
+                &["pulumi/service"],
+                &["pulumi-api", "api"],
+                &["PULUMI_LICENSE_KEY", "API_MIN_TLS_VERSION"],
+            ),
             declared("console", &["pulumi/console"], &["console"], &["PULUMI_API", "CONSOLE_MIN_TLS_VERSION"]),
             declared("grafana", &["grafana/grafana"], &["grafana"], &["GF_SECURITY_ADMIN_PASSWORD"]),
         ])
@@ -163,7 +173,10 @@ mod tests {
     #[test]
     fn standalone_variables_go_to_the_component_that_reads_most_of_them() {
         let c = catalog();
-        assert_eq!(c.role_of_variables(&["PULUMI_LICENSE_KEY", "API_MIN_TLS_VERSION", "PULUMI_API"]).map(|r| &**r), Some("api"));
+        assert_eq!(
+            c.role_of_variables(&["PULUMI_LICENSE_KEY", "API_MIN_TLS_VERSION", "PULUMI_API"]).map(|r| &**r),
+            Some("api")
+        );
         assert_eq!(c.role_of_variables(&["PULUMI_LICENSE_KEY", "PULUMI_API"]), None, "a tie is nobody's");
         assert_eq!(c.role_of_variables(&["HOME"]), None);
         assert_eq!(c.other_roles("api", &["PULUMI_LICENSE_KEY", "PULUMI_API"]), [Arc::from("console")]);

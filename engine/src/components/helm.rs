@@ -8,9 +8,9 @@
 //! - `envFromSecrets` / `secretEnv` / `secretEnvVars` / `secrets` as `NAME: {secret|name, key}`;
 //! - `envFrom` as a Kubernetes list.
 
+use super::ComponentCatalog;
 use super::builder::{ComponentBuilder, From};
 use super::kubernetes::{add_env_list, value_and_source};
-use super::ComponentCatalog;
 use crate::tree::{Node, Tag, Value};
 
 const ENV_KEYS: &[&str] = &["env", "extraEnv", "environment", "envVars", "extraEnvVars"];

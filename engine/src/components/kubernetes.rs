@@ -1,8 +1,8 @@
 //! Components in Kubernetes workloads: containers and initContainers of Pods, Deployments,
 //! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, with `env` and `envFrom`.
 
-use super::builder::{ComponentBuilder, From};
 use super::ComponentCatalog;
+use super::builder::{ComponentBuilder, From};
 use crate::source::Span;
 use crate::tree::Node;
 
@@ -21,7 +21,13 @@ pub(crate) fn pod_spec(root: &Node) -> Option<&Node> {
 /// The components of one Kubernetes object (or `List` of objects).
 pub(crate) fn components(root: &Node, catalog: &ComponentCatalog) -> Vec<Node> {
     if root.get("kind").and_then(Node::as_str) == Some("List") {
-        return root.get("items").and_then(Node::as_list).unwrap_or_default().iter().flat_map(|item| components(item, catalog)).collect();
+        return root
+            .get("items")
+            .and_then(Node::as_list)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|item| components(item, catalog))
+            .collect();
     }
     let Some(spec) = pod_spec(root) else { return Vec::new() };
     let workload = format!(

@@ -26,10 +26,8 @@ pub(super) fn declare(
         }
         let valid = !role.is_empty() && role.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid {
-            problems.push(Problem::at(
-                role_at,
-                format!("invalid component role `{role}` (letters, digits, `-` and `_`)"),
-            ));
+            problems
+                .push(Problem::at(role_at, format!("invalid component role `{role}` (letters, digits, `-` and `_`)")));
             continue;
         }
         if declared.iter().any(|d| &*d.role == role) {

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
+pub mod fixture_snapshots;
 pub mod fixtures;
 pub mod kind;
 pub mod limits;

@@ -107,6 +107,11 @@ pub struct RuleDocs {
 pub struct Fixture {
     /// Path relative to the pack root.
     pub path: String,
+    /// The path as the rule writes it (relative to the rule file's directory): the fixture's
+    /// section in the snapshot.
+    pub written: String,
+    /// The rule's snapshot file, relative to the pack root: `<ID>.snap` beside the rule file.
+    pub snapshot: String,
     /// Expected `(line, column)` of each finding of this rule, in any order.
     pub expect: Vec<(usize, usize)>,
     /// Kind override for the fixture's files.
@@ -576,7 +581,15 @@ fn compile_rule(
         } else {
             format!("{base_dir}/{}", test.file.get_ref())
         };
-        fixtures.push(Fixture { path, expect, kind, params: test.params.clone(), span: span(test.file.span()) });
+        fixtures.push(Fixture {
+            path,
+            written: test.file.get_ref().clone(),
+            snapshot: crate::fixture_snapshots::snapshot_path(base_dir, rule.id.get_ref()),
+            expect,
+            kind,
+            params: test.params.clone(),
+            span: span(test.file.span()),
+        });
     }
     let severity = match severity {
         Ok(s) => Some(s),

@@ -1,7 +1,7 @@
 //! Components in Helm values: any mapping whose `image` (a string or `{repository, tag}`)
-//! names a Pulumi service — or, without an image, whose key does (`api:`, `console:`) and
-//! that carries environment settings. There is no official chart, so the common env shapes
-//! of in-house charts are all understood:
+//! names a declared component — or, without an image, whose key is one of its `names`
+//! (`api:`, `grafana:`) and whose environment sets its variables. In-house charts shape the
+//! environment in many ways, and the common ones are all understood:
 //!
 //! - `env` / `extraEnv` / `environment` / `envVars` as a Kubernetes list (`[{name, value}]`)
 //!   or as a map (`NAME: value`, `NAME: {value: …}`, `NAME: {valueFrom: {secretKeyRef: …}}`);

@@ -940,6 +940,60 @@ mod tests {
         assert_eq!((at.line, at.column), (7, 5), "the variable keeps the element's location");
     }
 
+    /// Each rule reads its own pack's components, in `components` and in `k8s.services[].roles`,
+    /// though both packs call theirs `api`.
+    #[test]
+    fn each_rule_reads_the_components_its_pack_declares() {
+        let sources = SourceMap::new();
+        let pack = |id: &str, image: &str| {
+            let text = format!(
+                "[pack]\nid = \"{id}\"\nversion = \"0\"\ntitle = \"t\"\n[[component]]\nrole = \"api\"\nimages = [\"{image}\"]\n\
+                 [[rule]]\nid = \"{id}-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\neach = 'components'\nas = 'c'\n\
+                 assert = 'false'\nlocate = 'c.image'\nmessage = 'x'\n\
+                 [[rule]]\nid = \"{id}-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = \"deployment\"\n\
+                 each = 'k8s.services.filter(s, \"api\" in s.roles)'\nas = 's'\nassert = 'false'\nlocate = 's.object.metadata.name'\nmessage = 'x'\n"
+            );
+            let file =
+                PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+            load_pack(vec![file], &sources).unwrap().rules
+        };
+        let mut rules = pack("A", "pulumi/service");
+        rules.extend(pack("B", "acme/api"));
+        let text = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: pulumi, labels: {app: pulumi}}
+spec: {containers: [{name: c, image: 'pulumi/service:1'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: acme, labels: {app: acme}}
+spec: {containers: [{name: c, image: 'acme/api:1'}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: to-pulumi}
+spec: {selector: {app: pulumi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: to-acme}
+spec: {selector: {app: acme}}
+";
+        let input = Input { name: "d/all.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let found: Vec<(String, usize)> = Checker::new(rules)
+            .check(&loaded.documents, &sources)
+            .iter()
+            .map(|d| (d.rule.to_string(), sources.start(d.primary.span).line))
+            .collect();
+        assert_eq!(
+            found,
+            [("A-1".into(), 4), ("B-1".into(), 9), ("A-2".into(), 13), ("B-2".into(), 18)],
+            "A sees pulumi/service only, B acme/api only"
+        );
+    }
+
     #[test]
     fn invalid_variable_names_are_located_pack_errors() {
         let sources = SourceMap::new();

@@ -112,17 +112,13 @@ pub enum SnapshotError {
 pub fn run_fixtures(pack: &Pack) -> FixtureRun {
     let mut outcomes = Vec::new();
     for rule in &pack.rules {
-        let mut sections: Vec<String> = Vec::new();
-        for fixture in &rule.fixtures {
+        for (index, fixture) in rule.fixtures.iter().enumerate() {
             let mut outcome = run_fixture(pack, rule, fixture);
-            // The same file tested twice (other parameters) gets a section of each.
-            let repeats = sections
-                .iter()
-                .filter(|s| **s == fixture.written || s.starts_with(&format!("{} #", fixture.written)))
-                .count();
-            outcome.section =
-                if repeats == 0 { fixture.written.clone() } else { format!("{} #{}", fixture.written, repeats + 1) };
-            sections.push(outcome.section.clone());
+            // The same file tested twice (other parameters) gets a section of each: `file #2`.
+            let earlier = rule.fixtures[..index].iter().filter(|f| f.written == fixture.written).count();
+            if earlier > 0 {
+                outcome.section = format!("{} #{}", fixture.written, earlier + 1);
+            }
             outcomes.push(outcome);
         }
     }

@@ -210,3 +210,20 @@ fn the_embedded_pack_cannot_be_updated() {
     run.assert_code(2);
     assert!(run.all_output().contains("update the snapshots of its source"), "{}", run.all_output());
 }
+
+/// A file tested twice (say, with other parameters) has a section for each test.
+#[test]
+fn a_fixture_tested_twice_has_two_sections() {
+    let p = pack_project("4:9");
+    let twice = format!(
+        "{}\n[[rule.tests]]\nfile = \"NAME-001/fail/cm.yaml\"\nexpect = [\"4:9\"]\n",
+        RULE.replace("EXPECT", "4:9")
+    );
+    p.file("mypack/k8s/NAME-001.toml", twice);
+    let run = p.run(&["test", "mypack"]);
+    run.assert_code(1).assert_stdout_contains("no snapshot of `NAME-001/fail/cm.yaml #2` in k8s/NAME-001.snap");
+    p.run(&["test", "--update", "mypack"]).assert_code(0);
+    let written = std::fs::read_to_string(p.path("mypack/k8s/NAME-001.snap")).unwrap();
+    assert_eq!(written, format!("{SNAPSHOT}\n## NAME-001/fail/cm.yaml #2\ncm.yaml:4:9: ConfigMap is called `bad`\n"));
+    p.run(&["test", "mypack"]).assert_code(0);
+}

@@ -169,7 +169,9 @@ fn snapshot_text(pack: &Pack, relative: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// The snapshot files a pack holds (relative to it), fixtures' own files excepted.
+/// The snapshot files a pack directory holds (relative to it), fixtures' own files excepted.
+/// The directory of a single-file pack may hold anything: its `.snap` files are not listed, so
+/// none is called stale or deleted.
 fn snapshot_files(pack: &Pack) -> Vec<String> {
     let fixture_dirs: Vec<String> =
         pack.files.iter().filter_map(|f| f.relative.strip_suffix(".toml")).map(|stem| format!("{stem}/")).collect();
@@ -179,17 +181,6 @@ fn snapshot_files(pack: &Pack) -> Vec<String> {
         .map(|f| f.relative.clone())
         .filter(|r| r.ends_with(EXTENSION) && !fixture_dirs.iter().any(|d| r.starts_with(d.as_str())))
         .collect();
-    if let Some(dir) = single_file_dir(pack)
-        && let Ok(entries) = std::fs::read_dir(dir)
-    {
-        out.extend(
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|name| name.ends_with(EXTENSION)),
-        );
-    }
     out.sort();
     out
 }

@@ -3,8 +3,9 @@
 //!
 //! The engine extracts containers, services and their environment from every input kind;
 //! which of them are components, and of which role, is the pack's word. A rule about "the API
-//! container's environment" is written once against components, not once per input format. Each component is a located tree built from the nodes of the
-//! documents it came from, so a finding on a component still points into the real file:
+//! container's environment" is written once against components, not once per input format.
+//! Each component is a located tree built from the nodes of the documents it came from, so a
+//! finding on a component still points into the real file:
 //!
 //! ```text
 //! { role: "api", name: "pulumi-api", image: "pulumi/service:…", source: "kubernetes",

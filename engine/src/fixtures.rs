@@ -7,9 +7,7 @@
 //! the fixture.
 
 use crate::check::{Checker, Input, load_inputs};
-use crate::fixture_snapshots::{
-    EXTENSION, SnapshotFinding, SnapshotLocation, SnapshotMismatch, diff, parse_file, render_file, render_section,
-};
+use crate::fixture_snapshots::{SnapshotFinding, SnapshotLocation, SnapshotMismatch, StaleSnapshot};
 use crate::limits::MAX_FILE_SIZE;
 use crate::pack::{Fixture, Pack, Rule};
 use crate::read::{ReadScope, read_regular};
@@ -59,52 +57,11 @@ pub struct FixtureRun {
     pub stale: Vec<StaleSnapshot>,
 }
 
-/// A snapshot nothing reads any more.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum StaleSnapshot {
-    /// A snapshot file (relative to the pack) of no rule with fixtures.
-    File(String),
-    /// A section of a rule's snapshot file that names none of its fixtures.
-    Section {
-        /// The snapshot file, relative to the pack.
-        file: String,
-        /// The section.
-        section: String,
-    },
-}
-
-impl std::fmt::Display for StaleSnapshot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::File(file) => write!(f, "{file}: no rule with fixtures reads it"),
-            Self::Section { file, section } => write!(f, "{file}: section `{section}` names no fixture of the rule"),
-        }
-    }
-}
-
 impl FixtureRun {
     /// Whether every fixture passed and no snapshot is stale.
     pub fn passed(&self) -> bool {
         self.stale.is_empty() && self.outcomes.iter().all(FixtureOutcome::passed)
     }
-}
-
-/// Writing snapshots failed.
-#[derive(Debug, thiserror::Error)]
-pub enum SnapshotError {
-    /// The pack was not read from disk (the built-in pack is embedded in the binary).
-    #[error(
-        "the pack `{0}` is not a directory or file on disk: update the snapshots of its source (`celador test --update rules/pulumi-hardening`)"
-    )]
-    NotOnDisk(String),
-    /// A file could not be written or removed.
-    #[error("cannot write {path}: {source}")]
-    Write {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
 }
 
 /// Runs every fixture of every rule of `pack`, and compares each one's findings with its
@@ -122,107 +79,8 @@ pub fn run_fixtures(pack: &Pack) -> FixtureRun {
             outcomes.push(outcome);
         }
     }
-    let stale = compare_snapshots(pack, &mut outcomes);
+    let stale = crate::fixture_snapshots::compare(pack, &mut outcomes);
     FixtureRun { outcomes, stale }
-}
-
-/// Sets each outcome's snapshot verdict; returns the stale files and sections.
-fn compare_snapshots(pack: &Pack, outcomes: &mut [FixtureOutcome]) -> Vec<StaleSnapshot> {
-    let mut stale = Vec::new();
-    let mut files: Vec<String> = outcomes.iter().map(|o| o.snapshot_file.clone()).collect();
-    files.dedup();
-    for file in &files {
-        let recorded = snapshot_text(pack, file).map(|text| parse_file(&text));
-        let mut seen = Vec::new();
-        for outcome in outcomes.iter_mut().filter(|o| &o.snapshot_file == file) {
-            seen.push(outcome.section.clone());
-            let actual = render_section(&outcome.findings);
-            outcome.snapshot = match recorded.as_ref().and_then(|sections| sections.get(&outcome.section)) {
-                None => Some(SnapshotMismatch::Missing { snapshot: file.clone() }),
-                Some(expected) if *expected == actual => None,
-                Some(expected) => {
-                    Some(SnapshotMismatch::Changed { snapshot: file.clone(), diff: diff(expected, &actual) })
-                }
-            };
-        }
-        for section in recorded.iter().flat_map(|sections| sections.keys()) {
-            if !seen.contains(section) {
-                stale.push(StaleSnapshot::Section { file: file.clone(), section: section.clone() });
-            }
-        }
-    }
-    for file in snapshot_files(pack) {
-        if !files.contains(&file) {
-            stale.push(StaleSnapshot::File(file));
-        }
-    }
-    stale
-}
-
-/// The text of a snapshot file of the pack: among its files, or beside a single-file pack.
-fn snapshot_text(pack: &Pack, relative: &str) -> Option<String> {
-    if let Some(file) = pack.files.iter().find(|f| f.relative == relative) {
-        return Some(file.text.to_string());
-    }
-    let dir = single_file_dir(pack)?;
-    let bytes = read_regular(&dir.join(relative), MAX_FILE_SIZE).ok()?;
-    String::from_utf8(bytes).ok()
-}
-
-/// The snapshot files a pack directory holds (relative to it), fixtures' own files excepted.
-/// The directory of a single-file pack may hold anything: its `.snap` files are not listed, so
-/// none is called stale or deleted.
-fn snapshot_files(pack: &Pack) -> Vec<String> {
-    let fixture_dirs: Vec<String> =
-        pack.files.iter().filter_map(|f| f.relative.strip_suffix(".toml")).map(|stem| format!("{stem}/")).collect();
-    let mut out: Vec<String> = pack
-        .files
-        .iter()
-        .map(|f| f.relative.clone())
-        .filter(|r| r.ends_with(EXTENSION) && !fixture_dirs.iter().any(|d| r.starts_with(d.as_str())))
-        .collect();
-    out.sort();
-    out
-}
-
-/// The directory of a single-file pack read from disk.
-fn single_file_dir(pack: &Pack) -> Option<PathBuf> {
-    let [file] = pack.files.as_slice() else { return None };
-    file.path.as_deref().and_then(Path::parent).map(Path::to_path_buf)
-}
-
-/// Rewrites the snapshot of every rule with fixtures from `run`, and deletes stale snapshot
-/// files and sections. Returns the files written or deleted, relative to the pack.
-///
-/// # Errors
-/// The pack is not on disk, or a file cannot be written.
-pub fn update_snapshots(pack: &Pack, run: &FixtureRun) -> Result<Vec<String>, SnapshotError> {
-    let Some(dir) = single_file_dir(pack).or_else(|| pack_dir(pack)) else {
-        return Err(SnapshotError::NotOnDisk(pack.meta.id.clone()));
-    };
-    let mut changed = Vec::new();
-    let mut files: Vec<&str> = run.outcomes.iter().map(|o| o.snapshot_file.as_str()).collect();
-    files.dedup();
-    for file in files {
-        let outcomes: Vec<&FixtureOutcome> = run.outcomes.iter().filter(|o| o.snapshot_file == file).collect();
-        let sections: Vec<(String, Vec<String>)> =
-            outcomes.iter().map(|o| (o.section.clone(), render_section(&o.findings))).collect();
-        let text = render_file(&outcomes[0].rule, &sections);
-        if snapshot_text(pack, file).as_deref() == Some(text.as_str()) {
-            continue;
-        }
-        let path = dir.join(file);
-        std::fs::write(&path, text).map_err(|source| SnapshotError::Write { path: file.to_owned(), source })?;
-        changed.push(file.to_owned());
-    }
-    for stale in &run.stale {
-        if let StaleSnapshot::File(file) = stale {
-            std::fs::remove_file(dir.join(file))
-                .map_err(|source| SnapshotError::Write { path: file.clone(), source })?;
-            changed.push(file.clone());
-        }
-    }
-    Ok(changed)
 }
 
 /// How a snapshot names a file of a fixture: relative to the directory holding the fixture
@@ -276,7 +134,7 @@ fn beside_single_file_pack(pack: &Pack, fixture: &Fixture) -> Vec<Input> {
 }
 
 /// The directory a pack on disk was read from.
-fn pack_dir(pack: &Pack) -> Option<PathBuf> {
+pub(crate) fn pack_dir(pack: &Pack) -> Option<PathBuf> {
     pack.files.iter().find_map(|f| {
         let path = f.path.as_deref()?;
         path.ancestors().nth(f.relative.split('/').count()).map(Path::to_path_buf)

@@ -4,8 +4,8 @@ use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::{PackArgs, TestArgs};
 use crate::packs::load_packs;
-use celador_engine::fixture_snapshots::SnapshotMismatch;
-use celador_engine::fixtures::{FixtureOutcome, run_fixtures, update_snapshots};
+use celador_engine::fixture_snapshots::{SnapshotMismatch, update_snapshots};
+use celador_engine::fixtures::{FixtureOutcome, run_fixtures};
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 

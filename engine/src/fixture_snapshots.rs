@@ -192,9 +192,12 @@ impl std::fmt::Display for StaleSnapshot {
 pub enum SnapshotError {
     /// The pack was not read from disk (the built-in pack is embedded in the binary).
     #[error(
-        "the pack `{0}` is not a directory or file on disk: update the snapshots of its source (`celador test --update rules/pulumi-hardening`)"
+        "the pack `{0}` is embedded in the binary: update the snapshots of its source directory (`celador test --update rules/{0}`)"
     )]
     NotOnDisk(String),
+    /// A rule id would put its snapshot outside the pack (`../x`).
+    #[error("the snapshot `{0}` would be outside the pack: rename the rule")]
+    OutsidePack(String),
     /// A file could not be written or removed.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -243,9 +246,14 @@ fn snapshot_text(pack: &Pack, relative: &str) -> Option<String> {
     if let Some(file) = pack.files.iter().find(|f| f.relative == relative) {
         return Some(file.text.to_string());
     }
-    let dir = single_file_dir(pack)?;
+    let dir = single_file_dir(pack).filter(|_| inside_pack(relative))?;
     let bytes = read_regular(&dir.join(relative), MAX_FILE_SIZE).ok()?;
     String::from_utf8(bytes).ok()
+}
+
+/// Whether a pack-relative path stays inside the pack: snapshots are read and written there only.
+fn inside_pack(relative: &str) -> bool {
+    Path::new(relative).components().all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// The snapshot files a pack directory holds (relative to it), fixtures' own files excepted.
@@ -286,6 +294,9 @@ pub fn update_snapshots(pack: &Pack, run: &FixtureRun) -> Result<Vec<String>, Sn
         let outcomes: Vec<&FixtureOutcome> = run.outcomes.iter().filter(|o| o.snapshot_file == file).collect();
         let sections: Vec<(String, Vec<String>)> =
             outcomes.iter().map(|o| (o.section.clone(), render_section(&o.findings))).collect();
+        if !inside_pack(file) {
+            return Err(SnapshotError::OutsidePack(file.to_owned()));
+        }
         let text = render_file(&outcomes[0].rule, &sections);
         if snapshot_text(pack, file).as_deref() == Some(text.as_str()) {
             continue;

@@ -227,3 +227,22 @@ fn a_fixture_tested_twice_has_two_sections() {
     assert_eq!(written, format!("{SNAPSHOT}\n## NAME-001/fail/cm.yaml #2\ncm.yaml:4:9: ConfigMap is called `bad`\n"));
     p.run(&["test", "mypack"]).assert_code(0);
 }
+
+/// A rule id never puts a snapshot outside the pack.
+#[test]
+fn snapshots_are_never_written_outside_the_pack() {
+    let p = Project::new();
+    p.file(
+        "deep/policy/pack.toml",
+        "[pack]\nid = \"x\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"../../escape\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'true'\nmessage = 'm'\n[[rule.tests]]\nfile = \"f.yaml\"\n",
+    );
+    p.file("deep/policy/f.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+    let run = p.run(&["test", "--update", "deep/policy/pack.toml"]);
+    run.assert_code(2);
+    assert!(
+        run.all_output().contains("the snapshot `../../escape.snap` would be outside the pack"),
+        "{}",
+        run.all_output()
+    );
+    assert!(!p.path("escape.snap").exists() && !p.path("deep/escape.snap").exists());
+}

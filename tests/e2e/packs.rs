@@ -245,6 +245,16 @@ fn component_declaration_mistakes_are_located() {
             "\"web\"\nnames = [\"b\"]",
             "declared twice",
         ),
+        (
+            "[[component]]\nrole = \"web\"\nimages = [\"acme/web\"]\n[[component]]\nrole = \"api\"\nimages = [\"acme/web\"]\n",
+            "\"acme/web\"]\n[[rule]]",
+            "image `acme/web` is already component `web`'s",
+        ),
+        (
+            "[[component]]\nrole = \"web\"\nnames = [\"a\"]\nvariables = [\"PORT\"]\n[[component]]\nrole = \"api\"\nnames = [\"b\"]\nvariables = [\"PORT\"]\n",
+            "\"PORT\"]\n[[rule]]",
+            "variable `PORT` is also component `web`'s",
+        ),
     ];
     for (components, needle, message) in cases {
         let pack = format!("{HEADER}{components}{rule}");

@@ -52,13 +52,30 @@ pub(super) fn declare(
                 ));
                 continue;
             }
+            if let Some(other) = declared.iter().find(|d| d.images.iter().any(|i| i == text.trim())) {
+                problems.push(Problem::at(
+                    span(image.span()),
+                    format!("image `{text}` is already component `{}`'s", other.role),
+                ));
+                continue;
+            }
             images.push(text.trim().to_owned());
         }
-        declared.push(DeclaredComponent {
-            role: Arc::from(role.as_str()),
-            images,
-            names: component.names,
-            variables: component.variables,
-        });
+        let mut variables = Vec::new();
+        for variable in &component.variables {
+            let name = variable.get_ref();
+            if let Some(other) = declared.iter().find(|d| d.variables.contains(name)) {
+                problems.push(Problem::at(
+                    span(variable.span()),
+                    format!(
+                        "variable `{name}` is also component `{}`'s: list only the variables this component alone reads",
+                        other.role
+                    ),
+                ));
+                continue;
+            }
+            variables.push(name.clone());
+        }
+        declared.push(DeclaredComponent { role: Arc::from(role.as_str()), images, names: component.names, variables });
     }
 }

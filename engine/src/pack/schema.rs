@@ -26,7 +26,7 @@ pub(super) struct ComponentToml {
     #[serde(default)]
     pub names: Vec<String>,
     #[serde(default)]
-    pub variables: Vec<String>,
+    pub variables: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

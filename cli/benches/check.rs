@@ -69,10 +69,15 @@ fn bench(c: &mut Criterion) {
     let (corpus, label) = corpus();
     let cwd = std::env::current_dir().expect("working directory");
     let kinds = KindGlobs::default();
+    // The built-in pack's components decide what a YAML file of no known name is, as in `celador check`.
+    let declared: ComponentCatalog = {
+        let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("built-in pack");
+        (*load_pack(files, &SourceMap::new()).expect("built-in pack compiles").components).clone()
+    };
     let load = |sources: &SourceMap| {
         let scope = ReadScope::new(&cwd, std::slice::from_ref(&corpus), MAX_FILE_SIZE);
         let found = discover(std::slice::from_ref(&corpus), &cwd, &kinds, &scope);
-        load_inputs(found.inputs, sources, None, &scope, &ComponentCatalog::default())
+        load_inputs(found.inputs, sources, None, &scope, &declared)
     };
     {
         let sources = SourceMap::new();

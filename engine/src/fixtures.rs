@@ -6,10 +6,12 @@
 //! rule's snapshot ([`crate::fixture_snapshots`]). Rule errors and input problems always fail
 //! the fixture.
 
-use crate::check::{Checker, Input, load_inputs};
+use crate::check::Input;
+use crate::config::Config;
 use crate::fixture_snapshots::{SnapshotFinding, SnapshotLocation, SnapshotMismatch, StaleSnapshot};
 use crate::limits::MAX_FILE_SIZE;
 use crate::pack::{Fixture, Pack, Rule};
+use crate::pipeline::Pipeline;
 use crate::read::{ReadScope, read_regular};
 use crate::report::Position;
 use crate::source::SourceMap;
@@ -180,14 +182,6 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         Some(dir) => ReadScope::within(&std::env::current_dir().unwrap_or_default(), vec![dir], MAX_FILE_SIZE),
         None => ReadScope::nothing(),
     };
-    let loaded = load_inputs(inputs, &sources, None, &scope, &pack.components);
-    for problem in &loaded.problems {
-        let at = problem.span.map(|s| Position::of(&sources, s));
-        outcome.errors.push(match at {
-            Some(p) => format!("{}:{}:{}: {}", p.file, p.line, p.column, problem.message),
-            None => format!("{}: {}", problem.file.as_deref().unwrap_or(&fixture.path), problem.message),
-        });
-    }
     let rule = match &fixture.params {
         Some(overrides) => {
             let mut changed = Rule::clone_with(rule);
@@ -196,9 +190,17 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         }
         None => rule.clone(),
     };
-    let checker = Checker::new(vec![rule.clone()]);
+    let pipeline = Pipeline::new(vec![rule.clone()], Config::default(), vec![rule.id.clone()]);
+    let run = pipeline.run(inputs, &sources, &scope);
+    for problem in &run.problems {
+        let at = problem.span.map(|s| Position::of(&sources, s));
+        outcome.errors.push(match at {
+            Some(p) => format!("{}:{}:{}: {}", p.file, p.line, p.column, problem.message),
+            None => format!("{}: {}", problem.file.as_deref().unwrap_or(&fixture.path), problem.message),
+        });
+    }
     let mut expected = fixture.expect.clone();
-    for diagnostic in checker.check(&loaded.documents, &sources) {
+    for diagnostic in run.kept {
         let position = Position::of(&sources, diagnostic.primary.span);
         if *diagnostic.rule != *rule.id {
             outcome

@@ -1,16 +1,15 @@
 //! The rules and configuration the webhook enforces, and the evaluation of one object.
 
 use crate::Error;
-use celador_engine::check::{Checker, Input, load_inputs};
-use celador_engine::components::ComponentCatalog;
-use celador_engine::config::{self, Config, Ignore};
+use celador_engine::check::Input;
+use celador_engine::config::{Config, Ignore};
 use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
 use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
+use celador_engine::pipeline::Pipeline;
 use celador_engine::read::ReadScope;
 use celador_engine::source::{FileId, SourceMap, Span};
-use celador_engine::suppress;
 use celador_engine::tree::Node;
 use std::path::Path;
 use std::sync::Arc;
@@ -140,11 +139,10 @@ pub struct Evaluation {
 
 /// The rules (those that apply to Kubernetes objects) and the configuration.
 pub struct Policy {
-    checker: Checker,
-    /// The `[[ignore]]` entries, with their spans moved into the file the evaluated object is
-    /// loaded as (each evaluation has its own source map, where the object is the first file;
-    /// the spans of the entries only locate notices about unused entries, which are dropped).
-    suppressions: Config,
+    /// The rules and the `[[ignore]]` entries, with the entries' spans moved into the file the
+    /// evaluated object is loaded as (each evaluation has its own source map, where the object
+    /// is the first file; the spans only locate notices about unused entries, which are dropped).
+    pipeline: Pipeline,
     settings: Settings,
 }
 
@@ -157,19 +155,21 @@ impl Policy {
     /// An invalid `[webhook]` table.
     pub fn new(rules: Vec<Arc<Rule>>, config: Config) -> Result<Self, Error> {
         let settings = Settings::from_table(config.webhook.as_ref())?;
+        let known = rules.iter().map(|r| r.id.clone()).collect();
         let rules = config.apply(rules).into_iter().filter(|r| r.kinds.contains(&InputKind::Kubernetes)).collect();
         let ignores =
             config.ignores.into_iter().map(|ignore| Ignore { span: Span::new(OBJECT_FILE, 0, 0), ..ignore }).collect();
         Ok(Self {
-            checker: Checker::new(rules).judging_single_objects(),
-            suppressions: Config::from_ignores(ignores),
+            pipeline: Pipeline::new(rules, Config::from_ignores(ignores), known)
+                .judging_single_objects()
+                .without_inline_suppressions(),
             settings,
         })
     }
 
     /// The rules evaluated.
     pub fn rules(&self) -> &[Arc<Rule>] {
-        self.checker.rules()
+        self.pipeline.rules()
     }
 
     /// The `[webhook]` settings.
@@ -191,7 +191,7 @@ impl Policy {
             explicit: true,
             kind: Some(InputKind::Kubernetes),
         };
-        let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let mut loaded = self.pipeline.load(vec![input], &sources, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
             return Err(format!("the object could not be loaded: {}", problem.message));
         }
@@ -203,15 +203,20 @@ impl Policy {
                 doc.previous = Some(root);
             }
         }
-        let Some(doc) = loaded.documents.first() else {
-            return Err("the object is empty".to_owned());
-        };
-        if doc.file != OBJECT_FILE {
-            return Err("internal error: the object is not the first source file".to_owned());
+        match loaded.documents.first() {
+            None => return Err("the object is empty".to_owned()),
+            Some(doc) if doc.file != OBJECT_FILE => {
+                return Err("internal error: the object is not the first source file".to_owned());
+            }
+            Some(_) => {}
         }
-        let diagnostics = self.checker.check(&loaded.documents, &sources);
-        // No comments in a JSON object: no inline suppression names a rule to check.
-        let outcome = suppress::apply(diagnostics, &sources, &[], &self.suppressions, config::today(), &[]);
+        let outcome = self.pipeline.run_loaded(loaded, &sources);
+        // A rule that fails on the object (or runs out of its budget) leaves the review
+        // undecided: `--on-error` decides it, as for an object that cannot be loaded.
+        if let Some(problem) = outcome.problems.first() {
+            return Err(format!("a rule could not be evaluated: {}", problem.message));
+        }
+        let doc = &outcome.loaded.documents[0];
 
         let mut evaluation = Evaluation { source: source_of(&doc.root), ..Evaluation::default() };
         let path = |span| path_to(&doc.root, span).unwrap_or_default();

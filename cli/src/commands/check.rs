@@ -7,18 +7,18 @@ use crate::packs::load_packs;
 use crate::progress::Progress;
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
-use celador_engine::check::{Checker, Input, SkippedFile, discover, display_name, load_inputs, take_rule_errors};
+use celador_engine::check::{Input, SkippedFile, discover, display_name};
 use celador_engine::components::ComponentCatalog;
 use celador_engine::config::{self, Config};
-use celador_engine::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
-use celador_engine::kind::{KindGlobs, Syntax, classify_name};
+use celador_engine::diagnostic::{Diagnostic, Problem};
+use celador_engine::kind::{KindGlobs, classify_name};
 use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::Rule;
+use celador_engine::pipeline::Pipeline;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
 use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::source::SourceMap;
-use celador_engine::suppress;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
@@ -106,32 +106,23 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         }
     }
     problems.append(&mut discovered.problems);
-    let rules = config.apply(all_rules.clone());
-    let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
-    // Every pack's components, enabled rules or not: they decide what a file is.
-    let declared = ComponentCatalog::union(packs.iter().map(|p| &*p.components));
-    let loaded = load_inputs(discovered.inputs, &sources, args.kind, &scope, &declared);
-    problems.extend(loaded.problems.iter().cloned());
 
     progress.phase("checking");
-    let mut diagnostics = checker.check(&loaded.documents, &sources);
-    problems.extend(take_rule_errors(&mut diagnostics));
+    let rules = config.apply(all_rules.clone());
+    let known: Vec<Arc<str>> = all_rules.iter().map(|r| r.id.clone()).collect();
+    // Every pack's components, enabled rules or not: they decide what a file is.
+    let declared = ComponentCatalog::union(packs.iter().map(|p| &*p.components));
+    let mut pipeline = Pipeline::new(rules.clone(), config, known).reading_as(args.kind).declaring(declared);
     if args.timings {
-        notes_after.push(timings_table(&checker.timings()));
+        pipeline = pipeline.with_timings();
     }
-    loaded.retain_requested(&mut diagnostics);
-
-    let mut commented: Vec<_> = loaded
-        .documents
-        .iter()
-        .map(|d| d.file)
-        .filter(|f| !loaded.context.contains(f))
-        .filter(|&f| has_comments(&sources.get(f).name))
-        .collect();
-    commented.dedup();
-    let files: Vec<String> = commented_or_all(&loaded, &sources);
-    let known: Vec<&str> = all_rules.iter().map(|r| &*r.id).chain(PSEUDO_RULES).collect();
-    let outcome = suppress::apply(diagnostics, &sources, &commented, &config, config::today(), &known);
+    let outcome = pipeline.run(discovered.inputs, &sources, &scope);
+    problems.extend(outcome.problems);
+    if args.timings {
+        notes_after.push(timings_table(&pipeline.timings()));
+    }
+    let loaded = outcome.loaded;
+    let files = outcome.files;
     progress.finish();
     let files_seen = loaded.files + discovered.skipped;
     let configuration_like = loaded.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
@@ -215,23 +206,6 @@ fn skip_notes(skipped: &[SkippedFile], summary: &Summary, clean: bool) -> Vec<St
         });
     }
     notes
-}
-
-/// Names of the files checked, in order (context files excluded).
-fn commented_or_all(loaded: &celador_engine::check::Loaded, sources: &SourceMap) -> Vec<String> {
-    let mut files: Vec<String> = loaded
-        .documents
-        .iter()
-        .filter(|d| !loaded.context.contains(&d.file))
-        .map(|d| sources.get(d.file).name.clone())
-        .collect();
-    files.dedup();
-    files
-}
-
-/// Whether a file's format has comments that can carry suppressions.
-fn has_comments(name: &str) -> bool {
-    !matches!(classify_name(Path::new(name)), Some((Syntax::Json, _))) && !name.ends_with(".json")
 }
 
 /// The files changed against `reference` (committed, staged, unstaged and untracked), limited

@@ -1,0 +1,248 @@
+//! The one path from inputs to findings: load → check → suppress.
+//!
+//! `celador check`, the fixture runner (`celador test`, the built-in pack's `cargo test`) and
+//! the admission webhook all call [`Pipeline::run`], so a rule judges a file the same way
+//! wherever it runs: context files (compose files beside an env file checked alone) are never
+//! reported on, a rule that fails at run time is an error of the run, and suppressions apply
+//! identically. Front ends differ only in what they feed it (discovered files, a fixture's
+//! files, one admitted object) and in how they present the outcome.
+
+use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs, take_rule_errors};
+use crate::components::ComponentCatalog;
+use crate::config::Config;
+use crate::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
+use crate::kind::{InputKind, Syntax, classify_name};
+use crate::pack::Rule;
+use crate::read::ReadScope;
+use crate::source::{FileId, SourceMap};
+use crate::suppress;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Rules and suppressions, prepared once and run on any number of input sets.
+pub struct Pipeline {
+    checker: Checker,
+    /// The components whose images make a YAML file of no known name Helm values.
+    declared: ComponentCatalog,
+    suppressions: Config,
+    known_rules: Vec<Arc<str>>,
+    kind: Option<InputKind>,
+    inline_suppressions: bool,
+}
+
+/// What a run found.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Findings that stand, sorted by file and position, with invalid, expired and unused
+    /// suppressions among them.
+    pub kept: Vec<Diagnostic>,
+    /// Suppressed findings, with the reason given.
+    pub suppressed: Vec<(Diagnostic, String)>,
+    /// Errors of the run: inputs that could not be loaded, rules that failed at run time.
+    pub problems: Vec<Problem>,
+    /// The loaded documents and what loading counted.
+    pub loaded: Loaded,
+    /// The names of the files checked (not those loaded only as context), in load order.
+    pub files: Vec<String>,
+}
+
+impl Pipeline {
+    /// A pipeline running `rules` (the configuration already applied), suppressing findings as
+    /// `suppressions` says (its `[[ignore]]` entries) and, unless
+    /// [`Pipeline::without_inline_suppressions`], as comments in the inputs say. `known_rules`
+    /// are the ids of every loaded rule, disabled ones included: a suppression naming another
+    /// id is reported as invalid.
+    pub fn new(rules: Vec<Arc<Rule>>, suppressions: Config, known_rules: Vec<Arc<str>>) -> Self {
+        let mut catalogs: Vec<&Arc<ComponentCatalog>> = Vec::new();
+        for rule in &rules {
+            if !catalogs.iter().any(|c| Arc::ptr_eq(c, &rule.components)) {
+                catalogs.push(&rule.components);
+            }
+        }
+        let declared = ComponentCatalog::union(catalogs.into_iter().map(|c| &**c));
+        Self {
+            checker: Checker::new(rules),
+            declared,
+            suppressions,
+            known_rules,
+            kind: None,
+            inline_suppressions: true,
+        }
+    }
+
+    /// Classifies YAML of no known name that configures an image of `declared` as Helm values
+    /// (by default, the components the rules' packs declare; `celador check` passes every
+    /// loaded pack's, disabled rules or not).
+    #[must_use]
+    pub fn declaring(mut self, declared: ComponentCatalog) -> Self {
+        self.declared = declared;
+        self
+    }
+
+    /// Reads every input as `kind` (`--kind`), whatever its name says.
+    #[must_use]
+    pub fn reading_as(mut self, kind: Option<InputKind>) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Judges each document as a deployment of one whose other objects are unknown, as the
+    /// admission webhook does (see [`Checker::judging_single_objects`]).
+    #[must_use]
+    pub fn judging_single_objects(mut self) -> Self {
+        self.checker = self.checker.judging_single_objects();
+        self
+    }
+
+    /// Records each rule's evaluation time, for [`Pipeline::timings`].
+    #[must_use]
+    pub fn with_timings(mut self) -> Self {
+        self.checker = self.checker.with_timings();
+        self
+    }
+
+    /// Ignores `# celador:ignore` comments (objects from the Kubernetes API have none).
+    #[must_use]
+    pub fn without_inline_suppressions(mut self) -> Self {
+        self.inline_suppressions = false;
+        self
+    }
+
+    /// The rules run.
+    pub fn rules(&self) -> &[Arc<Rule>] {
+        self.checker.rules()
+    }
+
+    /// Each rule's evaluation time, evaluations and findings so far, slowest first.
+    pub fn timings(&self) -> Vec<RuleTiming> {
+        self.checker.timings()
+    }
+
+    /// Loads `inputs` into `sources` (files they reference are read only within `scope`),
+    /// checks them and applies suppressions.
+    pub fn run(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
+        self.run_loaded(self.load(inputs, sources, scope), sources)
+    }
+
+    /// Loads `inputs`, for a front end that adds to the documents before
+    /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE).
+    pub fn load(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
+        load_inputs(inputs, sources, self.kind, scope, &self.declared)
+    }
+
+    /// Checks documents already loaded and applies suppressions.
+    pub fn run_loaded(&self, loaded: Loaded, sources: &SourceMap) -> Outcome {
+        let mut problems = loaded.problems.clone();
+        let mut diagnostics = self.checker.check(&loaded.documents, sources);
+        problems.extend(take_rule_errors(&mut diagnostics));
+        loaded.retain_requested(&mut diagnostics);
+        let requested: Vec<FileId> = {
+            let mut files: Vec<FileId> =
+                loaded.documents.iter().map(|d| d.file).filter(|f| !loaded.context.contains(f)).collect();
+            files.dedup();
+            files
+        };
+        let commented: Vec<FileId> = if self.inline_suppressions {
+            requested.iter().copied().filter(|&f| has_comments(&sources.get(f).name)).collect()
+        } else {
+            Vec::new()
+        };
+        let known: Vec<&str> = self.known_rules.iter().map(|r| &**r).chain(PSEUDO_RULES.iter().copied()).collect();
+        let outcome =
+            suppress::apply(diagnostics, sources, &commented, &self.suppressions, crate::config::today(), &known);
+        let files = requested.iter().map(|&f| sources.get(f).name.clone()).collect();
+        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, loaded, files }
+    }
+}
+
+/// Whether a file's format has comments that can carry suppressions (JSON has none).
+fn has_comments(name: &str) -> bool {
+    !matches!(classify_name(Path::new(name)), Some((Syntax::Json, _))) && !name.ends_with(".json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{PackFile, load_pack};
+
+    fn pipeline(rules: &str) -> Pipeline {
+        let sources = SourceMap::new();
+        let pack = format!("[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n{rules}");
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).expect("valid pack").rules;
+        let known = rules.iter().map(|r| r.id.clone()).collect();
+        Pipeline::new(rules, Config::default(), known)
+    }
+
+    fn input(name: &str, text: &str) -> Input {
+        Input { name: name.into(), path: None, bytes: text.as_bytes().to_vec(), explicit: true, kind: None }
+    }
+
+    const EVERY_PORT: &str = "[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\neach = 'doc.spec.ports'\nas = 'p'\nassert = 'p.port != 8080'\nlocate = 'p.port'\nmessage = 'port {{ p.port }}'\n";
+
+    #[test]
+    fn findings_are_suppressed_by_comments_in_the_inputs() {
+        let sources = SourceMap::new();
+        let text = "apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 8080 # celador:ignore T-1 reason=\"local only\"\n  - port: 8080\n";
+        let outcome = pipeline(EVERY_PORT).run(vec![input("s.yaml", text)], &sources, &ReadScope::nothing());
+        let lines: Vec<usize> = outcome.kept.iter().map(|d| sources.start(d.primary.span).line).collect();
+        assert_eq!(lines, [6]);
+        assert_eq!(outcome.suppressed.len(), 1);
+        assert_eq!(outcome.suppressed[0].1, "local only");
+        assert_eq!(outcome.files, ["s.yaml"]);
+    }
+
+    #[test]
+    fn the_webhook_ignores_comments() {
+        let sources = SourceMap::new();
+        let text = "apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 8080 # celador:ignore T-1\n";
+        let outcome = pipeline(EVERY_PORT).without_inline_suppressions().run(
+            vec![input("s.yaml", text)],
+            &sources,
+            &ReadScope::nothing(),
+        );
+        assert_eq!(outcome.kept.len(), 1);
+        assert!(outcome.suppressed.is_empty());
+    }
+
+    /// A rule failing at run time is an error of the run, never a finding a threshold hides.
+    #[test]
+    fn rule_errors_are_problems_of_the_run() {
+        let sources = SourceMap::new();
+        let failing = EVERY_PORT.replace("assert = 'p.port != 8080'", "assert = 'p.missing == 1'");
+        let text = "apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 8080\n";
+        let outcome = pipeline(&failing).run(vec![input("s.yaml", text)], &sources, &ReadScope::nothing());
+        assert!(outcome.kept.is_empty(), "{:?}", outcome.kept);
+        assert_eq!(outcome.problems.len(), 1);
+        assert!(outcome.problems[0].message.contains("T-1"), "{}", outcome.problems[0].message);
+    }
+
+    /// Compose files loaded only as context for an env file checked alone are not reported on.
+    #[test]
+    fn context_files_are_not_reported() {
+        let sources = SourceMap::new();
+        let dir = std::env::temp_dir().join(format!("celador-pipeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("docker-compose.yml"),
+            "services:\n  api:\n    image: pulumi/service:1\n    env_file: [api.env]\n    ports: ['8080:8080']\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("api.env"), "PULUMI_LICENSE_KEY=eyJ\n").unwrap();
+        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\", \"env\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\nassert = 'false'\nmessage = 'compose'\n";
+        let env = Input {
+            name: "api.env".into(),
+            path: Some(dir.join("api.env")),
+            bytes: b"PULUMI_LICENSE_KEY=eyJ\n".to_vec(),
+            explicit: true,
+            kind: None,
+        };
+        let scope = ReadScope::within(&dir, vec![dir.clone()], crate::limits::MAX_FILE_SIZE);
+        let outcome = pipeline(rules).run(vec![env], &sources, &scope);
+        std::fs::remove_dir_all(&dir).ok();
+        let found: Vec<(String, &str)> =
+            outcome.kept.iter().map(|d| (sources.get(d.primary.span.file).name.clone(), &*d.rule)).collect();
+        assert_eq!(found, [("api.env".to_owned(), "T-2")], "nothing in the compose file read as context");
+        assert_eq!(outcome.files, ["api.env"]);
+    }
+}

@@ -229,7 +229,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("api.env"), "PULUMI_LICENSE_KEY=eyJ\n").unwrap();
-        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\", \"env\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\nassert = 'false'\nmessage = 'compose'\n";
+        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\nvariables = [\"PULUMI_LICENSE_KEY\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\", \"env\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\nassert = 'false'\nmessage = 'compose'\n";
         let env = Input {
             name: "api.env".into(),
             path: Some(dir.join("api.env")),

@@ -12,6 +12,7 @@
 //! ```
 
 use celador_engine::check::{Checker, discover, load_inputs};
+use celador_engine::components::ComponentCatalog;
 use celador_engine::kind::KindGlobs;
 use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::{load_pack, read_pack_files};
@@ -68,10 +69,15 @@ fn bench(c: &mut Criterion) {
     let (corpus, label) = corpus();
     let cwd = std::env::current_dir().expect("working directory");
     let kinds = KindGlobs::default();
+    // The built-in pack's components decide what a YAML file of no known name is, as in `celador check`.
+    let declared: ComponentCatalog = {
+        let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("built-in pack");
+        (*load_pack(files, &SourceMap::new()).expect("built-in pack compiles").components).clone()
+    };
     let load = |sources: &SourceMap| {
         let scope = ReadScope::new(&cwd, std::slice::from_ref(&corpus), MAX_FILE_SIZE);
         let found = discover(std::slice::from_ref(&corpus), &cwd, &kinds, &scope);
-        load_inputs(found.inputs, sources, None, &scope)
+        load_inputs(found.inputs, sources, None, &scope, &declared)
     };
     {
         let sources = SourceMap::new();

@@ -136,6 +136,10 @@ pub struct TestArgs {
     /// Packs to test (files or directories); the built-in pack when none is given.
     #[arg(value_name = "PACK")]
     pub packs: Vec<PathBuf>,
+    /// Rewrite each rule's snapshot (`<ID>.snap` beside the rule file) with the findings its
+    /// fixtures produce now, and delete stale ones; review the diff before committing.
+    #[arg(long)]
+    pub update: bool,
 }
 
 #[cfg(feature = "webhook")]

@@ -3,7 +3,7 @@
 //! The CLI, the pre-commit hook, the CI formats, `celador test` and the webhook all go
 //! through [`Checker`], so they report identical diagnostics.
 
-use crate::components::{derive, referenced_env_files};
+use crate::components::{ComponentCatalog, derive, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
 use crate::eval::value::{Loc, to_cel};
@@ -208,12 +208,19 @@ struct LoadedInput {
     skipped: Option<SkippedFile>,
 }
 
-/// Parses and classifies inputs in parallel. `kind` overrides every input's kind. Files the
-/// inputs lead to (env files, compose files) are read through `scope`.
-pub fn load_inputs(inputs: Vec<Input>, sources: &SourceMap, kind: Option<InputKind>, scope: &ReadScope) -> Loaded {
+/// Parses and classifies inputs in parallel. `kind` overrides every input's kind; YAML of no
+/// known name that configures an image `declared` names is Helm values. Files the inputs lead
+/// to (env files, compose files) are read through `scope`.
+pub fn load_inputs(
+    inputs: Vec<Input>,
+    sources: &SourceMap,
+    kind: Option<InputKind>,
+    scope: &ReadScope,
+    declared: &ComponentCatalog,
+) -> Loaded {
     let files = inputs.len();
     let results: Vec<LoadedInput> =
-        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind)).collect());
+        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared)).collect());
     let mut loaded = Loaded { files, ..Loaded::default() };
     for result in results {
         loaded.documents.extend(result.documents);
@@ -278,7 +285,7 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) 
                     explicit: false,
                     kind: Some(InputKind::Env),
                 };
-                let result = load_input(input, sources, None);
+                let result = load_input(input, sources, None, &ComponentCatalog::default());
                 if checked {
                     loaded.files += 1;
                     loaded.checked += 1;
@@ -297,7 +304,12 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) 
 /// Reads one input: its kind comes from `--kind`, the configuration, its name or its content,
 /// in that order. An input of a known kind that cannot be read is a located error; any other
 /// input that cannot be read or classified is skipped, like every file that is not ours.
-fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind>) -> LoadedInput {
+fn load_input(
+    input: Input,
+    sources: &SourceMap,
+    kind_override: Option<InputKind>,
+    declared: &ComponentCatalog,
+) -> LoadedInput {
     let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
     let name_kind = input.kind.or(kind_override).or(by_name.and_then(|(_, k)| k));
     let skip = |looks_like_configuration: bool| LoadedInput {
@@ -355,7 +367,7 @@ fn load_input(input: Input, sources: &SourceMap, kind_override: Option<InputKind
         if root.value == Value::Null && syntax == Syntax::Yaml {
             continue;
         }
-        match name_kind.or_else(|| classify_content(&root, syntax)) {
+        match name_kind.or_else(|| classify_content(&root, syntax, declared)) {
             Some(kind) => documents.push(Document::new(file, index, kind, root, helm_source)),
             None => configuration_like |= looks_like_configuration(&root),
         }
@@ -405,7 +417,7 @@ fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scop
                 Err(_) => continue,
             };
             let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
-            let result = load_input(input, sources, None);
+            let result = load_input(input, sources, None, &ComponentCatalog::default());
             // A broken neighbour is the user's business only when they check it.
             if result.problems.is_empty() {
                 loaded.context.extend(result.documents.iter().map(|d| d.file));
@@ -420,6 +432,11 @@ pub struct Checker {
     evaluator: Evaluator,
     rules: Vec<Arc<Rule>>,
     params: Vec<Box<dyn Val>>,
+    /// The distinct component catalogues of the rules' packs: each rule reads the components
+    /// its own pack declares.
+    catalogs: Vec<Arc<ComponentCatalog>>,
+    /// Per rule (by index), its pack's catalogue in `catalogs`.
+    catalog_of: Vec<usize>,
     /// Per rule (by index), when timing was asked for.
     timers: Option<Vec<RuleTimer>>,
     /// Each document is all there is of its deployment (the admission webhook's one object):
@@ -452,7 +469,20 @@ impl Checker {
     /// Prepares rules (parameters converted once).
     pub fn new(rules: Vec<Arc<Rule>>) -> Self {
         let params = rules.iter().map(|r| to_cel(&r.params)).collect();
-        Self { evaluator: Evaluator::new(), rules, params, timers: None, single_objects: false }
+        let mut catalogs: Vec<Arc<ComponentCatalog>> = Vec::new();
+        let catalog_of = rules
+            .iter()
+            .map(|rule| {
+                match catalogs.iter().position(|c| Arc::ptr_eq(c, &rule.components) || **c == *rule.components) {
+                    Some(index) => index,
+                    None => {
+                        catalogs.push(rule.components.clone());
+                        catalogs.len() - 1
+                    }
+                }
+            })
+            .collect();
+        Self { evaluator: Evaluator::new(), rules, params, catalogs, catalog_of, timers: None, single_objects: false }
     }
 
     /// Judges each document as a deployment of one whose other objects are unknown, as the
@@ -524,25 +554,33 @@ impl Checker {
     }
 
     fn check_on_pool(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
-        let uses_for = |kind: InputKind, scope: Scope| {
+        let uses_for = |kind: InputKind, catalog: Option<usize>| {
             self.rules
                 .iter()
-                .filter(|r| r.scope == scope && r.kinds.contains(&kind))
-                .fold(Uses::default(), |u, r| u.union(r.uses))
+                .zip(&self.catalog_of)
+                .filter(|(r, c)| r.kinds.contains(&kind) && catalog.is_none_or(|catalog| **c == catalog))
+                .fold(Uses::default(), |u, (r, _)| u.union(r.uses))
         };
         let cluster = if self.rules.iter().any(|r| r.admission.is_some()) {
             crate::vap::Cluster::new(documents)
         } else {
             crate::vap::Cluster::default()
         };
-        let derived = derive(documents, sources);
+        // Components are derived once per pack that declares them, for the rules of that pack.
+        let mut derived: Vec<Vec<Vec<Node>>> = vec![Vec::new(); documents.len()];
+        for catalog in &self.catalogs {
+            for (per_doc, components) in derived.iter_mut().zip(derive(documents, sources, catalog)) {
+                per_doc.push(components);
+            }
+        }
         let placer = Placer::new(documents);
         let prepared: Vec<PreparedDoc> = documents
             .par_iter()
             .zip(derived)
             .map(|(doc, components)| {
-                let needs = uses_for(doc.kind, Scope::Document).union(uses_for(doc.kind, Scope::Deployment));
-                PreparedDoc::new(doc, components, needs, sources)
+                let wanted: Vec<bool> =
+                    (0..self.catalogs.len()).map(|c| uses_for(doc.kind, Some(c)).components).collect();
+                PreparedDoc::new(doc, components, &wanted, uses_for(doc.kind, None), sources)
             })
             .collect();
         let mut diagnostics: Vec<Diagnostic> = prepared
@@ -552,14 +590,15 @@ impl Checker {
             .with_max_len(4)
             .flat_map_iter(|doc| {
                 let mut out = Vec::new();
-                let unit = doc.unit();
+                let units: Vec<Unit> = (0..self.catalogs.len()).map(|c| doc.unit(c)).collect();
                 for (index, rule) in self.rules.iter().enumerate() {
                     if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
                         continue;
                     }
+                    let unit = &units[self.catalog_of[index]];
                     let failures = match &rule.admission {
-                        Some(admission) => self.run_admission(index, admission, doc, &unit, &cluster),
-                        None => self.run(index, &unit),
+                        Some(admission) => self.run_admission(index, admission, doc, unit, &cluster),
+                        None => self.run(index, unit),
                     };
                     for failure in failures {
                         let (path, origin) = placer.place(failure.span);
@@ -607,7 +646,11 @@ impl Checker {
             // with every rule while the other idles.
             let deployments: Vec<Deployment> = groups
                 .into_iter()
-                .map(|(key, docs)| Deployment { complete: !key.starts_with(INCOMPLETE), docs, k8s: OnceLock::new() })
+                .map(|(key, docs)| Deployment {
+                    complete: !key.starts_with(INCOMPLETE),
+                    docs,
+                    k8s: self.catalogs.iter().map(|_| OnceLock::new()).collect(),
+                })
                 .collect();
             let mut tasks: Vec<_> = deployments
                 .iter()
@@ -626,7 +669,8 @@ impl Checker {
                     if members.is_empty() {
                         return out;
                     }
-                    let unit = deployment_unit(&members, rule.uses, deployment);
+                    let catalog = self.catalog_of[index];
+                    let unit = deployment_unit(&members, rule.uses, deployment, catalog, &self.catalogs[catalog]);
                     for failure in self.run(index, &unit) {
                         let (path, origin) = placer.place(failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
@@ -737,16 +781,18 @@ fn deployment_of(name: &str) -> String {
 struct PreparedDoc<'a> {
     doc: &'a Document,
     file_name: String,
-    components: Vec<Node>,
+    /// Per catalogue of the checker, the document's components as that pack declares them.
+    components: Vec<Vec<Node>>,
     resources: Vec<Node>,
     root: Option<Box<dyn Val>>,
-    components_val: Option<Box<dyn Val>>,
+    /// Per catalogue, `components` as CEL, when a rule of that pack reads them.
+    components_val: Vec<Option<Box<dyn Val>>>,
     resources_val: Option<Box<dyn Val>>,
     previous_val: Option<Box<dyn Val>>,
 }
 
 impl<'a> PreparedDoc<'a> {
-    fn new(doc: &'a Document, components: Vec<Node>, needs: Uses, sources: &SourceMap) -> Self {
+    fn new(doc: &'a Document, components: Vec<Vec<Node>>, wanted: &[bool], needs: Uses, sources: &SourceMap) -> Self {
         let resources =
             if needs.resources || needs.k8s { crate::resources::resources_of(doc.kind, &doc.root) } else { Vec::new() };
         let span = doc.root.span;
@@ -754,7 +800,11 @@ impl<'a> PreparedDoc<'a> {
             doc,
             file_name: sources.get(doc.file).name.clone(),
             root: needs.doc.then(|| to_cel(&doc.root)),
-            components_val: needs.components.then(|| to_cel(&Node::list(components.clone(), span))),
+            components_val: components
+                .iter()
+                .zip(wanted)
+                .map(|(list, &wanted)| wanted.then(|| to_cel(&Node::list(list.clone(), span))))
+                .collect(),
             resources_val: needs.resources.then(|| to_cel(&Node::list(resources.clone(), span))),
             previous_val: needs.old_doc.then(|| match &doc.previous {
                 Some(previous) => to_cel(previous),
@@ -765,14 +815,15 @@ impl<'a> PreparedDoc<'a> {
         }
     }
 
-    fn unit(&self) -> Unit {
+    /// The document-scope unit of the rules of catalogue `catalog`.
+    fn unit(&self, catalog: usize) -> Unit {
         let mut vars: Vec<(&'static str, Box<dyn Val>)> = vec![
             ("kind", Box::new(CelString::from(self.doc.kind.as_str().to_owned()))),
             ("file", Box::new(CelString::from(self.file_name.clone()))),
         ];
         for (name, val) in [
             ("doc", &self.root),
-            ("components", &self.components_val),
+            ("components", &self.components_val[catalog]),
             ("resources", &self.resources_val),
             ("oldDoc", &self.previous_val),
         ] {
@@ -792,24 +843,31 @@ struct Deployment<'a> {
     docs: Vec<&'a PreparedDoc<'a>>,
     /// Every object of the deployment is in sight (not stdin, not the webhook's one object).
     complete: bool,
-    /// `k8s`, built by the first rule that reads it, from every document of the deployment.
-    k8s: OnceLock<Node>,
+    /// `k8s` per catalogue (its services' `roles` are a pack's), built by the first rule that
+    /// reads it, from every document of the deployment.
+    k8s: Vec<OnceLock<Node>>,
 }
 
 impl Deployment<'_> {
-    fn k8s(&self) -> &Node {
-        self.k8s.get_or_init(|| {
+    fn k8s(&self, index: usize, catalog: &ComponentCatalog) -> &Node {
+        self.k8s[index].get_or_init(|| {
             let anchor = self.docs[0].doc.root.span;
             let objects = crate::relations::kubernetes_objects(
                 self.docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
                 self.docs.iter().flat_map(|d| d.resources.iter()),
             );
-            crate::relations::kubernetes(objects, anchor)
+            crate::relations::kubernetes(objects, anchor, catalog)
         })
     }
 }
 
-fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, deployment: &Deployment) -> Unit {
+fn deployment_unit(
+    docs: &[&PreparedDoc],
+    uses: Uses,
+    deployment: &Deployment,
+    index: usize,
+    catalog: &ComponentCatalog,
+) -> Unit {
     let complete = deployment.complete;
     let anchor = docs[0].doc.root.span;
     let mut vars: Vec<(&'static str, Box<dyn Val>)> = Vec::new();
@@ -819,7 +877,7 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, deployment: &Deployment) -
         vars.push(("deployment", to_cel(&deployment)));
     }
     if uses.components {
-        let components: Vec<Node> = docs.iter().flat_map(|d| d.components.iter().cloned()).collect();
+        let components: Vec<Node> = docs.iter().flat_map(|d| d.components[index].iter().cloned()).collect();
         vars.push(("components", to_cel(&Node::list(components, anchor))));
     }
     if uses.resources {
@@ -830,7 +888,7 @@ fn deployment_unit(docs: &[&PreparedDoc], uses: Uses, deployment: &Deployment) -
         vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
     }
     if uses.k8s {
-        vars.push(("k8s", to_cel(deployment.k8s())));
+        vars.push(("k8s", to_cel(deployment.k8s(index, catalog))));
     }
     if uses.documents {
         let documents = docs
@@ -932,7 +990,7 @@ mod tests {
     #[test]
     fn findings_in_attributed_env_files_have_logical_paths() {
         let sources = SourceMap::new();
-        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n";
+        let pack = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n";
         let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
         let rules = load_pack(vec![file], &sources).unwrap().rules;
         let input = |name: &str, text: &str| Input {
@@ -953,6 +1011,7 @@ mod tests {
             &sources,
             None,
             &ReadScope::nothing(),
+            &ComponentCatalog::default(),
         );
         let found = Checker::new(rules).check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);
@@ -973,12 +1032,66 @@ mod tests {
         let text =
             "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 443\n  - port: 8080\n";
         let input = Input { name: "s.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
-        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         let found = Checker::new(rules).check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].message, "port 8080 of web");
         let at = sources.start(found[0].primary.span);
         assert_eq!((at.line, at.column), (7, 5), "the variable keeps the element's location");
+    }
+
+    /// Each rule reads its own pack's components, in `components` and in `k8s.services[].roles`,
+    /// though both packs call theirs `api`.
+    #[test]
+    fn each_rule_reads_the_components_its_pack_declares() {
+        let sources = SourceMap::new();
+        let pack = |id: &str, image: &str| {
+            let text = format!(
+                "[pack]\nid = \"{id}\"\nversion = \"0\"\ntitle = \"t\"\n[[component]]\nrole = \"api\"\nimages = [\"{image}\"]\n\
+                 [[rule]]\nid = \"{id}-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\neach = 'components'\nas = 'c'\n\
+                 assert = 'false'\nlocate = 'c.image'\nmessage = 'x'\n\
+                 [[rule]]\nid = \"{id}-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = \"deployment\"\n\
+                 each = 'k8s.services.filter(s, \"api\" in s.roles)'\nas = 's'\nassert = 'false'\nlocate = 's.object.metadata.name'\nmessage = 'x'\n"
+            );
+            let file =
+                PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+            load_pack(vec![file], &sources).unwrap().rules
+        };
+        let mut rules = pack("A", "pulumi/service");
+        rules.extend(pack("B", "acme/api"));
+        let text = "\
+apiVersion: v1
+kind: Pod
+metadata: {name: pulumi, labels: {app: pulumi}}
+spec: {containers: [{name: c, image: 'pulumi/service:1'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: acme, labels: {app: acme}}
+spec: {containers: [{name: c, image: 'acme/api:1'}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: to-pulumi}
+spec: {selector: {app: pulumi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: to-acme}
+spec: {selector: {app: acme}}
+";
+        let input = Input { name: "d/all.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let found: Vec<(String, usize)> = Checker::new(rules)
+            .check(&loaded.documents, &sources)
+            .iter()
+            .map(|d| (d.rule.to_string(), sources.start(d.primary.span).line))
+            .collect();
+        assert_eq!(
+            found,
+            [("A-1".into(), 4), ("B-1".into(), 9), ("A-2".into(), 13), ("B-2".into(), 18)],
+            "A sees pulumi/service only, B acme/api only"
+        );
     }
 
     #[test]
@@ -1008,10 +1121,15 @@ mod tests {
             kind: None,
         };
         let checker = Checker::new(rules);
-        let loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
+        let loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         assert!(checker.check(&loaded.documents, &sources).is_empty(), "no previous document: oldDoc is null");
-        let mut loaded = load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing());
-        let previous = load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing()).documents.remove(0).root;
+        let mut loaded =
+            load_inputs(vec![object(1)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let previous =
+            load_inputs(vec![object(3)], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default())
+                .documents
+                .remove(0)
+                .root;
         loaded.documents[0].previous = Some(previous);
         let found = checker.check(&loaded.documents, &sources);
         assert_eq!(found.len(), 1);

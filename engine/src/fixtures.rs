@@ -2,10 +2,13 @@
 //!
 //! A fixture is a file or a directory of the pack. Its files are checked with the one rule
 //! that declares it, and the rule's findings must be exactly the expected `line:column`s —
-//! a passing fixture expects none. Rule errors and input problems always fail the fixture.
+//! a passing fixture expects none — and match, message and related locations included, the
+//! rule's snapshot ([`crate::fixture_snapshots`]). Rule errors and input problems always fail
+//! the fixture.
 
 use crate::check::Input;
 use crate::config::Config;
+use crate::fixture_snapshots::{SnapshotFinding, SnapshotLocation, SnapshotMismatch, StaleSnapshot};
 use crate::limits::MAX_FILE_SIZE;
 use crate::pack::{Fixture, Pack, Rule};
 use crate::pipeline::Pipeline;
@@ -30,24 +33,65 @@ pub struct FixtureOutcome {
     pub errors: Vec<String>,
     /// Number of findings that matched.
     pub matched: usize,
+    /// Every finding of the rule, as its snapshot records them.
+    pub findings: Vec<SnapshotFinding>,
+    /// The rule's snapshot file, relative to the pack.
+    pub snapshot_file: String,
+    /// The fixture's section in it.
+    pub section: String,
+    /// How the findings differ from the snapshot; `None` when they match it.
+    pub snapshot: Option<SnapshotMismatch>,
 }
 
 impl FixtureOutcome {
     /// Whether the fixture passed.
     pub fn passed(&self) -> bool {
-        self.missing.is_empty() && self.unexpected.is_empty() && self.errors.is_empty()
+        self.missing.is_empty() && self.unexpected.is_empty() && self.errors.is_empty() && self.snapshot.is_none()
     }
 }
 
-/// Runs every fixture of every rule of `pack`.
-pub fn run_fixtures(pack: &Pack) -> Vec<FixtureOutcome> {
+/// Every fixture of a pack, and the snapshots no fixture reads.
+#[derive(Debug)]
+pub struct FixtureRun {
+    /// One per fixture, in pack order.
+    pub outcomes: Vec<FixtureOutcome>,
+    /// Snapshot files and sections no fixture reads: `--update` deletes them.
+    pub stale: Vec<StaleSnapshot>,
+}
+
+impl FixtureRun {
+    /// Whether every fixture passed and no snapshot is stale.
+    pub fn passed(&self) -> bool {
+        self.stale.is_empty() && self.outcomes.iter().all(FixtureOutcome::passed)
+    }
+}
+
+/// Runs every fixture of every rule of `pack`, and compares each one's findings with its
+/// rule's snapshot.
+pub fn run_fixtures(pack: &Pack) -> FixtureRun {
     let mut outcomes = Vec::new();
     for rule in &pack.rules {
-        for fixture in &rule.fixtures {
-            outcomes.push(run_fixture(pack, rule, fixture));
+        for (index, fixture) in rule.fixtures.iter().enumerate() {
+            let mut outcome = run_fixture(pack, rule, fixture);
+            // The same file tested twice (other parameters) gets a section of each: `file #2`.
+            let earlier = rule.fixtures[..index].iter().filter(|f| f.written == fixture.written).count();
+            if earlier > 0 {
+                outcome.section = format!("{} #{}", fixture.written, earlier + 1);
+            }
+            outcomes.push(outcome);
         }
     }
-    outcomes
+    let stale = crate::fixture_snapshots::compare(pack, &mut outcomes);
+    FixtureRun { outcomes, stale }
+}
+
+/// How a snapshot names a file of a fixture: relative to the directory holding the fixture
+/// (`deployment.yaml`, `compose/docker-compose.yml`), whatever path the pack was read by.
+fn shown_in_fixture(name: &str, pack: &Pack, fixture: &Fixture) -> String {
+    let prefix = pack.files.first().and_then(|f| f.display.strip_suffix(f.relative.as_str())).unwrap_or_default();
+    let in_pack = name.strip_prefix(prefix).unwrap_or(name);
+    let parent = fixture.path.rsplit_once('/').map_or(String::new(), |(dir, _)| format!("{dir}/"));
+    in_pack.strip_prefix(parent.as_str()).unwrap_or(in_pack).to_owned()
 }
 
 /// The fixture files of a single-file pack, read from beside it on disk: a directory pack
@@ -92,7 +136,7 @@ fn beside_single_file_pack(pack: &Pack, fixture: &Fixture) -> Vec<Input> {
 }
 
 /// The directory a pack on disk was read from.
-fn pack_dir(pack: &Pack) -> Option<PathBuf> {
+pub(crate) fn pack_dir(pack: &Pack) -> Option<PathBuf> {
     pack.files.iter().find_map(|f| {
         let path = f.path.as_deref()?;
         path.ancestors().nth(f.relative.split('/').count()).map(Path::to_path_buf)
@@ -107,6 +151,10 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
         unexpected: Vec::new(),
         errors: Vec::new(),
         matched: 0,
+        findings: Vec::new(),
+        snapshot_file: fixture.snapshot.clone(),
+        section: fixture.written.clone(),
+        snapshot: None,
     };
     let prefix = format!("{}/", fixture.path);
     let mut inputs: Vec<Input> = pack
@@ -160,6 +208,21 @@ fn run_fixture(pack: &Pack, rule: &Arc<Rule>, fixture: &Fixture) -> FixtureOutco
                 .push(format!("{}:{}:{}: {}", position.file, position.line, position.column, diagnostic.message));
             continue;
         }
+        let location = |span| {
+            let p = Position::of(&sources, span);
+            SnapshotLocation { file: shown_in_fixture(&p.file, pack, fixture), line: p.line, column: p.column }
+        };
+        outcome.findings.push(SnapshotFinding {
+            at: location(diagnostic.primary.span),
+            message: diagnostic.message.clone(),
+            // A fixture without a snapshot (a ValidatingAdmissionPolicy's) records no related
+            // locations: they point into the policy, loaded in the pack's own source map.
+            related: if fixture.snapshot.is_empty() {
+                Vec::new()
+            } else {
+                diagnostic.related.iter().map(|label| (location(label.span), label.message.clone())).collect()
+            },
+        });
         match expected.iter().position(|&(l, c)| l == position.line && c == position.column) {
             Some(i) => {
                 expected.swap_remove(i);

@@ -1,5 +1,6 @@
 //! Input kinds: what a document is, decided from its file name and content.
 
+use crate::components::ComponentCatalog;
 use crate::tree::Node;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -198,8 +199,9 @@ pub fn evident_kind(syntax: Syntax, text: &str) -> Option<InputKind> {
     }
 }
 
-/// What a document's content says, for files whose name did not decide.
-pub fn classify_content(root: &Node, syntax: Syntax) -> Option<InputKind> {
+/// What a document's content says, for files whose name did not decide. YAML configuring the
+/// image of a component some loaded pack declares is Helm values.
+pub fn classify_content(root: &Node, syntax: Syntax, declared: &ComponentCatalog) -> Option<InputKind> {
     if !classifies_by_content(syntax) {
         return None;
     }
@@ -223,7 +225,10 @@ pub fn classify_content(root: &Node, syntax: Syntax) -> Option<InputKind> {
     if root.get("services").and_then(Node::as_map).is_some() {
         return Some(InputKind::Compose);
     }
-    if syntax == Syntax::Yaml && !has("apiVersion") && !has("kind") && crate::components::configures_pulumi_image(root)
+    if syntax == Syntax::Yaml
+        && !has("apiVersion")
+        && !has("kind")
+        && crate::components::configures_declared_image(root, declared)
     {
         return Some(InputKind::HelmValues);
     }

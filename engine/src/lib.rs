@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod diagnostic;
 pub mod document;
 pub mod eval;
+pub mod fixture_snapshots;
 pub mod fixtures;
 pub mod kind;
 pub mod limits;

@@ -8,6 +8,7 @@
 //! files, one admitted object) and in how they present the outcome.
 
 use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs, take_rule_errors};
+use crate::components::ComponentCatalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
 use crate::kind::{InputKind, Syntax, classify_name};
@@ -21,6 +22,8 @@ use std::sync::Arc;
 /// Rules and suppressions, prepared once and run on any number of input sets.
 pub struct Pipeline {
     checker: Checker,
+    /// The components whose images make a YAML file of no known name Helm values.
+    declared: ComponentCatalog,
     suppressions: Config,
     known_rules: Vec<Arc<str>>,
     kind: Option<InputKind>,
@@ -50,7 +53,30 @@ impl Pipeline {
     /// are the ids of every loaded rule, disabled ones included: a suppression naming another
     /// id is reported as invalid.
     pub fn new(rules: Vec<Arc<Rule>>, suppressions: Config, known_rules: Vec<Arc<str>>) -> Self {
-        Self { checker: Checker::new(rules), suppressions, known_rules, kind: None, inline_suppressions: true }
+        let mut catalogs: Vec<&Arc<ComponentCatalog>> = Vec::new();
+        for rule in &rules {
+            if !catalogs.iter().any(|c| Arc::ptr_eq(c, &rule.components)) {
+                catalogs.push(&rule.components);
+            }
+        }
+        let declared = ComponentCatalog::union(catalogs.into_iter().map(|c| &**c));
+        Self {
+            checker: Checker::new(rules),
+            declared,
+            suppressions,
+            known_rules,
+            kind: None,
+            inline_suppressions: true,
+        }
+    }
+
+    /// Classifies YAML of no known name that configures an image of `declared` as Helm values
+    /// (by default, the components the rules' packs declare; `celador check` passes every
+    /// loaded pack's, disabled rules or not).
+    #[must_use]
+    pub fn declaring(mut self, declared: ComponentCatalog) -> Self {
+        self.declared = declared;
+        self
     }
 
     /// Reads every input as `kind` (`--kind`), whatever its name says.
@@ -101,7 +127,7 @@ impl Pipeline {
     /// Loads `inputs`, for a front end that adds to the documents before
     /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE).
     pub fn load(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
-        load_inputs(inputs, sources, self.kind, scope)
+        load_inputs(inputs, sources, self.kind, scope, &self.declared)
     }
 
     /// Checks documents already loaded and applies suppressions.
@@ -203,7 +229,7 @@ mod tests {
         )
         .unwrap();
         std::fs::write(dir.join("api.env"), "PULUMI_LICENSE_KEY=eyJ\n").unwrap();
-        let rules = "[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\", \"env\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\nassert = 'false'\nmessage = 'compose'\n";
+        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\nvariables = [\"PULUMI_LICENSE_KEY\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\", \"env\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n[[rule]]\nid = \"T-3\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\nassert = 'false'\nmessage = 'compose'\n";
         let env = Input {
             name: "api.env".into(),
             path: Some(dir.join("api.env")),

@@ -13,17 +13,18 @@
 //! k8s.objects   every Kubernetes object of the deployment: manifests, `List` items, and the
 //!               Kubernetes resources of Pulumi state (their outputs are the object)
 //! k8s.services  { name, namespace, type, object, roles, workloads } per Service with a selector:
-//!               `roles` are the Pulumi Cloud roles (`api`, `console`, `migrations`) of the
+//!               `roles` are the roles the rule's pack declares (`[[component]]`) of the
 //!               containers of the pods it selects (same namespace, every selector label equal),
 //!               `workloads` the `Kind/name` of those workloads; `object` is the Service itself
 //! ```
 //!
 //! Every node keeps its location, so a finding on `s.object.spec.type` points into the file.
 
-use crate::components::role_of;
+use crate::components::ComponentCatalog;
 use crate::source::Span;
 use crate::tree::{Node, entry};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Kinds whose pods a Service can select, and where their pod template is.
 fn pod_template(object: &Node) -> Option<&Node> {
@@ -57,21 +58,20 @@ fn string_pairs(map: Option<&Node>) -> Vec<(String, String)> {
 struct Workload {
     namespace: String,
     labels: Vec<(String, String)>,
-    roles: Vec<&'static str>,
+    roles: Vec<Arc<str>>,
     name: String,
 }
 
 impl Workload {
-    fn of(object: &Node) -> Option<Self> {
+    fn of(object: &Node, catalog: &ComponentCatalog) -> Option<Self> {
         let template = pod_template(object)?;
         let labels = string_pairs(template.path(&["metadata", "labels"]));
-        let mut roles: Vec<&'static str> = ["containers", "initContainers"]
+        let mut roles: Vec<Arc<str>> = ["containers", "initContainers"]
             .iter()
             .filter_map(|k| template.path(&["spec", k]).and_then(Node::as_list))
             .flatten()
             .filter_map(|c| c.get("image").and_then(Node::as_str))
-            .filter_map(|image| role_of(Some(image), None))
-            .map(|role| role.as_str())
+            .filter_map(|image| catalog.role_of(Some(image), None).cloned())
             .collect();
         roles.sort_unstable();
         roles.dedup();
@@ -110,9 +110,9 @@ pub(crate) fn kubernetes_objects<'a>(
     objects
 }
 
-/// The `k8s` relations of one deployment's objects.
-pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span) -> Node {
-    let workloads: Vec<Workload> = objects.iter().filter_map(Workload::of).collect();
+/// The `k8s` relations of one deployment's objects, with the roles `catalog` declares.
+pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span, catalog: &ComponentCatalog) -> Node {
+    let workloads: Vec<Workload> = objects.iter().filter_map(|o| Workload::of(o, catalog)).collect();
     let mut by_label: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
     for (index, workload) in workloads.iter().enumerate() {
         for (key, value) in &workload.labels {
@@ -138,7 +138,7 @@ pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span) -> Node {
             .map(|&i| &workloads[i])
             .filter(|w| selector.iter().all(|(k, v)| w.has_label(k, v)))
             .collect();
-        let mut roles: Vec<&str> = selected.iter().flat_map(|w| w.roles.iter().copied()).collect();
+        let mut roles: Vec<&str> = selected.iter().flat_map(|w| w.roles.iter().map(|r| &**r)).collect();
         roles.sort_unstable();
         roles.dedup();
         let at = object.span;
@@ -182,6 +182,16 @@ mod tests {
         kubernetes_objects(roots.iter(), std::iter::empty())
     }
 
+    fn pulumi() -> ComponentCatalog {
+        let declared = |role: &str, image: &str| crate::components::DeclaredComponent {
+            role: Arc::from(role),
+            images: vec![image.to_owned()],
+            names: Vec::new(),
+            variables: Vec::new(),
+        };
+        ComponentCatalog::new(vec![declared("api", "pulumi/service"), declared("console", "pulumi/console")])
+    }
+
     fn texts(node: &Node) -> Vec<String> {
         node.as_list().unwrap_or_default().iter().filter_map(Node::scalar_text).collect()
     }
@@ -223,7 +233,7 @@ items:
   metadata: {name: in-list, namespace: elsewhere}
   spec: {selector: {app: api}}
 ";
-        let k8s = kubernetes(objects(text), Span::default());
+        let k8s = kubernetes(objects(text), Span::default(), &pulumi());
         assert_eq!(k8s.get("objects").and_then(Node::as_list).map(<[Node]>::len), Some(5));
         let services = k8s.get("services").and_then(Node::as_list).unwrap();
         let by_name = |n: &str| services.iter().find(|s| s.get("name").and_then(Node::as_str) == Some(n)).unwrap();
@@ -240,7 +250,7 @@ items:
     #[test]
     fn a_service_without_a_selector_selects_nothing() {
         let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{image: 'pulumi/service'}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: ExternalName}\n";
-        let k8s = kubernetes(objects(text), Span::default());
+        let k8s = kubernetes(objects(text), Span::default(), &pulumi());
         let services = k8s.get("services").and_then(Node::as_list).unwrap();
         assert!(texts(services[0].get("workloads").unwrap()).is_empty());
     }

@@ -1,6 +1,7 @@
 //! The built-in pack's fixtures: every rule's failing and passing files must produce exactly
 //! the findings its `[[rule.tests]]` expect, at the expected line and column.
 
+use celador_engine::fixture_snapshots::SnapshotMismatch;
 use celador_engine::fixtures::run_fixtures;
 use celador_engine::pack::load_pack;
 use celador_engine::source::SourceMap;
@@ -14,8 +15,12 @@ fn builtin_pack_fixtures_produce_exactly_the_expected_findings() {
         let listed: Vec<String> = problems.iter().map(|p| format!("{p:?}")).collect();
         panic!("the built-in pack does not compile:\n{}", listed.join("\n"));
     });
-    let outcomes = run_fixtures(&pack);
+    let run = run_fixtures(&pack);
+    let outcomes = &run.outcomes;
     let mut failures = String::new();
+    for stale in &run.stale {
+        let _ = writeln!(failures, "stale snapshot {stale}");
+    }
     for outcome in outcomes.iter().filter(|o| !o.passed()) {
         let _ = writeln!(failures, "{} {}", outcome.rule, outcome.fixture);
         for (line, column) in &outcome.missing {
@@ -27,8 +32,23 @@ fn builtin_pack_fixtures_produce_exactly_the_expected_findings() {
         for error in &outcome.errors {
             let _ = writeln!(failures, "    error: {error}");
         }
+        match &outcome.snapshot {
+            None => {}
+            Some(SnapshotMismatch::Missing { snapshot }) => {
+                let _ = writeln!(failures, "    no snapshot of `{}` in {snapshot}", outcome.section);
+            }
+            Some(SnapshotMismatch::Changed { snapshot, diff }) => {
+                let _ = writeln!(failures, "    findings differ from `{}` in {snapshot}:", outcome.section);
+                for line in diff {
+                    let _ = writeln!(failures, "    {line}");
+                }
+            }
+        }
     }
-    assert!(failures.is_empty(), "fixtures failed:\n{failures}");
+    assert!(
+        failures.is_empty(),
+        "fixtures failed (accept intended message changes with `celador test --update rules/pulumi-hardening`):\n{failures}"
+    );
     assert!(outcomes.len() >= 300, "only {} fixtures ran", outcomes.len());
 }
 
@@ -58,7 +78,8 @@ fn every_related_location_of_the_fixtures_has_a_label() {
                     kind: fixture.kind,
                 })
                 .collect();
-            let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing());
+            let loaded =
+                load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
             for d in checker.check(&loaded.documents, &sources) {
                 for label in &d.related {
                     related += 1;
@@ -137,7 +158,7 @@ fn damaged_inputs_never_panic() {
     let pack = load_pack(files.clone(), &sources).expect("compiles");
     let checker = Checker::new(pack.rules.clone());
     let fixtures: Vec<_> =
-        files.iter().filter(|f| !f.relative.ends_with(".toml") && !f.relative.ends_with(".py")).collect();
+        files.iter().filter(|f| [".toml", ".py", ".snap"].iter().all(|ext| !f.relative.ends_with(ext))).collect();
     assert!(fixtures.len() > 200, "{} fixture files", fixtures.len());
     let mut inputs = Vec::new();
     for file in fixtures {
@@ -176,7 +197,7 @@ fn damaged_inputs_never_panic() {
             }
         }
     }
-    let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing());
+    let loaded = load_inputs(inputs, &sources, None, &celador_engine::read::ReadScope::nothing(), &pack.components);
     assert!(!loaded.problems.is_empty() && !loaded.documents.is_empty());
     for problem in &loaded.problems {
         assert!(problem.span.is_some() || problem.file.is_some(), "unplaced problem {problem:?}");

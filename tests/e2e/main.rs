@@ -7,6 +7,7 @@ mod agreement;
 mod check_json;
 mod ci;
 mod classification;
+mod component_packs;
 mod config_errors;
 mod discovery;
 mod examples;

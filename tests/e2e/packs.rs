@@ -230,3 +230,51 @@ fn a_pack_directory_with_rule_files() {
         p.run(&["check", "--format", "json", "--no-builtin", "--pack", "mypack", "in"]).assert_code(1).report();
     assert_eq!(finding_positions(&report), [at("E2E-NAME", "in/api.yaml", 4, 9), at("E2E-NAME", "in/cm.yaml", 4, 9)]);
 }
+
+/// `[[component]]` mistakes are pack errors at their place in the file.
+#[test]
+fn component_declaration_mistakes_are_located() {
+    let rule = "[[rule]]\nid = \"E2E-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'true'\nmessage = 'm'\n";
+    let cases = [
+        ("[[component]]\nrole = \"web\"\nimage = [\"nginx\"]\n", "image = ", "unknown field `image`"),
+        ("[[component]]\nrole = \"web\"\nimages = [\"nginx:1.27\"]\n", "\"nginx:1.27\"", "not an image repository"),
+        ("[[component]]\nrole = \"web\"\nvariables = [\"A\"]\n", "\"web\"", "needs `images` or `names`"),
+        ("[[component]]\nrole = \"web app\"\nnames = [\"web\"]\n", "\"web app\"", "invalid component role"),
+        (
+            "[[component]]\nrole = \"web\"\nnames = [\"a\"]\n[[component]]\nrole = \"web\"\nnames = [\"b\"]\n",
+            "\"web\"\nnames = [\"b\"]",
+            "declared twice",
+        ),
+        (
+            "[[component]]\nrole = \"web\"\nimages = [\"acme/web\"]\n[[component]]\nrole = \"api\"\nimages = [\"acme/web\"]\n",
+            "\"acme/web\"]\n[[rule]]",
+            "image `acme/web` is already component `web`'s",
+        ),
+        (
+            "[[component]]\nrole = \"web\"\nnames = [\"a\"]\nvariables = [\"PORT\"]\n[[component]]\nrole = \"api\"\nnames = [\"b\"]\nvariables = [\"PORT\"]\n",
+            "\"PORT\"]\n[[rule]]",
+            "variable `PORT` is also component `web`'s",
+        ),
+    ];
+    for (components, needle, message) in cases {
+        let pack = format!("{HEADER}{components}{rule}");
+        let (line, column) = line_col_of(&pack, needle);
+        assert_pack_error(&pack, line, column, message);
+    }
+}
+
+/// Components belong beside `[pack]`: in a rule file of a pack directory they are an error.
+#[test]
+fn components_outside_pack_toml_are_located_errors() {
+    let p = Project::new();
+    p.file("mine/pack.toml", "[pack]\nid = \"m\"\nversion = \"0\"\ntitle = \"m\"\n");
+    p.file(
+        "mine/r.toml",
+        "[[component]]\nrole = \"web\"\nnames = [\"web\"]\n[[rule]]\nid = \"M-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'true'\nmessage = 'm'\n",
+    );
+    p.file("in/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n");
+    let run = p.run(&["check", "--color", "never", "--no-builtin", "--pack", "mine", "in"]);
+    run.assert_code(2)
+        .assert_stdout_contains("mine/r.toml:2:8")
+        .assert_stdout_contains("belongs in the pack's file with `[pack]`");
+}

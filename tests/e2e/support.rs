@@ -371,6 +371,12 @@ pub fn builtin_rules_pack(rule_files: &[&str]) -> String {
     let mut pack = String::from(
         "[pack]\nid = \"pulumi-hardening\"\nversion = \"0.0.0\"\ntitle = \"Extract of the built-in pack\"\n",
     );
+    // The components the rules are about, declared as the built-in pack declares them.
+    let manifest = format!("{BUILTIN_PACK_DIR}/pack.toml");
+    let manifest = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("cannot read {manifest}: {e}"));
+    if let Some(at) = manifest.find("\n[[component]]") {
+        pack.push_str(&manifest[at..]);
+    }
     for file in rule_files {
         let path = format!("{BUILTIN_PACK_DIR}/{file}");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));

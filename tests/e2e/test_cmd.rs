@@ -49,10 +49,23 @@ expect = [\"EXPECT\"]
 file = \"NAME-001/pass/cm.yaml\"
 ";
 
+/// NAME-001's snapshot: the message and location of each fixture's findings.
+const SNAPSHOT: &str = "\
+# NAME-001: the findings of each fixture, checked by `celador test`.
+# Accept changes with `celador test --update PACK`, then review the diff.
+
+## NAME-001/fail/cm.yaml
+cm.yaml:4:9: ConfigMap is called `bad`
+
+## NAME-001/pass/cm.yaml
+(no findings)
+";
+
 fn pack_project(expect: &str) -> Project {
     let p = Project::new();
     p.file("mypack/pack.toml", PACK);
     p.file("mypack/k8s/NAME-001.toml", RULE.replace("EXPECT", expect));
+    p.file("mypack/k8s/NAME-001.snap", SNAPSHOT);
     p.file("mypack/k8s/NAME-001/fail/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n");
     p.file("mypack/k8s/NAME-001/pass/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\n");
     p
@@ -111,6 +124,10 @@ fn a_single_file_pack_runs_the_fixtures_beside_it() {
     p.file("policy/fixtures/bad.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:latest\n");
     p.file("policy/fixtures/good/pod.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:1.2\n");
     p.file("outside.yaml", "apiVersion: v1\nkind: Pod\nspec:\n  image: x:latest\n");
+    p.file(
+        "policy/MY-1.snap",
+        "## fixtures/bad.yaml\nbad.yaml:4:10: latest\n\n## fixtures/good\n(no findings)\n\n## ../outside.yaml\n(no findings)\n",
+    );
     let run = p.run(&["test", "policy/pack.toml"]);
     run.assert_code(1);
     assert!(run.stdout.contains("ok   MY-1 fixtures/bad.yaml (1 finding)"), "{}", run.stdout);
@@ -118,4 +135,114 @@ fn a_single_file_pack_runs_the_fixtures_beside_it() {
     // Nothing outside the pack's directory is read.
     assert!(run.stdout.contains("FAIL MY-1 ../outside.yaml"), "{}", run.stdout);
     assert_eq!(counts(&run.stdout), (2, 1));
+}
+
+/// `N passed, M failed, K stale snapshots` from the last line.
+fn summary(stdout: &str) -> &str {
+    stdout.lines().rev().find(|l| !l.trim().is_empty()).expect("a summary line")
+}
+
+#[test]
+fn a_changed_message_fails_with_a_diff_until_updated() {
+    let p = pack_project("4:9");
+    p.file(
+        "mypack/k8s/NAME-001.toml",
+        RULE.replace("EXPECT", "4:9")
+            .replace("{{ doc.kind }} is called `bad`", "{{ doc.kind }} `bad` needs a better name"),
+    );
+    let run = p.run(&["test", "mypack"]);
+    run.assert_code(1);
+    assert_eq!(summary(&run.stdout), "1 passed, 1 failed", "{}", run.stdout);
+    run.assert_stdout_contains("FAIL NAME-001 k8s/NAME-001/fail/cm.yaml\n")
+        .assert_stdout_contains(
+            "     findings differ from `NAME-001/fail/cm.yaml` in k8s/NAME-001.snap (-snapshot +now; accept with `celador test --update PACK`):\n     -cm.yaml:4:9: ConfigMap is called `bad`\n     +cm.yaml:4:9: ConfigMap `bad` needs a better name\n",
+        );
+
+    let update = p.run(&["test", "--update", "mypack"]);
+    update.assert_code(0).assert_stdout_contains("updated k8s/NAME-001.snap\n");
+    assert_eq!(summary(&update.stdout), "2 passed, 0 failed");
+    let written = std::fs::read_to_string(p.path("mypack/k8s/NAME-001.snap")).unwrap();
+    assert_eq!(written, SNAPSHOT.replace("ConfigMap is called `bad`", "ConfigMap `bad` needs a better name"));
+    let again = p.run(&["test", "mypack"]);
+    again.assert_code(0);
+    assert_eq!(summary(&again.stdout), "2 passed, 0 failed", "{}", again.stdout);
+    // Nothing changed: nothing is written.
+    assert!(!p.run(&["test", "--update", "mypack"]).stdout.contains("updated"));
+}
+
+#[test]
+fn a_missing_snapshot_fails_and_says_to_update() {
+    let p = pack_project("4:9");
+    std::fs::remove_file(p.path("mypack/k8s/NAME-001.snap")).unwrap();
+    let run = p.run(&["test", "mypack"]);
+    run.assert_code(1);
+    assert_eq!(summary(&run.stdout), "0 passed, 2 failed", "{}", run.stdout);
+    run.assert_stdout_contains(
+        "FAIL NAME-001 k8s/NAME-001/fail/cm.yaml\n     no snapshot of `NAME-001/fail/cm.yaml` in k8s/NAME-001.snap: run `celador test --update PACK` and review it\n",
+    );
+    p.run(&["test", "--update", "mypack"]).assert_code(0);
+    assert_eq!(std::fs::read_to_string(p.path("mypack/k8s/NAME-001.snap")).unwrap(), SNAPSHOT);
+}
+
+#[test]
+fn stale_snapshots_are_reported_and_deleted_by_update() {
+    let p = pack_project("4:9");
+    p.file("mypack/k8s/OLD-001.snap", "## OLD-001/fail/cm.yaml\n(no findings)\n");
+    p.file("mypack/k8s/NAME-001.snap", format!("{SNAPSHOT}\n## NAME-001/fail/removed.yaml\n(no findings)\n"));
+    let run = p.run(&["test", "mypack"]);
+    run.assert_code(1)
+        .assert_stdout_contains(
+            "STALE k8s/NAME-001.snap: section `NAME-001/fail/removed.yaml` names no fixture of the rule",
+        )
+        .assert_stdout_contains(
+            "STALE k8s/OLD-001.snap: no rule with fixtures reads it (`celador test --update` deletes it)",
+        );
+    assert_eq!(summary(&run.stdout), "2 passed, 0 failed, 2 stale snapshots", "{}", run.stdout);
+    p.run(&["test", "--update", "mypack"]).assert_code(0);
+    assert!(!p.path("mypack/k8s/OLD-001.snap").exists());
+    assert_eq!(std::fs::read_to_string(p.path("mypack/k8s/NAME-001.snap")).unwrap(), SNAPSHOT);
+}
+
+#[test]
+fn the_embedded_pack_cannot_be_updated() {
+    let p = Project::new();
+    let run = p.run(&["test", "--update"]);
+    run.assert_code(2);
+    assert!(run.all_output().contains("update the snapshots of its source"), "{}", run.all_output());
+}
+
+/// A file tested twice (say, with other parameters) has a section for each test.
+#[test]
+fn a_fixture_tested_twice_has_two_sections() {
+    let p = pack_project("4:9");
+    let twice = format!(
+        "{}\n[[rule.tests]]\nfile = \"NAME-001/fail/cm.yaml\"\nexpect = [\"4:9\"]\n",
+        RULE.replace("EXPECT", "4:9")
+    );
+    p.file("mypack/k8s/NAME-001.toml", twice);
+    let run = p.run(&["test", "mypack"]);
+    run.assert_code(1).assert_stdout_contains("no snapshot of `NAME-001/fail/cm.yaml #2` in k8s/NAME-001.snap");
+    p.run(&["test", "--update", "mypack"]).assert_code(0);
+    let written = std::fs::read_to_string(p.path("mypack/k8s/NAME-001.snap")).unwrap();
+    assert_eq!(written, format!("{SNAPSHOT}\n## NAME-001/fail/cm.yaml #2\ncm.yaml:4:9: ConfigMap is called `bad`\n"));
+    p.run(&["test", "mypack"]).assert_code(0);
+}
+
+/// A rule id never puts a snapshot outside the pack.
+#[test]
+fn snapshots_are_never_written_outside_the_pack() {
+    let p = Project::new();
+    p.file(
+        "deep/policy/pack.toml",
+        "[pack]\nid = \"x\"\nversion = \"0\"\ntitle = \"t\"\n[[rule]]\nid = \"../../escape\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'true'\nmessage = 'm'\n[[rule.tests]]\nfile = \"f.yaml\"\n",
+    );
+    p.file("deep/policy/f.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+    let run = p.run(&["test", "--update", "deep/policy/pack.toml"]);
+    run.assert_code(2);
+    assert!(
+        run.all_output().contains("the snapshot `../../escape.snap` would be outside the pack"),
+        "{}",
+        run.all_output()
+    );
+    assert!(!p.path("escape.snap").exists() && !p.path("deep/escape.snap").exists());
 }

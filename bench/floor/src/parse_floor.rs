@@ -7,6 +7,7 @@
 //! `bench/run.py` times this process against `celador check` on the same corpus: the ratio
 //! is what evaluation and reporting cost on top of reading and parsing.
 
+use celador_engine::components::ComponentCatalog;
 use celador_engine::check::{discover, load_inputs};
 use celador_engine::read::ReadScope;
 use celador_engine::kind::KindGlobs;
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         eprintln!("parse-floor: {}", problem.message);
     }
     let sources = SourceMap::new();
-    let loaded = load_inputs(found.inputs, &sources, None, &scope);
+    let loaded = load_inputs(found.inputs, &sources, None, &scope, &ComponentCatalog::default());
     for problem in &loaded.problems {
         eprintln!("parse-floor: {}", problem.message);
     }

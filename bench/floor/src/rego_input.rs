@@ -10,6 +10,7 @@
 //! classification of each document is *not* passed on: the Rego policy decides by itself what
 //! a Kubernetes workload is. `bench/run.py` times this step separately from regorus.
 
+use celador_engine::components::ComponentCatalog;
 use celador_engine::check::{discover, load_inputs};
 use celador_engine::read::ReadScope;
 use celador_engine::kind::KindGlobs;
@@ -86,7 +87,7 @@ fn main() -> ExitCode {
     let scope = ReadScope::new(&cwd, &paths, celador_engine::limits::MAX_FILE_SIZE);
     let found = discover(&paths, &cwd, &KindGlobs::default(), &scope);
     let sources = SourceMap::new();
-    let loaded = load_inputs(found.inputs, &sources, None, &scope);
+    let loaded = load_inputs(found.inputs, &sources, None, &scope, &ComponentCatalog::default());
     if !found.problems.is_empty() || !loaded.problems.is_empty() {
         for problem in found.problems.iter().chain(&loaded.problems) {
             eprintln!("rego-input: {}", problem.message);

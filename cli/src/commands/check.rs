@@ -8,6 +8,7 @@ use crate::progress::Progress;
 use anyhow::Context as _;
 use celador_engine::baseline::Baseline;
 use celador_engine::check::{Input, SkippedFile, discover, display_name};
+use celador_engine::components::ComponentCatalog;
 use celador_engine::config::{self, Config};
 use celador_engine::diagnostic::{Diagnostic, Problem};
 use celador_engine::kind::{KindGlobs, classify_name};
@@ -111,7 +112,9 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     progress.phase("checking");
     let rules = config.apply(all_rules.clone());
     let known: Vec<Arc<str>> = all_rules.iter().map(|r| r.id.clone()).collect();
-    let mut pipeline = Pipeline::new(rules.clone(), config, known).reading_as(args.kind);
+    // Every pack's components, enabled rules or not: they decide what a file is.
+    let declared = ComponentCatalog::union(packs.iter().map(|p| &*p.components));
+    let mut pipeline = Pipeline::new(rules.clone(), config, known).reading_as(args.kind).declaring(declared);
     if args.timings {
         pipeline = pipeline.with_timings();
     }

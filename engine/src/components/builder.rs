@@ -1,6 +1,5 @@
 //! Building component trees.
 
-use super::Role;
 use crate::source::Span;
 use crate::tree::{Entry, Node, Value, entry};
 use std::sync::Arc;
@@ -62,7 +61,8 @@ struct Var {
 
 /// Accumulates one component.
 pub struct ComponentBuilder {
-    role: Role,
+    role: Arc<str>,
+    other_roles: Vec<Arc<str>>,
     at: Span,
     at_key: Option<Span>,
     fields: Vec<Entry>,
@@ -74,14 +74,31 @@ pub struct ComponentBuilder {
 
 impl ComponentBuilder {
     /// A component of `role` whose own location is `at` (its key, or first line).
-    pub fn new(role: Role, at: Span, at_key: Option<Span>) -> Self {
-        Self { role, at, at_key, fields: Vec::new(), vars: Vec::new(), env_at: None, block: None, env_from: Vec::new() }
+    pub fn new(role: Arc<str>, at: Span, at_key: Option<Span>) -> Self {
+        Self {
+            role,
+            other_roles: Vec::new(),
+            at,
+            at_key,
+            fields: Vec::new(),
+            vars: Vec::new(),
+            env_at: None,
+            block: None,
+            env_from: Vec::new(),
+        }
     }
 
     /// Sets a descriptive field (`name`, `image`, `source`, `workload`, `spec`).
     pub fn field(mut self, key: &str, value: Node) -> Self {
         self.fields.retain(|e| &*e.key != key);
         self.fields.push(entry(key, None, value));
+        self
+    }
+
+    /// The other roles whose variables the component sets (a standalone env file shared by
+    /// two services).
+    pub fn other_roles(mut self, roles: Vec<Arc<str>>) -> Self {
+        self.other_roles = roles;
         self
     }
 
@@ -188,7 +205,7 @@ impl ComponentBuilder {
         let mut env = Node::map(vars, env_span);
         env.key_span = env_key;
         let opaque = !self.env_from.is_empty();
-        let mut fields = vec![entry("role", None, Node::string(self.role.as_str(), self.at))];
+        let mut fields = vec![entry("role", None, Node::string(&*self.role, self.at))];
         for default in ["name", "image", "source", "workload"] {
             if !self.fields.iter().any(|e| &*e.key == default) {
                 fields.push(entry(default, None, Node::string("", self.at)));
@@ -201,6 +218,8 @@ impl ComponentBuilder {
         fields.push(entry("env", None, env));
         fields.push(entry("envFrom", None, Node::list(self.env_from, self.at)));
         fields.push(entry("opaqueEnv", None, Node::new(Value::Bool(opaque), self.at)));
+        let others = self.other_roles.iter().map(|r| Node::string(&**r, self.at)).collect();
+        fields.push(entry("otherRoles", None, Node::list(others, self.at)));
         let mut node = Node::map(fields, self.at);
         node.key_span = self.at_key;
         node

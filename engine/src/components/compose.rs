@@ -4,7 +4,7 @@
 //! per variable; `image` is replaced).
 
 use super::builder::{ComponentBuilder, From};
-use super::{add_env_entries, first_assignment, role_of};
+use super::{ComponentCatalog, add_env_entries, first_assignment};
 use crate::document::Document;
 use crate::kind::InputKind;
 use crate::source::{SourceMap, Span};
@@ -84,7 +84,11 @@ pub(crate) fn join_name(compose_name: &str, relative: &str) -> String {
 }
 
 /// Components of every compose document, keyed by document index.
-pub(crate) fn components(documents: &[Document], sources: &SourceMap) -> Vec<(usize, Vec<Node>)> {
+pub(crate) fn components(
+    documents: &[Document],
+    sources: &SourceMap,
+    catalog: &ComponentCatalog,
+) -> Vec<(usize, Vec<Node>)> {
     let env_docs: BTreeMap<String, &Document> =
         documents.iter().filter(|d| d.kind == InputKind::Env).map(|d| (sources.get(d.file).name.clone(), d)).collect();
     let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -110,10 +114,10 @@ pub(crate) fn components(documents: &[Document], sources: &SourceMap) -> Vec<(us
         let mut per_doc: BTreeMap<usize, Vec<Node>> = members.iter().map(|&i| (i, Vec::new())).collect();
         for (name, (owner, definitions)) in by_service {
             let image = definitions.iter().rev().find_map(|(_, s)| s.get("image").and_then(Node::as_str));
-            let Some(role) = role_of(image, Some(&name)) else { continue };
+            let Some(role) = catalog.role_of(image, Some(&name)) else { continue };
             let mut merged: Option<ComponentBuilder> = None;
             for (doc, service) in definitions {
-                let builder = service_builder(role, &name, doc, service, sources, &env_docs);
+                let builder = service_builder(role.clone(), &name, doc, service, sources, &env_docs);
                 match &mut merged {
                     Some(m) => m.merge(builder),
                     None => merged = Some(builder),
@@ -129,7 +133,7 @@ pub(crate) fn components(documents: &[Document], sources: &SourceMap) -> Vec<(us
 }
 
 fn service_builder(
-    role: super::Role,
+    role: std::sync::Arc<str>,
     name: &str,
     doc: &Document,
     service: &Node,

@@ -1,71 +1,71 @@
 //! Components in Helm values: any mapping whose `image` (a string or `{repository, tag}`)
-//! names a Pulumi service — or, without an image, whose key does (`api:`, `console:`) and
-//! that carries environment settings. There is no official chart, so the common env shapes
-//! of in-house charts are all understood:
+//! names a declared component — or, without an image, whose key is one of its `names`
+//! (`api:`, `grafana:`) and whose environment sets its variables. In-house charts shape the
+//! environment in many ways, and the common ones are all understood:
 //!
 //! - `env` / `extraEnv` / `environment` / `envVars` as a Kubernetes list (`[{name, value}]`)
 //!   or as a map (`NAME: value`, `NAME: {value: …}`, `NAME: {valueFrom: {secretKeyRef: …}}`);
 //! - `envFromSecrets` / `secretEnv` / `secretEnvVars` / `secrets` as `NAME: {secret|name, key}`;
 //! - `envFrom` as a Kubernetes list.
 
+use super::ComponentCatalog;
 use super::builder::{ComponentBuilder, From};
 use super::kubernetes::{add_env_list, value_and_source};
-use super::role_of;
 use crate::tree::{Node, Tag, Value};
 
 const ENV_KEYS: &[&str] = &["env", "extraEnv", "environment", "envVars", "extraEnvVars"];
 const SECRET_ENV_KEYS: &[&str] = &["envFromSecrets", "secretEnv", "secretEnvVars", "secrets", "envSecrets"];
 
 /// The components configured anywhere in a values tree.
-pub(crate) fn components(root: &Node) -> Vec<Node> {
+pub(crate) fn components(root: &Node, catalog: &ComponentCatalog) -> Vec<Node> {
     let mut out = Vec::new();
-    walk(root, None, &mut out);
+    walk(root, None, catalog, &mut out);
     out
 }
 
 /// Recurses once per level: at most [`crate::limits::MAX_DEPTH`].
-fn walk(node: &Node, key: Option<&str>, out: &mut Vec<Node>) {
+fn walk(node: &Node, key: Option<&str>, catalog: &ComponentCatalog, out: &mut Vec<Node>) {
     match &node.value {
         Value::Map(entries) => {
-            if let Some(component) = component(node, key) {
+            if let Some(component) = component(node, key, catalog) {
                 out.push(component);
                 return;
             }
             for e in entries.iter() {
-                walk(&e.value, Some(&e.key), out);
+                walk(&e.value, Some(&e.key), catalog, out);
             }
         }
         Value::List(items) => {
             for item in items.iter() {
                 let name = item.get("name").and_then(Node::as_str);
-                walk(item, name, out);
+                walk(item, name, catalog, out);
             }
         }
         _ => {}
     }
 }
 
-/// Whether a values tree configures a Pulumi Cloud image (`image: pulumi/service:…`, or
-/// `image: {repository: pulumi/console}`) in a mapping at most `MAX_DEPTH` levels deep: YAML of
-/// no other kind that does is Helm values, whatever its file is called.
-pub(crate) fn configures_pulumi_image(root: &Node) -> bool {
+/// Whether a values tree configures the image of a declared component (`image: pulumi/service:…`,
+/// or `image: {repository: pulumi/console}`) in a mapping at most `MAX_DEPTH` levels deep: YAML
+/// of no other kind that does is Helm values, whatever its file is called.
+pub(crate) fn configures_declared_image(root: &Node, catalog: &ComponentCatalog) -> bool {
     const MAX_DEPTH: usize = 8;
-    fn walk(node: &Node, depth: usize) -> bool {
+    fn walk(node: &Node, depth: usize, catalog: &ComponentCatalog) -> bool {
         if depth > MAX_DEPTH {
             return false;
         }
         if let Some((text, _)) = image_text(node)
-            && role_of(Some(&text), None).is_some()
+            && catalog.declares_image(&text)
         {
             return true;
         }
         match &node.value {
-            Value::Map(entries) => entries.iter().any(|e| walk(&e.value, depth + 1)),
-            Value::List(items) => items.iter().any(|item| walk(item, depth + 1)),
+            Value::Map(entries) => entries.iter().any(|e| walk(&e.value, depth + 1, catalog)),
+            Value::List(items) => items.iter().any(|item| walk(item, depth + 1, catalog)),
             _ => false,
         }
     }
-    walk(root, 0)
+    !catalog.is_empty() && walk(root, 0, catalog)
 }
 
 /// `image: repo:tag`, or `image: {registry?, repository, tag?, digest?}`.
@@ -88,15 +88,15 @@ fn image_text(node: &Node) -> Option<(String, &Node)> {
     Some((text, image))
 }
 
-fn component(node: &Node, key: Option<&str>) -> Option<Node> {
+fn component(node: &Node, key: Option<&str>, catalog: &ComponentCatalog) -> Option<Node> {
     let has_env = ENV_KEYS.iter().chain(SECRET_ENV_KEYS).any(|k| node.get(k).is_some());
     let image = image_text(node);
     let role = match &image {
-        Some((text, _)) => role_of(Some(text), key)?,
+        Some((text, _)) => catalog.role_of(Some(text), key)?.clone(),
         None if has_env => {
-            // Without an image, a key like `api:` names a Pulumi service only if its
+            // Without an image, a key like `api:` names a declared component only if its
             // environment says so: plenty of charts have an `api:` of their own.
-            let role = role_of(None, key)?;
+            let role = catalog.role_of(None, key)?.clone();
             let names: Vec<&str> = ENV_KEYS
                 .iter()
                 .chain(SECRET_ENV_KEYS)
@@ -107,7 +107,7 @@ fn component(node: &Node, key: Option<&str>) -> Option<Node> {
                     _ => Vec::new(),
                 })
                 .collect();
-            if super::role_of_env_keys(&names) != Some(role) {
+            if catalog.role_of_variables(&names) != Some(&role) {
                 return None;
             }
             role

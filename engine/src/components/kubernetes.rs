@@ -1,8 +1,8 @@
 //! Components in Kubernetes workloads: containers and initContainers of Pods, Deployments,
 //! StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs, with `env` and `envFrom`.
 
+use super::ComponentCatalog;
 use super::builder::{ComponentBuilder, From};
-use super::role_of;
 use crate::source::Span;
 use crate::tree::Node;
 
@@ -19,9 +19,15 @@ pub(crate) fn pod_spec(root: &Node) -> Option<&Node> {
 }
 
 /// The components of one Kubernetes object (or `List` of objects).
-pub(crate) fn components(root: &Node) -> Vec<Node> {
+pub(crate) fn components(root: &Node, catalog: &ComponentCatalog) -> Vec<Node> {
     if root.get("kind").and_then(Node::as_str) == Some("List") {
-        return root.get("items").and_then(Node::as_list).unwrap_or_default().iter().flat_map(components).collect();
+        return root
+            .get("items")
+            .and_then(Node::as_list)
+            .unwrap_or_default()
+            .iter()
+            .flat_map(|item| components(item, catalog))
+            .collect();
     }
     let Some(spec) = pod_spec(root) else { return Vec::new() };
     let workload = format!(
@@ -34,8 +40,8 @@ pub(crate) fn components(root: &Node) -> Vec<Node> {
         for container in spec.get(list).and_then(Node::as_list).unwrap_or_default() {
             let image = container.get("image").and_then(Node::as_str);
             let name = container.get("name").and_then(Node::as_str);
-            if let Some(role) = role_of(image, name) {
-                let mut builder = ComponentBuilder::new(role, container.span, container.key_span)
+            if let Some(role) = catalog.role_of(image, name) {
+                let mut builder = ComponentBuilder::new(role.clone(), container.span, container.key_span)
                     .text("source", "kubernetes")
                     .text("workload", &workload)
                     .field("spec", container.clone());

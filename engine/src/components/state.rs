@@ -11,7 +11,7 @@
 //! marked `opaqueEnv`.
 
 use super::builder::{ComponentBuilder, From};
-use super::{kubernetes, role_of};
+use super::{ComponentCatalog, kubernetes};
 use crate::load::load_embedded_json;
 use crate::source::Span;
 use crate::tree::{Node, Tag, Value};
@@ -30,24 +30,24 @@ fn envelope(node: &Node) -> Option<&Node> {
     (node.get(SIG_KEY).and_then(Node::as_str) == Some(SECRET_SIG)).then_some(node)
 }
 
-pub(crate) fn pulumi_components(root: &Node, text: &str) -> Vec<Node> {
+pub(crate) fn pulumi_components(root: &Node, text: &str, catalog: &ComponentCatalog) -> Vec<Node> {
     let mut out = Vec::new();
     for resource in root.path(&["deployment", "resources"]).and_then(Node::as_list).unwrap_or_default() {
         let Some(kind) = resource.get("type").and_then(Node::as_str) else { continue };
         let Some(attrs) = pulumi_attributes(resource) else { continue };
         let name = resource.get("urn").and_then(Node::as_str).and_then(|u| u.rsplit("::").next()).unwrap_or_default();
         if kind.starts_with("kubernetes:") {
-            out.extend(kubernetes::components(attrs));
+            out.extend(kubernetes::components(attrs, catalog));
         } else if kind == "docker:index/container:Container" {
-            out.extend(docker_container(attrs, name));
+            out.extend(docker_container(attrs, name, catalog));
         } else if kind == "aws:ecs/taskDefinition:TaskDefinition" {
-            out.extend(ecs_task(attrs.get("containerDefinitions"), text, &format!("{kind}::{name}")));
+            out.extend(ecs_task(attrs.get("containerDefinitions"), text, &format!("{kind}::{name}"), catalog));
         }
     }
     out
 }
 
-pub(crate) fn terraform_state_components(root: &Node, text: &str) -> Vec<Node> {
+pub(crate) fn terraform_state_components(root: &Node, text: &str, catalog: &ComponentCatalog) -> Vec<Node> {
     let mut out = Vec::new();
     for resource in root.get("resources").and_then(Node::as_list).unwrap_or_default() {
         if resource.get("type").and_then(Node::as_str) != Some("aws_ecs_task_definition") {
@@ -56,20 +56,20 @@ pub(crate) fn terraform_state_components(root: &Node, text: &str) -> Vec<Node> {
         let name = resource.get("name").and_then(Node::as_str).unwrap_or_default();
         for instance in resource.get("instances").and_then(Node::as_list).unwrap_or_default() {
             let defs = instance.path(&["attributes", "container_definitions"]);
-            out.extend(ecs_task(defs, text, &format!("aws_ecs_task_definition.{name}")));
+            out.extend(ecs_task(defs, text, &format!("aws_ecs_task_definition.{name}"), catalog));
         }
     }
     out
 }
 
-pub(crate) fn terraform_plan_components(root: &Node, text: &str) -> Vec<Node> {
+pub(crate) fn terraform_plan_components(root: &Node, text: &str, catalog: &ComponentCatalog) -> Vec<Node> {
     let mut out = Vec::new();
     for change in root.get("resource_changes").and_then(Node::as_list).unwrap_or_default() {
         if change.get("type").and_then(Node::as_str) != Some("aws_ecs_task_definition") || is_delete(change) {
             continue;
         }
         let address = change.get("address").and_then(Node::as_str).unwrap_or_default();
-        out.extend(ecs_task(change.path(&["change", "after", "container_definitions"]), text, address));
+        out.extend(ecs_task(change.path(&["change", "after", "container_definitions"]), text, address, catalog));
     }
     out
 }
@@ -86,10 +86,10 @@ pub(crate) fn is_delete(change: &Node) -> bool {
     actions == ["delete"] || actions.is_empty()
 }
 
-fn docker_container(attrs: &Node, resource_name: &str) -> Option<Node> {
+fn docker_container(attrs: &Node, resource_name: &str, catalog: &ComponentCatalog) -> Option<Node> {
     let image = attrs.get("image").and_then(Node::as_str);
     let name = attrs.get("name").and_then(Node::as_str).unwrap_or(resource_name);
-    let role = role_of(image, Some(name))?;
+    let role = catalog.role_of(image, Some(name))?.clone();
     // The container is named by its `name` output, where there is one.
     let at = attrs.get("name").and_then(|n| n.key_span).or(attrs.key_span).unwrap_or(attrs.span);
     let mut builder = ComponentBuilder::new(role, at, Some(at))
@@ -126,7 +126,7 @@ fn docker_container(attrs: &Node, resource_name: &str) -> Option<Node> {
 
 /// The components of an ECS task definition's `containerDefinitions` (a JSON string, a parsed
 /// list, or a secret envelope).
-fn ecs_task(definitions: Option<&Node>, text: &str, workload: &str) -> Vec<Node> {
+fn ecs_task(definitions: Option<&Node>, text: &str, workload: &str, catalog: &ComponentCatalog) -> Vec<Node> {
     let Some(definitions) = definitions else { return Vec::new() };
     let parsed;
     let list = match &definitions.value {
@@ -142,7 +142,7 @@ fn ecs_task(definitions: Option<&Node>, text: &str, workload: &str) -> Vec<Node>
             // An encrypted secret: the containers can't be read, so nothing can be said.
             let Some(env) = envelope(definitions) else { return Vec::new() };
             if let Some(plain) = env.get("plaintext") {
-                return ecs_task(Some(plain), text, workload);
+                return ecs_task(Some(plain), text, workload, catalog);
             }
             return Vec::new();
         }
@@ -152,7 +152,7 @@ fn ecs_task(definitions: Option<&Node>, text: &str, workload: &str) -> Vec<Node>
     for container in list.as_list().unwrap_or_default() {
         let image = container.get("image").and_then(Node::as_str);
         let name = container.get("name").and_then(Node::as_str);
-        let Some(role) = role_of(image, name) else { continue };
+        let Some(role) = catalog.role_of(image, name).cloned() else { continue };
         let at = container.key_span.unwrap_or(container.span);
         let mut builder = ComponentBuilder::new(role, at, Some(at))
             .text("source", "ecs")

@@ -9,6 +9,7 @@
 //! A pack of YAML files holding Kubernetes ValidatingAdmissionPolicies is loaded by
 //! [`crate::vap`] into the same rules.
 
+mod components;
 mod docs;
 mod expr;
 mod schema;
@@ -19,6 +20,7 @@ pub(crate) use expr::{CompileError, compile as compile_expression};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 
+use crate::components::ComponentCatalog;
 use crate::diagnostic::{Problem, Severity};
 use crate::eval::functions::cel_env;
 use crate::kind::InputKind;
@@ -49,6 +51,8 @@ pub struct Pack {
     pub meta: PackMeta,
     /// The rules, in file order.
     pub rules: Vec<Arc<Rule>>,
+    /// The components the pack declares (`[[component]]`), which its rules read.
+    pub components: Arc<ComponentCatalog>,
     /// Every file of the pack, for fixtures.
     pub files: Vec<PackFile>,
     /// Remarks about the pack that are not errors (parts of a ValidatingAdmissionPolicy
@@ -110,6 +114,11 @@ pub struct RuleDocs {
 pub struct Fixture {
     /// Path relative to the pack root.
     pub path: String,
+    /// The path as the rule writes it (relative to the rule file's directory): the fixture's
+    /// section in the snapshot.
+    pub written: String,
+    /// The rule's snapshot file, relative to the pack root: `<ID>.snap` beside the rule file.
+    pub snapshot: String,
     /// Expected `(line, column)` of each finding of this rule, in any order.
     pub expect: Vec<(usize, usize)>,
     /// Kind override for the fixture's files.
@@ -165,6 +174,9 @@ pub struct Rule {
     pub fixtures: Vec<Fixture>,
     /// Pack the rule belongs to.
     pub pack: String,
+    /// The components its pack declares: what `components` (and `k8s.services[].roles`) hold
+    /// for this rule.
+    pub components: Arc<ComponentCatalog>,
     /// The span of the rule's `id` in its pack file.
     pub span: Span,
     /// Which of the expensive variables the rule's expressions read, so a document only
@@ -250,6 +262,7 @@ impl Rule {
             params: rule.params.clone(),
             fixtures: rule.fixtures.clone(),
             pack: rule.pack.clone(),
+            components: rule.components.clone(),
             span: rule.span,
             uses: rule.uses,
             admission: rule.admission.clone(),
@@ -344,6 +357,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let mut meta: Option<PackMeta> = None;
     let mut rules: Vec<Arc<Rule>> = Vec::new();
     let mut jobs: Vec<CompileJob> = Vec::new();
+    let mut declared = Vec::new();
     let single_file = files.len() == 1;
     for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
         let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
@@ -356,9 +370,11 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
                 continue;
             }
         };
+        let declares_pack = parsed.pack.is_some();
         if let Some(pack) = parsed.pack {
             meta = Some(PackMeta { id: pack.id, version: pack.version, title: pack.title, docs: pack.docs });
         }
+        components::declare(parsed.component, id, declares_pack, &mut declared, &mut problems);
         let pack_id = meta.as_ref().map(|m| m.id.clone()).unwrap_or_default();
         let base_dir = file.relative.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
         jobs.extend(parsed.rule.into_iter().map(|rule| (rule, id, source.clone(), pack_id.clone(), base_dir.clone())));
@@ -423,12 +439,14 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
         return Err(problems);
     }
     let meta = meta.unwrap_or_default();
+    let components = Arc::new(ComponentCatalog::new(declared));
     for rule in &mut rules {
         if let Some(rule) = Arc::get_mut(rule) {
             rule.pack.clone_from(&meta.id);
+            rule.components = components.clone();
         }
     }
-    Ok(Pack { meta, rules, files, notes: Vec::new() })
+    Ok(Pack { meta, rules, files, notes: Vec::new(), components })
 }
 
 fn compile_rule(
@@ -579,7 +597,15 @@ fn compile_rule(
         } else {
             format!("{base_dir}/{}", test.file.get_ref())
         };
-        fixtures.push(Fixture { path, expect, kind, params: test.params.clone(), span: span(test.file.span()) });
+        fixtures.push(Fixture {
+            path,
+            written: test.file.get_ref().clone(),
+            snapshot: crate::fixture_snapshots::snapshot_path(base_dir, rule.id.get_ref()),
+            expect,
+            kind,
+            params: test.params.clone(),
+            span: span(test.file.span()),
+        });
     }
     let severity = match severity {
         Ok(s) => Some(s),
@@ -657,6 +683,7 @@ fn compile_rule(
         params,
         fixtures,
         pack: pack.to_owned(),
+        components: Arc::default(),
         span: id_span,
         uses,
         admission: None,

@@ -12,6 +12,21 @@ pub(super) struct PackFileToml {
     pub pack: Option<PackMetaToml>,
     #[serde(default)]
     pub rule: Vec<RuleToml>,
+    #[serde(default)]
+    pub component: Vec<ComponentToml>,
+}
+
+/// `[[component]]`: a service the pack's rules are about (see [`crate::components::DeclaredComponent`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ComponentToml {
+    pub role: Spanned<String>,
+    #[serde(default)]
+    pub images: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub variables: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]

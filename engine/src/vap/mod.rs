@@ -455,6 +455,9 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                     .iter()
                     .map(|(path, expected)| Fixture {
                         path: path.clone(),
+                        written: path.clone(),
+                        // Positions and validations are asserted by `# expect:` comments.
+                        snapshot: String::new(),
                         expect: expected.iter().filter(|(r, _)| r == id).map(|(_, lc)| *lc).collect(),
                         kind: None,
                         params: None,
@@ -465,6 +468,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 span,
                 uses: Uses { doc: true, ..Uses::default() },
                 admission: Some(Arc::new(admission)),
+                components: Arc::default(),
             }));
         }
     }
@@ -477,7 +481,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
         title: format!("ValidatingAdmissionPolicies of {pack_id}"),
         docs: None,
     };
-    Ok(Pack { meta, rules, files, notes })
+    Ok(Pack { meta, rules, files, notes, components: Arc::default() })
 }
 
 fn actions_text(actions: Actions) -> String {

@@ -43,7 +43,7 @@ fn check_files(pack: &[(&str, &str)], manifests: &str) -> (SourceMap, Vec<Diagno
     let pack = load_pack(files, &sources).unwrap_or_else(|p| panic!("{p:?}"));
     let input =
         Input { name: "m.yaml".into(), path: None, bytes: manifests.as_bytes().to_vec(), explicit: true, kind: None };
-    let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
+    let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &Default::default());
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let found = Checker::new(pack.rules).check(&loaded.documents, &sources);
     (sources, found)

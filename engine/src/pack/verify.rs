@@ -1,0 +1,224 @@
+//! Checking a rule's compiled expressions against its scope's declared environment, and
+//! ordering its named expressions (`[[variables]]`, `[[rule.variables]]`), at pack load.
+//!
+//! Every mistake becomes a [`Problem`] at its position in the pack file: expression offsets are
+//! mapped into the TOML string that holds the expression, as CEL syntax errors are.
+
+use super::environment::{Environment, Type};
+use super::typecheck::{self, ExprProblem};
+use super::{Scope, cel_position, template::position_in};
+use crate::diagnostic::Problem;
+use crate::source::{FileId, SourceFile, Span};
+use cel::Program;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+/// Where an expression's text sits: the TOML string holding it and, for a message template's
+/// hole, the byte offset of the hole's expression in that string's content.
+#[derive(Clone, Copy)]
+pub(super) struct Place<'a> {
+    pub source: &'a SourceFile,
+    pub file: FileId,
+    pub token: &'a Spanned<String>,
+    pub offset: usize,
+}
+
+impl Place<'_> {
+    /// The span in the pack file of characters `start..end` of the expression.
+    fn span(&self, start: usize, end: usize) -> Span {
+        let text = self.token.get_ref();
+        let expr = &text[self.offset.min(text.len())..];
+        let byte = |chars: usize| self.offset + expr.char_indices().nth(chars).map_or(expr.len(), |(b, _)| b);
+        let at = cel_position(self.source, self.token.span(), position_in(text, byte(start)));
+        let to = cel_position(self.source, self.token.span(), position_in(text, byte(end.max(start + 1) - 1)));
+        Span::new(self.file, at, (to + 1).max(at + 1).min(self.source.text.len()))
+    }
+
+    /// The problems of an expression, located in the pack file.
+    fn problems(&self, found: Vec<ExprProblem>) -> impl Iterator<Item = Problem> + '_ {
+        found.into_iter().map(|p| Problem::at(self.span(p.start, p.end), p.message))
+    }
+}
+
+/// A named expression being checked: its name, where the name is, its compiled program and
+/// where its expression is.
+pub(super) struct Named<'a> {
+    pub name: &'a str,
+    pub program: &'a Program,
+    pub place: Place<'a>,
+}
+
+/// What is known about a named expression once checked.
+#[derive(Clone, Debug)]
+pub(super) struct NamedType {
+    /// Its static type.
+    pub ty: Type,
+    /// Whether it reads the element (`as`, `key`), directly or through another variable.
+    pub per_element: bool,
+    /// The scope variables it reads, directly or through other variables (`doc`, `k8s`, …).
+    pub reads_unit: Vec<String>,
+    /// The variables it reads, directly or through other variables.
+    pub reads_variables: Vec<String>,
+}
+
+/// Checks named expressions against `env` (which declares everything but `variables`), each
+/// seeing the others (`known` are declared before, e.g. a pack's variables for a rule's):
+/// returns them in an order where each follows those it reads, with their types, and the
+/// problems found, a cycle among them included.
+pub(super) fn check_named(
+    env: &Environment,
+    named: &[Named<'_>],
+    known: &BTreeMap<String, NamedType>,
+    element: &[&str],
+    problems: &mut Vec<Problem>,
+) -> (Vec<usize>, BTreeMap<String, NamedType>) {
+    // First pass: what each reads, with every variable `dyn`.
+    let all_dyn = variables_record(known, named.iter().map(|n| (n.name, Type::Dyn)));
+    let mut draft = env.clone();
+    draft.declare_variable("variables", all_dyn);
+    let reads: Vec<Vec<(String, usize, usize)>> =
+        named.iter().map(|n| typecheck::check_program(&draft, n.program).variables_read).collect();
+    let index: BTreeMap<&str, usize> = named.iter().enumerate().map(|(i, n)| (n.name, i)).collect();
+    // Depth-first, reporting the read that closes a cycle.
+    let mut order = Vec::new();
+    let mut state = vec![0u8; named.len()]; // 0 new, 1 on the path, 2 done
+    let mut cyclic = vec![false; named.len()];
+    for start in 0..named.len() {
+        visit(start, &reads, &index, &mut state, &mut order, &mut Vec::new(), &mut |from, read, path| {
+            let (_, s, e) = &reads[from][read];
+            let names: Vec<&str> = path.iter().map(|&i| named[i].name).collect();
+            cyclic[from] = true;
+            problems.push(Problem::at(
+                named[from].place.span(*s, *e),
+                format!(
+                    "variables read each other in a cycle: {} → {}",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" → "),
+                    format_args!("`{}`", reads[from][read].0)
+                ),
+            ));
+        });
+    }
+    // Second pass, in order: each sees the types of those before it.
+    let mut types: BTreeMap<String, NamedType> = known.clone();
+    for &i in &order {
+        let n = &named[i];
+        let mut scope = env.clone();
+        let declared = named.iter().map(|other| {
+            let ty = types.get(other.name).map_or(Type::Dyn, |t| t.ty.clone());
+            (other.name, ty)
+        });
+        scope.declare_variable("variables", variables_record(known, declared));
+        let checked = typecheck::check_program(&scope, n.program);
+        if !cyclic[i] {
+            problems.extend(n.place.problems(checked.problems));
+        }
+        let references = n.program.references();
+        let mut per_element = element.iter().any(|e| references.has_variable(e));
+        let mut reads_unit: Vec<String> =
+            env.variable_names().filter(|v| references.has_variable(v)).map(str::to_owned).collect();
+        let mut reads_variables = Vec::new();
+        for (read, _, _) in &reads[i] {
+            if let Some(t) = types.get(read) {
+                per_element |= t.per_element;
+                reads_unit.extend(t.reads_unit.iter().cloned());
+                reads_variables.push(read.clone());
+                reads_variables.extend(t.reads_variables.iter().cloned());
+            }
+        }
+        reads_unit.sort();
+        reads_unit.dedup();
+        reads_variables.sort();
+        reads_variables.dedup();
+        let ty = checked.ty.unwrap_or(Type::Dyn);
+        types.insert(n.name.to_owned(), NamedType { ty, per_element, reads_unit, reads_variables });
+    }
+    (order, types)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn visit(
+    i: usize,
+    reads: &[Vec<(String, usize, usize)>],
+    index: &BTreeMap<&str, usize>,
+    state: &mut [u8],
+    order: &mut Vec<usize>,
+    path: &mut Vec<usize>,
+    cycle: &mut dyn FnMut(usize, usize, &[usize]),
+) {
+    if state[i] != 0 {
+        return;
+    }
+    state[i] = 1;
+    path.push(i);
+    for (r, (name, _, _)) in reads[i].iter().enumerate() {
+        let Some(&j) = index.get(name.as_str()) else { continue };
+        match state[j] {
+            0 => visit(j, reads, index, state, order, path, cycle),
+            1 => {
+                let from = path.iter().position(|&p| p == j).unwrap_or(0);
+                cycle(i, r, &path[from..]);
+            }
+            _ => {}
+        }
+    }
+    path.pop();
+    state[i] = 2;
+    order.push(i);
+}
+
+/// The `variables` record: `known` ones and these.
+fn variables_record<'a>(known: &BTreeMap<String, NamedType>, more: impl Iterator<Item = (&'a str, Type)>) -> Type {
+    let mut fields: Vec<(String, Type)> = known.iter().map(|(k, v)| (k.clone(), v.ty.clone())).collect();
+    fields.extend(more.map(|(k, t)| (k.to_owned(), t)));
+    Type::record(fields.iter().map(|(k, t)| (k.as_str(), t.clone())))
+}
+
+/// The environment a rule's expressions are checked in: its scope's variables, `params` with
+/// the rule's parameters, and `variables`.
+pub(super) fn rule_environment(scope: Scope, params: &[&str], variables: &BTreeMap<String, NamedType>) -> Environment {
+    let mut env = match scope {
+        Scope::Document => Environment::document(),
+        Scope::Deployment => Environment::deployment(),
+    };
+    env.declare_variable("params", Type::record(params.iter().map(|p| (*p, Type::Dyn))));
+    env.declare_variable("variables", Type::record(variables.iter().map(|(k, v)| (k.as_str(), v.ty.clone()))));
+    env
+}
+
+/// The environment a pack's variables are checked in: the variables of every scope, and
+/// `params` of any shape (each rule has its own).
+pub(super) fn pack_environment() -> Environment {
+    let mut env = Environment::document();
+    let deployment = Environment::deployment();
+    for name in deployment.variable_names() {
+        if let Some(ty) = deployment.variable(name) {
+            env.declare_variable(name, ty.clone());
+        }
+    }
+    env.declare_variable("params", Type::Dyn);
+    env
+}
+
+/// Checks one expression, reporting its problems at `place` (and each pack variable it reads
+/// that reads what the rule's scope lacks); returns its static type and the variables it reads.
+pub(super) fn check_expression(
+    env: &Environment,
+    program: &Program,
+    place: Place<'_>,
+    pack: &BTreeMap<String, NamedType>,
+    problems: &mut Vec<Problem>,
+) -> (Type, Vec<String>) {
+    let checked = typecheck::check_program(env, program);
+    problems.extend(place.problems(checked.problems));
+    for (name, start, end) in &checked.variables_read {
+        let Some(variable) = pack.get(name) else { continue };
+        if let Some(first) = variable.reads_unit.iter().find(|v| env.variable(v).is_none()) {
+            problems.push(Problem::at(
+                place.span(*start, *end),
+                format!("pack variable `{name}` reads `{first}`, which rules of this scope do not have"),
+            ));
+        }
+    }
+    let reads = checked.variables_read.into_iter().map(|(name, _, _)| name).collect();
+    (checked.ty.unwrap_or(Type::Dyn), reads)
+}

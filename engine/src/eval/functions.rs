@@ -67,7 +67,14 @@ fn matches(this: &CelString<'_>, re: &CelString<'_>) -> Result<CelBool, Executio
     Ok(CelBool::from(regex(re.inner())?.is_match(this.inner())))
 }
 
-/// A root context holding celador's functions; evaluation scopes are children of it.
+/// The root context holding celador's functions, built once per process; evaluation scopes
+/// are children of it.
+pub fn root() -> &'static Context<'static, 'static> {
+    static ROOT: OnceLock<Context<'static, 'static>> = OnceLock::new();
+    ROOT.get_or_init(root_context)
+}
+
+/// A new root context holding celador's functions.
 pub fn root_context() -> Context<'static, 'static> {
     let mut ctx = Context::with_env(cel_env());
     // Every name is unique and shadows nothing in the environment (a test registers them all

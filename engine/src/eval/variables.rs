@@ -203,3 +203,76 @@ impl Sizer for LazyVariables {
         CelInt::from(self.0.names.len() as i64)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EVALUATIONS;
+    use crate::check::{Input, load_inputs};
+    use crate::eval::value::{Loc, to_cel};
+    use crate::eval::{Evaluator, Failure, Unit};
+    use crate::pack::{PackFile, load_pack};
+    use crate::read::ReadScope;
+    use crate::source::SourceMap;
+    use std::sync::Arc;
+
+    /// Runs the one rule of `pack` (single-file) on the YAML `document`, on this thread.
+    fn run(pack: &str, document: &str) -> (SourceMap, Vec<Failure>) {
+        let sources = SourceMap::new();
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).unwrap_or_else(|p| panic!("{p:?}")).rules;
+        let input = Input { name: "d.yaml".into(), path: None, bytes: document.into(), explicit: true, kind: None };
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
+        let root = &loaded.documents[0].root;
+        let unit = Unit { vars: vec![("doc", to_cel(root))], loc: Loc { span: root.span, key_span: None } };
+        let failures = Evaluator::new().run(&rules[0], &unit, &*to_cel(&rules[0].params));
+        (sources, failures)
+    }
+
+    fn pack(rule: &str) -> String {
+        format!(
+            "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n[[variables]]\nname = \"kind\"\nexpression = 'doc.kind'\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nmessage = 'm'\n{rule}"
+        )
+    }
+
+    const PORTS: &str = "apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 80\n  - port: 8080\n  - port: 443\n";
+
+    #[test]
+    fn an_unread_variable_is_not_evaluated() {
+        let rule = "assert = 'variables.kind == \"Service\"'\n[[rule.variables]]\nname = \"boom\"\nexpression = 'doc.missing.field == 1'\n";
+        let (_, failures) = run(&pack(rule), PORTS);
+        assert!(failures.is_empty(), "`boom` would fail, and is never read");
+
+        let rule =
+            "assert = 'variables.boom'\n[[rule.variables]]\nname = \"boom\"\nexpression = 'doc.missing.field == 1'\n";
+        let (_, failures) = run(&pack(rule), PORTS);
+        assert_eq!(failures.len(), 1);
+        assert!(failures[0].error);
+        assert!(failures[0].message.contains("variables.boom"), "{}", failures[0].message);
+    }
+
+    #[test]
+    fn each_variable_is_evaluated_at_most_once_per_unit_or_element() {
+        // `ports` (unit) is read by every element, twice; `port` (per element) twice per element.
+        let rule = "each = 'doc.spec.ports'\nas = 'p'\nassert = 'variables.port in variables.ports && variables.port < 1000 && size(variables.ports) > 0 || variables.port == 8080'\n[[rule.variables]]\nname = \"ports\"\nexpression = 'doc.spec.ports.map(x, x.port)'\n[[rule.variables]]\nname = \"port\"\nexpression = 'p.port'\n";
+        EVALUATIONS.with(|n| n.set(0));
+        let (_, failures) = run(&pack(rule), PORTS);
+        assert!(failures.is_empty(), "{:?}", failures.iter().map(|f| &f.message).collect::<Vec<_>>());
+        assert_eq!(EVALUATIONS.with(std::cell::Cell::get), 1 + 3);
+    }
+
+    #[test]
+    fn variables_read_variables_of_the_pack_and_the_rule() {
+        // `big` (per element) reads `limit` (unit), which reads the pack's `kind`; declared in
+        // any order.
+        let rule = "each = 'doc.spec.ports'\nas = 'p'\nassert = '!variables.big'\nlocate = 'p.port'\nmessage = '{{ variables.kind }} port {{ p.port }} is above {{ variables.limit }}'\n[[rule.variables]]\nname = \"big\"\nexpression = 'p.port > variables.limit'\n[[rule.variables]]\nname = \"limit\"\nexpression = 'variables.kind == \"Service\" ? 1000 : 0'\n";
+        let rule = rule.replace("message = 'm'\n", "");
+        let text = pack(&rule).replace("message = 'm'\n", "");
+        EVALUATIONS.with(|n| n.set(0));
+        let (sources, failures) = run(&text, PORTS);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].message, "Service port 8080 is above 1000");
+        let at = sources.start(failures[0].span);
+        assert_eq!((at.line, at.column), (6, 11));
+        assert_eq!(EVALUATIONS.with(std::cell::Cell::get), 3 + 1 + 1, "big per port, limit and kind once");
+    }
+}

@@ -222,3 +222,129 @@ pub(super) fn check_expression(
     let reads = checked.variables_read.into_iter().map(|(name, _, _)| name).collect();
     (checked.ty.unwrap_or(Type::Dyn), reads)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::pack::{PackFile, load_pack};
+    use crate::source::SourceMap;
+    use std::sync::Arc;
+
+    /// The problems of a single-file pack, as `(line, column, message)`.
+    fn problems(text: &str) -> Vec<(usize, usize, String)> {
+        let sources = SourceMap::new();
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+        let problems = load_pack(vec![file], &sources).err().unwrap_or_default();
+        problems
+            .into_iter()
+            .map(|p| {
+                let at = sources.start(p.span.expect("located"));
+                (at.line, at.column, p.message)
+            })
+            .collect()
+    }
+
+    const HEADER: &str = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n";
+
+    /// A rule whose body starts on line 10.
+    fn rule(body: &str) -> String {
+        format!("{HEADER}[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\n{body}")
+    }
+
+    #[test]
+    fn every_kind_of_mistake_in_every_expression_is_located_with_a_suggestion() {
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            (
+                "each = 'components'\nas = 'c'\nwhen = 'imageRepo(c.image) == \"x\"'\nassert = 'true'\nmessage = 'm'\n",
+                (12, 9),
+                "unknown function `imageRepo` (did you mean `imageRepository`?)",
+            ),
+            (
+                "assert = 'dco.kind == \"x\"'\nmessage = 'm'\n",
+                (10, 11),
+                "unknown identifier `dco` (did you mean `doc`?)",
+            ),
+            (
+                "each = 'doc.spec.ports.slice(1)'\nassert = 'true'\nmessage = 'm'\n",
+                (10, 24),
+                "`slice` takes 2 arguments, not 1",
+            ),
+            (
+                "assert = 'false'\nlocate = 'doc.name.size() + \"x\"'\nmessage = 'm'\n",
+                (11, 27),
+                "cannot apply `+` to int and string",
+            ),
+            (
+                "assert = 'false'\nmessage = 'port {{ doc.spec.ports.size(1) }}'\n",
+                (11, 35),
+                "`size` takes 0 arguments, not 1",
+            ),
+            (
+                "assert = 'variables.x'\nmessage = 'm'\n[[rule.variables]]\nname = \"x\"\nexpression = 'componets.size() > 0'\n",
+                (14, 15),
+                "unknown identifier `componets` (did you mean `components`?)",
+            ),
+            (
+                "assert = 'false'\nmessage = 'm'\nsecret = 'isPlaintextSecret(doc, 1)'\n",
+                (12, 11),
+                "`isPlaintextSecret` takes 1 argument, not 2",
+            ),
+            (
+                "assert = 'false'\nmessage = 'm'\nrelated = 'docs'\n",
+                (12, 12),
+                "unknown identifier `docs` (did you mean `doc`?)",
+            ),
+            (
+                "assert = 'variables.nme == \"x\"'\nmessage = 'm'\n[[rule.variables]]\nname = \"name\"\nexpression = 'doc.metadata.name'\n",
+                (10, 21),
+                "unknown variable `variables.nme` (did you mean `name`?)",
+            ),
+            (
+                "scope = 'deployment'\nassert = 'doc.x == 1'\nmessage = 'm'\n",
+                (11, 11),
+                "unknown identifier `doc` (did you mean `docs`?)",
+            ),
+            (
+                "assert = 'params.min_tls == \"1.2\"'\nmessage = 'm'\n[rule.params]\nmin_tls_version = '1.2'\n",
+                (10, 18),
+                "unknown parameter `params.min_tls` (did you mean `min_tls_version`?)",
+            ),
+            (
+                "assert = 'doc.replicas.startsWith(1)'\nmessage = 'm'\n",
+                (10, 24),
+                "no overload of `startsWith` takes these types: `dyn.startsWith(int)`, expected string.startsWith(string)",
+            ),
+        ];
+        for (body, (line, column), message) in cases {
+            let found = problems(&rule(body));
+            assert_eq!(found, [(*line, *column, (*message).to_owned())], "{body}");
+        }
+    }
+
+    #[test]
+    fn variables_that_read_each_other_in_a_cycle_are_a_located_error() {
+        let body = "assert = 'variables.a'\nmessage = 'm'\n[[rule.variables]]\nname = \"a\"\nexpression = 'variables.b'\n[[rule.variables]]\nname = \"b\"\nexpression = 'variables.c && true'\n[[rule.variables]]\nname = \"c\"\nexpression = '!variables.a'\n";
+        assert_eq!(
+            problems(&rule(body)),
+            [(20, 26, "variables read each other in a cycle: `a` → `b` → `c` → `a`".to_owned())]
+        );
+    }
+
+    #[test]
+    fn pack_variables_are_checked_and_read_by_rules_of_the_scopes_they_fit() {
+        let pack = format!(
+            "{HEADER}[[variables]]\nname = \"names\"\nexpression = 'components.map(c, c.nme)'\n[[variables]]\nname = \"kind\"\nexpression = 'dco.kind'\n"
+        );
+        assert_eq!(problems(&pack), [(10, 15, "unknown identifier `dco` (did you mean `doc`?)".to_owned())]);
+
+        let pack = format!(
+            "{HEADER}[[variables]]\nname = \"kind\"\nexpression = 'doc.kind'\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = 'deployment'\nassert = 'variables.kind == \"x\"'\nmessage = 'm'\n[[rule.variables]]\nname = \"kind\"\nexpression = '1'\n"
+        );
+        assert_eq!(
+            problems(&pack),
+            [
+                (19, 8, "variable `kind` is already a variable of the pack: rename this one".to_owned()),
+                (15, 21, "pack variable `kind` reads `doc`, which rules of this scope do not have".to_owned()),
+            ]
+        );
+    }
+}

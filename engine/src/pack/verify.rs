@@ -337,14 +337,17 @@ mod tests {
         assert_eq!(problems(&pack), [(10, 15, "unknown identifier `dco` (did you mean `doc`?)".to_owned())]);
 
         let pack = format!(
-            "{HEADER}[[variables]]\nname = \"kind\"\nexpression = 'doc.kind'\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = 'deployment'\nassert = 'variables.kind == \"x\"'\nmessage = 'm'\n[[rule.variables]]\nname = \"kind\"\nexpression = '1'\n"
+            "{HEADER}[[variables]]\nname = \"kind\"\nexpression = 'doc.kind'\n[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = 'deployment'\nassert = 'variables.kind == \"x\"'\nmessage = 'm'\n"
         );
         assert_eq!(
             problems(&pack),
-            [
-                (19, 8, "variable `kind` is already a variable of the pack: rename this one".to_owned()),
-                (15, 21, "pack variable `kind` reads `doc`, which rules of this scope do not have".to_owned()),
-            ]
+            [(14, 21, "pack variable `kind` reads `doc`, which rules of this scope do not have".to_owned())]
+        );
+        let shadowing =
+            pack.replace("scope = 'deployment'\n", "") + "[[rule.variables]]\nname = \"kind\"\nexpression = '1'\n";
+        assert_eq!(
+            problems(&shadowing),
+            [(16, 8, "variable `kind` is already a variable of the pack: rename this one".to_owned())]
         );
     }
 }

@@ -436,6 +436,8 @@ pub const CELADOR_FUNCTIONS: &[&str] = &[
     "descendants(x: dyn) -> list",
     "one(x: dyn) -> dyn",
     "blocks(x: dyn) -> list",
+    "blocks(x: dyn, keys: list(string)) -> list",
+    "lookup(x: dyn, path: list) -> dyn",
     "lookup(x: dyn, path: string) -> dyn",
     "camelCase(s: string) -> string",
     "snakeCase(s: string) -> string",

@@ -124,6 +124,7 @@ fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError>
     ctx.add_function("blocks", blocks)?;
     let lookup: RawFunction = Box::new(lookup);
     ctx.add_function("lookup", lookup)?;
+    ctx.add_function("paths", paths)?;
     // Names.
     ctx.add_function("camelCase", camel_case)?;
     ctx.add_function("snakeCase", snake_case)?;
@@ -326,6 +327,49 @@ fn lookup<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, E
         }
     }
     Ok(CowVal::Owned(current))
+}
+
+/// `paths(x: dyn) -> list`: the path of every leaf below `x`, as `lookup` takes it: a list of
+/// map keys and list indexes, depth-first in document order. A leaf is a value that is not a
+/// map or a list, or an empty one; `x` itself is not one of its leaves. Walks at most 64
+/// levels deep. With `lookup`, walks two trees that mirror each other (a Terraform plan's
+/// `after_sensitive` mask and the values it marks).
+///
+/// `paths({'a': {'b': true}, 'c': [1]})` → `[['a', 'b'], ['c', 0]]`
+fn paths(ftx: &FunctionContext<'_, '_>) -> Result<Value, ExecutionError> {
+    fn walk(v: &dyn Val, path: &mut Vec<Value>, depth: usize, out: &mut Vec<Value>) {
+        let kind = v.get_type().name();
+        let size = v.as_sizer().map_or(0, |s| *s.size().inner());
+        if !matches!(kind, "map" | "list") || size == 0 {
+            if !path.is_empty() {
+                out.push(Value::List(Arc::new(path.clone())));
+            }
+            return;
+        }
+        if depth > 64 {
+            return;
+        }
+        let (Some(iterable), Some(indexer)) = (v.as_iterable(), v.as_indexer()) else { return };
+        let mut iter = iterable.iter();
+        let mut index = 0i64;
+        while let Some(item) = iter.next() {
+            if kind == "map" {
+                let Ok(key) = Value::try_from(item) else { continue };
+                let Ok(child) = indexer.get(item) else { continue };
+                path.push(key);
+                walk(&*child, path, depth + 1, out);
+            } else {
+                path.push(Value::Int(index));
+                walk(item, path, depth + 1, out);
+                index += 1;
+            }
+            path.pop();
+        }
+    }
+    let v = only_arg(ftx)?;
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), 0, &mut out);
+    Ok(Value::List(Arc::new(out)))
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -968,6 +1012,19 @@ mod tests {
         let value = Value::resolve_val(program.expression(), &ctx).unwrap();
         let loc = loc_of_val(&*value).expect("a document map keeps its location");
         assert_eq!(&text[loc.span.range()], r#"{"b": 1}"#);
+    }
+
+    #[test]
+    fn paths_lead_to_every_leaf_in_document_order() {
+        assert!(yes(
+            "paths({'a': {'b': true, 'c': {}}, 'd': [1, [2]]}).map(p, p.map(k, string(k)).join('/')).sort() == ['a/b', 'a/c', 'd/0', 'd/1/0']"
+        ));
+        let in_order = eval_doc("paths(doc)", r#"{"z": {"y": 1, "b": [true]}, "a": 2}"#);
+        let expected = eval("[['z', 'y'], ['z', 'b', 0], ['a']]");
+        assert_eq!(in_order, expected, "document order");
+        assert!(yes("paths(1) == [] && paths({}) == [] && paths([]) == []"));
+        assert!(yes("paths({'a': {'b': 1}}).all(p, lookup({'a': {'b': 1}}, p) == 1)"));
+        assert!(yes("{'a': 1}.paths() == [['a']]"));
     }
 
     #[test]

@@ -439,6 +439,7 @@ pub const CELADOR_FUNCTIONS: &[&str] = &[
     "blocks(x: dyn, keys: list(string)) -> list",
     "lookup(x: dyn, path: list) -> dyn",
     "lookup(x: dyn, path: string) -> dyn",
+    "paths(x: dyn) -> list(list)",
     "camelCase(s: string) -> string",
     "snakeCase(s: string) -> string",
     "cidrContains(cidr: string, ipOrCidr: string) -> bool",

@@ -798,9 +798,11 @@ fn check_rule_expressions(
     }
     let unit = verify::rule_environment(rule.scope, &rule.params, &draft_variables);
     let mut element = unit.clone();
+    let mut each_reads = Vec::new();
     if let Some((program, token)) = rule.each {
         let (ty, read) = verify::check_expression(&unit, program, place(token), &pack.types, problems);
-        reads.extend(read);
+        reads.extend(read.iter().map(|(name, _, _)| name.clone()));
+        each_reads = read;
         element.declare_variable(rule.bind, ty.iterated().unwrap_or(Type::Dyn));
         element.declare_variable("key", Type::String);
     }
@@ -811,6 +813,9 @@ fn check_rule_expressions(
         .collect();
     let element_names: &[&str] = if rule.each.is_some() { &[rule.bind, "key"] } else { &[] };
     let (order, types) = verify::check_named(&element, &named, &pack.types, element_names, problems);
+    if let Some((_, token)) = rule.each {
+        verify::check_each_reads(&each_reads, &types, place(token), problems);
+    }
     for (name, _, token) in rule.variables {
         let Some(t) = types.get(*name) else { continue };
         reads.extend(t.reads_variables.iter().cloned());
@@ -828,12 +833,12 @@ fn check_rule_expressions(
     );
     for (program, token) in &rule.element {
         let (_, read) = verify::check_expression(&element, program, place(token), &pack.types, problems);
-        reads.extend(read);
+        reads.extend(read.into_iter().map(|(name, _, _)| name));
     }
     for (program, offset) in rule.message.holes() {
         let hole = verify::Place { source, file, token: rule.message_token, offset };
         let (_, read) = verify::check_expression(&element, program, hole, &pack.types, problems);
-        reads.extend(read);
+        reads.extend(read.into_iter().map(|(name, _, _)| name));
     }
     // The pack's variables the rule reads, directly or through others, in the pack's order.
     let mut pack_reads: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();

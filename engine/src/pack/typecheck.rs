@@ -32,6 +32,9 @@ pub struct Checked {
     pub problems: Vec<ExprProblem>,
     /// The `variables.NAME` the expression reads: each name and where it is read.
     pub variables_read: Vec<(String, usize, usize)>,
+    /// The declared variables the expression reads (not comprehension variables of the same
+    /// name), each once.
+    pub free_variables: Vec<String>,
 }
 
 /// Checks `expr` (compiled from a source whose offsets `info` holds) against `env`.
@@ -152,7 +155,13 @@ impl Walker<'_> {
     }
 
     fn ident(&mut self, id: u64, name: &str) -> Type {
-        if let Some(ty) = self.local(name).or_else(|| self.env.variable(name)) {
+        if let Some(ty) = self.local(name) {
+            return ty.clone();
+        }
+        if let Some(ty) = self.env.variable(name) {
+            if !self.checked.free_variables.iter().any(|v| v == name) {
+                self.checked.free_variables.push(name.to_owned());
+            }
             return ty.clone();
         }
         if TYPE_NAMES.contains(&name) {

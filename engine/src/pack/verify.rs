@@ -110,12 +110,12 @@ pub(super) fn check_named(
         scope.declare_variable("variables", variables_record(known, declared));
         let checked = typecheck::check_program(&scope, n.program);
         if !cyclic[i] {
-            problems.extend(n.place.problems(checked.problems));
+            problems.extend(n.place.problems(checked.problems.clone()));
         }
-        let references = n.program.references();
-        let mut per_element = element.iter().any(|e| references.has_variable(e));
+        let free = &checked.free_variables;
+        let mut per_element = element.iter().any(|e| free.iter().any(|v| v == e));
         let mut reads_unit: Vec<String> =
-            env.variable_names().filter(|v| references.has_variable(v)).map(str::to_owned).collect();
+            free.iter().filter(|v| !element.contains(&v.as_str()) && *v != "variables").cloned().collect();
         let mut reads_variables = Vec::new();
         for (read, _, _) in &reads[i] {
             if let Some(t) = types.get(read) {
@@ -207,7 +207,7 @@ pub(super) fn check_expression(
     place: Place<'_>,
     pack: &BTreeMap<String, NamedType>,
     problems: &mut Vec<Problem>,
-) -> (Type, Vec<String>) {
+) -> (Type, Vec<(String, usize, usize)>) {
     let checked = typecheck::check_program(env, program);
     problems.extend(place.problems(checked.problems));
     for (name, start, end) in &checked.variables_read {
@@ -219,8 +219,24 @@ pub(super) fn check_expression(
             ));
         }
     }
-    let reads = checked.variables_read.into_iter().map(|(name, _, _)| name).collect();
-    (checked.ty.unwrap_or(Type::Dyn), reads)
+    (checked.ty.unwrap_or(Type::Dyn), checked.variables_read)
+}
+
+/// Reports each variable `each` reads that reads the element: `each` yields the elements.
+pub(super) fn check_each_reads(
+    reads: &[(String, usize, usize)],
+    variables: &BTreeMap<String, NamedType>,
+    place: Place<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    for (name, start, end) in reads {
+        if variables.get(name).is_some_and(|v| v.per_element) {
+            problems.push(Problem::at(
+                place.span(*start, *end),
+                format!("`each` cannot read `variables.{name}`: it reads the element, which `each` yields"),
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -348,6 +364,25 @@ mod tests {
         assert_eq!(
             problems(&shadowing),
             [(16, 8, "variable `kind` is already a variable of the pack: rename this one".to_owned())]
+        );
+    }
+
+    #[test]
+    fn a_comprehension_variable_named_like_the_element_is_not_the_element() {
+        let body = "each = 'variables.ports'\nas = 'p'\nassert = 'p.port > 0'\nmessage = 'm'\n[[rule.variables]]\nname = \"ports\"\nexpression = 'doc.spec.ports.filter(p, p.port > 0)'\n";
+        let sources = SourceMap::new();
+        let file =
+            PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(rule(body)) };
+        let pack = load_pack(vec![file], &sources).unwrap_or_else(|p| panic!("{p:?}"));
+        assert!(!pack.rules[0].variables[0].per_element);
+    }
+
+    #[test]
+    fn each_cannot_read_a_variable_that_reads_the_element() {
+        let body = "each = 'variables.port'\nas = 'p'\nassert = 'true'\nmessage = 'm'\n[[rule.variables]]\nname = \"port\"\nexpression = 'p.port'\n";
+        assert_eq!(
+            problems(&rule(body)),
+            [(10, 19, "`each` cannot read `variables.port`: it reads the element, which `each` yields".to_owned())]
         );
     }
 }

@@ -3,8 +3,9 @@
 //! A pack is either one TOML file (`[pack]` plus `[[rule]]`s) or a directory holding
 //! `pack.toml` and any number of rule files (`[[rule]]`s), each rule's fixtures in a directory
 //! named like its file (`tls/PSH-TLS-008.toml` → `tls/PSH-TLS-008/`). Every problem in a pack
-//! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
-//! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
+//! (TOML syntax, an unknown key, a CEL syntax error, an expression the declared environment
+//! rejects: [`environment`], [`typecheck`]) is reported at its line and column in the pack
+//! file; a CEL error is mapped from the expression into the TOML string holding it.
 
 mod docs;
 pub mod environment;
@@ -141,7 +142,8 @@ pub struct Rule {
     pub locate: Option<Arc<Program>>,
     /// Places reported as `related`: a list of values.
     pub related: Option<Arc<Program>>,
-    /// `[[rule.variables]]`, in order: named expressions read as `variables.NAME`.
+    /// Named expressions read as `variables.NAME`: the pack's `[[variables]]` the rule reads
+    /// (directly or through others), then its `[[rule.variables]]`, each after those it reads.
     pub variables: Vec<Variable>,
     /// The finding's message.
     pub message: Template,
@@ -168,9 +170,10 @@ pub struct Rule {
     pub uses: Uses,
 }
 
-/// A named expression of a rule (`[[rule.variables]]`), the shape of a Kubernetes
-/// ValidatingAdmissionPolicy's `spec.variables`: each is evaluated at most once per unit, or once
-/// per element when it reads the element, and read as `variables.NAME`.
+/// A named expression of a pack (`[[variables]]`) or a rule (`[[rule.variables]]`), the shape of
+/// a Kubernetes ValidatingAdmissionPolicy's `spec.variables`: read as `variables.NAME`, and
+/// evaluated when first read, at most once per unit, or once per element when it reads the
+/// element ([`crate::eval::variables`]).
 #[derive(Clone, Debug)]
 pub struct Variable {
     /// The name after `variables.`.

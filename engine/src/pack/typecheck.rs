@@ -660,6 +660,34 @@ mod tests {
         assert!(messages(&env, "[1, 'a'].exists(x, x == 1) && {'a': 1}.a + 1 == 2").is_empty());
     }
 
+    /// The standard library, the extensions and the macros celador enables pass the check.
+    #[test]
+    fn valid_expressions_pass() {
+        let env = Environment::document();
+        for expr in [
+            "[3, 1, 2].sortBy(x, -x) == [3, 2, 1]",
+            "math.greatest(1, 2, 3) == 3 && math.least([1.5, 2.5]) == 1.5 && math.abs(-1) == 1",
+            "optional.of(doc).hasValue() && doc.?a.orValue(1) == 1 && {'a': 1}[?'b'].orValue(2) == 2",
+            "'%s-%d'.format(['a', 1]) == 'a-1' && strings.quote('x') != '' && 'abc'.reverse() == 'cba'",
+            "[1, 2].map(x, x > 1, x * 2) == [4] && [1, 2].exists_one(x, x == 1) && [1].existsOne(x, true)",
+            "lists.range(3).flatten().distinct().sort().slice(0, 1) == [0] && [[1]].flatten(1) == [1]",
+            "size('a') + size(b'a') + size([1]) + size({'a': 1}) + 'a'.size() == 5",
+            "int('1') + int(1u) + int(1.5) == 3 && uint(1) == 1u && double(1) == 1.0 && string(1) == '1'",
+            "bytes('a') == b'a' && bool('true') && dyn(1) == 1 && type(1) == int && type(doc) != null_type",
+            "1 < 2.5 && 1u <= 2 && 'a' < 'b' && -1 < 0 && 7 % 3 == 1 && 6 / 2 == 3 && 1.5 * 2.0 == 3.0",
+            "doc.a in [1, 2] && 'k' in {'k': 1} && has(doc.a.b) && !has(doc.c)",
+            "components.all(c, c.env.exists(k, k.startsWith('PULUMI_') && c.env[k].set))",
+            "resources.map(r, r.attrs).filter(a, 'x' in a).size() >= 0 && oldDoc == null",
+            "matches('a', 'a') && 'a'.matches('a') && 'a,b'.split(',').join('-') == 'a-b'",
+            "blocks(doc, ['a', 'b']).size() >= 0 && lookup(doc, 'a.b') == null && paths(doc).size() >= 0",
+            "camelCase('a_b') == 'aB' && 'aB'.snakeCase() == 'a_b' && one(doc.x) != 1 && descendants(doc).size() >= 0",
+        ] {
+            let program = crate::eval::functions::cel_env().compile(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
+            let checked = check_program(&env, &program);
+            assert!(checked.problems.is_empty(), "{expr}: {:?}", checked.problems);
+        }
+    }
+
     #[test]
     fn variables_are_declared_by_the_caller() {
         let mut env = Environment::document();

@@ -176,7 +176,7 @@ impl Indexer for LazyVariables {
     {
         let key = key_text(idx).unwrap_or_default();
         match self.position(&key) {
-            Some(i) => self.value(i).map(|v| CowVal::Borrowed(v)),
+            Some(i) => self.value(i).map(CowVal::Borrowed),
             None => Err(ExecutionError::NoSuchKey(Arc::new(key.into_owned()))),
         }
     }

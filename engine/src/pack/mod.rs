@@ -829,11 +829,7 @@ fn check_rule_expressions(
             ));
         }
     }
-    let mut element = element;
-    element.declare_variable(
-        "variables",
-        verify::rule_environment(rule.scope, &[], &types).variable("variables").cloned().unwrap_or(Type::Dyn),
-    );
+    element.declare_variable("variables", verify::variables_type(&types));
     for (program, token) in &rule.element {
         let (_, read) = verify::check_expression(&element, program, place(token), &pack.types, problems);
         reads.extend(read.into_iter().map(|(name, _, _)| name));

@@ -181,8 +181,13 @@ pub(super) fn rule_environment(scope: Scope, params: &[&str], variables: &BTreeM
         Scope::Deployment => Environment::deployment(),
     };
     env.declare_variable("params", Type::record(params.iter().map(|p| (*p, Type::Dyn))));
-    env.declare_variable("variables", Type::record(variables.iter().map(|(k, v)| (k.as_str(), v.ty.clone()))));
+    env.declare_variable("variables", variables_type(variables));
     env
+}
+
+/// The type of `variables` holding these.
+pub(super) fn variables_type(variables: &BTreeMap<String, NamedType>) -> Type {
+    Type::record(variables.iter().map(|(k, v)| (k.as_str(), v.ty.clone())))
 }
 
 /// The environment a pack's variables are checked in: the variables of every scope, and

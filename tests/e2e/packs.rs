@@ -65,6 +65,28 @@ fn toml_syntax_error() {
     assert_pack_error(&pack, 8, 22, "invalid rule pack");
 }
 
+/// A name the environment does not declare is a pack error in `check`, `rules`, `explain` and
+/// `test` alike (not a `rule-error` on every document), with a suggestion.
+#[test]
+fn unknown_function_is_a_located_pack_error_with_a_suggestion() {
+    let pack = format!(
+        "{HEADER}[[rule]]\nid = \"E2E-1\"\ntitle = \"t\"\nseverity = \"high\"\nkinds = [\"kubernetes\"]\neach = 'components'\nas = 'c'\nassert = 'imageRepo(c.image) == \"x\"'\nmessage = 'm'\n"
+    );
+    let (line, column) = line_col_of(&pack, "imageRepo");
+    assert_eq!((line, column), (13, 11));
+    assert_pack_error(&pack, line, column, "unknown function `imageRepo` (did you mean `imageRepository`?)");
+}
+
+#[test]
+fn unknown_identifier_in_a_pack_variable_is_a_located_pack_error() {
+    let pack = format!(
+        "{HEADER}[[variables]]\nname = \"kind\"\nexpression = 'dco.kind'\n\n[[rule]]\nid = \"E2E-1\"\ntitle = \"t\"\nseverity = \"high\"\nkinds = [\"kubernetes\"]\nassert = 'variables.kind != \"Secret\"'\nmessage = 'm'\n"
+    );
+    let (line, column) = line_col_of(&pack, "dco");
+    assert_eq!((line, column), (8, 15));
+    assert_pack_error(&pack, line, column, "unknown identifier `dco` (did you mean `doc`?)");
+}
+
 #[test]
 fn unknown_key_in_a_rule() {
     let pack = format!(

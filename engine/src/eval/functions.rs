@@ -69,7 +69,14 @@ fn matches(this: &CelString<'_>, re: &CelString<'_>) -> Result<CelBool, Executio
     Ok(CelBool::from(regex(re.inner())?.is_match(this.inner())))
 }
 
-/// A root context holding celador's functions; evaluation scopes are children of it.
+/// The root context holding celador's functions, built once per process; evaluation scopes
+/// are children of it.
+pub fn root() -> &'static Context<'static, 'static> {
+    static ROOT: OnceLock<Context<'static, 'static>> = OnceLock::new();
+    ROOT.get_or_init(root_context)
+}
+
+/// A new root context holding celador's functions.
 pub fn root_context() -> Context<'static, 'static> {
     let mut ctx = Context::with_env(cel_env());
     // Every name is unique and shadows nothing in the environment (a test registers them all
@@ -117,6 +124,14 @@ fn register(ctx: &mut Context<'static, 'static>) -> Result<(), DeclarationError>
     ctx.add_function("descendants", descendants)?;
     // The Kubernetes CEL libraries (lists, regex, URLs, IPs and CIDRs, quantities).
     super::kubernetes::register(ctx)?;
+    let blocks: RawFunction = Box::new(blocks);
+    ctx.add_function("blocks", blocks)?;
+    let lookup: RawFunction = Box::new(lookup);
+    ctx.add_function("lookup", lookup)?;
+    ctx.add_function("paths", paths)?;
+    // Names.
+    ctx.add_function("camelCase", camel_case)?;
+    ctx.add_function("snakeCase", snake_case)?;
     Ok(())
 }
 
@@ -210,6 +225,193 @@ fn descendants<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, '
     let mut out = Vec::new();
     walk(v, 0, &mut out);
     Ok(CowVal::owned(cel::common::types::CelList::from(out)))
+}
+
+/// The arguments of a call `f(a, b…)` or `a.f(b…)`, receiver first.
+fn all_args<'a, 'v>(ftx: &'a FunctionContext<'_, 'v>) -> Vec<&'a (dyn Val + 'v)> {
+    ftx.this.as_deref().into_iter().chain(ftx.args.iter().map(|a| &**a)).collect()
+}
+
+/// The maps among the blocks of `v`: a list's map elements, or `v` itself when it is a map.
+fn push_blocks<'v>(v: &(dyn Val + 'v), out: &mut Vec<Box<dyn Val + 'v>>) {
+    match v.get_type().name() {
+        "map" => out.push(v.clone_as_boxed()),
+        "list" => {
+            let Some(iterable) = v.as_iterable() else { return };
+            let mut iter = iterable.iter();
+            while let Some(item) = iter.next() {
+                if item.get_type().name() == "map" {
+                    out.push(item.clone_as_boxed());
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `blocks(x: dyn) -> list`, `blocks(x: dyn, keys: list(string)) -> list`: the nested blocks
+/// of an attribute, however it is written. Terraform keeps a nested block as a list of maps
+/// (`rule = [{…}]`), Pulumi as a map or a list of maps, under a singular or a plural name
+/// (`rule` / `rules`): `blocks(x)` is the maps of a list, `[x]` for a map, `[]` for anything
+/// else (`null`, absent); `blocks(x, keys)` is the blocks under each of `keys` of the map `x`,
+/// in order. Maps keep their locations.
+///
+/// `blocks({'rule': [{'a': 1}], 'rules': {'a': 2}}, ['rule', 'rules'])` → `[{'a': 1}, {'a': 2}]`
+fn blocks<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    let args = all_args(ftx);
+    let mut out = Vec::new();
+    match args.as_slice() {
+        [x] => push_blocks(*x, &mut out),
+        [x, keys] => {
+            let Some(keys) = keys.as_iterable().filter(|_| keys.get_type().name() == "list") else {
+                return Err(ExecutionError::function_error("blocks", "the keys must be a list of strings"));
+            };
+            let indexer = x.as_indexer().filter(|_| x.get_type().name() == "map");
+            let mut iter = keys.iter();
+            while let Some(key) = iter.next() {
+                if key.downcast_ref::<CelString>().is_none() {
+                    return Err(ExecutionError::function_error("blocks", "the keys must be a list of strings"));
+                }
+                if let Some(found) = indexer.and_then(|i| i.get(key).ok()) {
+                    push_blocks(&*found, &mut out);
+                }
+            }
+        }
+        _ => return Err(ExecutionError::invalid_argument_count(2, args.len())),
+    }
+    Ok(CowVal::owned(cel::common::types::CelList::from(out)))
+}
+
+/// `lookup(x: dyn, path: list) -> dyn`, `lookup(x: dyn, path: string) -> dyn`: the value at
+/// `path` inside `x`, `null` when any step is missing. A list path holds map keys (strings)
+/// and list indexes (ints); a string path is keys separated by `.`. Maps and lists keep their
+/// locations. A path step that is neither a string nor an int is an error.
+///
+/// `lookup({'a': [{'b': 1}]}, ['a', 0, 'b'])` → `1`; `lookup({'a': {'b': 1}}, 'a.c')` → `null`
+fn lookup<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>, ExecutionError> {
+    let args = all_args(ftx);
+    let [x, path] = args.as_slice() else {
+        return Err(ExecutionError::invalid_argument_count(2, args.len()));
+    };
+    let mut steps: Vec<Box<dyn Val + 'v>> = Vec::new();
+    if let Some(text) = as_str(*path) {
+        steps.extend(text.split('.').map(|k| Box::new(CelString::from(k.to_owned())) as Box<dyn Val>));
+    } else if let Some(iterable) = path.as_iterable().filter(|_| path.get_type().name() == "list") {
+        let mut iter = iterable.iter();
+        while let Some(step) = iter.next() {
+            steps.push(step.clone_as_boxed());
+        }
+    } else {
+        return Err(ExecutionError::function_error("lookup", "the path must be a string or a list"));
+    }
+    let mut current: Box<dyn Val + 'v> = x.clone_as_boxed();
+    for step in steps {
+        let found = match (current.get_type().name(), step.get_type().name()) {
+            ("map", "string") => current.as_indexer().and_then(|i| i.get(&*step).ok()).map(CowVal::into_owned),
+            ("list", "int") => {
+                let index = step.downcast_ref::<CelInt>().map_or(-1, |i| *i.inner());
+                let size = current.as_sizer().map_or(0, |s| *s.size().inner());
+                if (0..size).contains(&index) {
+                    current.as_indexer().and_then(|i| i.get(&*step).ok()).map(CowVal::into_owned)
+                } else {
+                    None
+                }
+            }
+            (_, "string" | "int") => None,
+            (_, other) => {
+                return Err(ExecutionError::function_error(
+                    "lookup",
+                    format!("a path step is a string key or an int index, not {other}"),
+                ));
+            }
+        };
+        match found {
+            Some(value) => current = value,
+            None => return Ok(CowVal::owned(cel::common::types::CelNull)),
+        }
+    }
+    Ok(CowVal::Owned(current))
+}
+
+/// `paths(x: dyn) -> list`: the path of every leaf below `x`, as `lookup` takes it: a list of
+/// map keys and list indexes, depth-first in document order. A leaf is a value that is not a
+/// map or a list, or an empty one; `x` itself is not one of its leaves. Walks at most 64
+/// levels deep. With `lookup`, walks two trees that mirror each other (a Terraform plan's
+/// `after_sensitive` mask and the values it marks).
+///
+/// `paths({'a': {'b': true}, 'c': [1]})` → `[['a', 'b'], ['c', 0]]`
+fn paths(ftx: &FunctionContext<'_, '_>) -> Result<Value, ExecutionError> {
+    fn walk(v: &dyn Val, path: &mut Vec<Value>, depth: usize, out: &mut Vec<Value>) {
+        let kind = v.get_type().name();
+        let size = v.as_sizer().map_or(0, |s| *s.size().inner());
+        if !matches!(kind, "map" | "list") || size == 0 {
+            if !path.is_empty() {
+                out.push(Value::List(Arc::new(path.clone())));
+            }
+            return;
+        }
+        if depth > 64 {
+            return;
+        }
+        let (Some(iterable), Some(indexer)) = (v.as_iterable(), v.as_indexer()) else { return };
+        let mut iter = iterable.iter();
+        let mut index = 0i64;
+        while let Some(item) = iter.next() {
+            if kind == "map" {
+                let Ok(key) = Value::try_from(item) else { continue };
+                let Ok(child) = indexer.get(item) else { continue };
+                path.push(key);
+                walk(&*child, path, depth + 1, out);
+            } else {
+                path.push(Value::Int(index));
+                walk(item, path, depth + 1, out);
+                index += 1;
+            }
+            path.pop();
+        }
+    }
+    let v = only_arg(ftx)?;
+    let mut out = Vec::new();
+    walk(v, &mut Vec::new(), 0, &mut out);
+    Ok(Value::List(Arc::new(out)))
+}
+
+// ----------------------------------------------------------------------------------------------
+// Names
+// ----------------------------------------------------------------------------------------------
+
+/// `camelCase(s: string) -> string`: a snake_case name in camelCase, the way Pulumi spells
+/// Terraform's attribute names: each `_` dropped and the letter after it upper-cased (ASCII).
+///
+/// `camelCase('storage_encrypted')` → `'storageEncrypted'`
+fn camel_case(This(s): This<Arc<String>>) -> Arc<String> {
+    let mut words = s.split('_');
+    let mut out = words.next().unwrap_or_default().to_owned();
+    for word in words {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.push_str(chars.as_str());
+        }
+    }
+    string(out)
+}
+
+/// `snakeCase(s: string) -> string`: a camelCase name in snake_case: each ASCII upper-case
+/// letter lower-cased after a `_`.
+///
+/// `snakeCase('blockPublicAcls')` → `'block_public_acls'`
+fn snake_case(This(s): This<Arc<String>>) -> Arc<String> {
+    let mut out = String::with_capacity(s.len() + 4);
+    for c in s.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    string(out)
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -730,8 +932,12 @@ mod tests {
         cel_env().compile(expr).unwrap().execute(&scope).unwrap_or_else(|e| panic!("{expr}: {e}"))
     }
 
+    /// Every registered function is declared for the pack checker
+    /// ([`crate::pack::environment::CELADOR_FUNCTIONS`]), and each declared signature heads a
+    /// row of `docs/cel-functions.md`, which documents nothing else.
     #[test]
-    fn every_function_registers_and_is_documented() {
+    fn every_function_registers_is_declared_and_is_documented() {
+        use crate::pack::environment::CELADOR_FUNCTIONS;
         register(&mut Context::with_env(cel_env())).unwrap();
         let docs = include_str!("../../../docs/cel-functions.md");
         let source = include_str!("functions.rs");
@@ -740,10 +946,21 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.split_once('"').map(|(name, _)| name))
             .collect();
-        assert!(names.len() >= 24, "{names:?}");
-        for name in names {
-            assert!(docs.contains(&format!("`{name}(")), "{name} is missing from docs/cel-functions.md");
+        assert!(names.len() >= 28, "{names:?}");
+        let declared = |name: &str| CELADOR_FUNCTIONS.iter().any(|s| s.starts_with(&format!("{name}(")));
+        for name in &names {
+            assert!(declared(name), "{name} is not declared in pack::environment::CELADOR_FUNCTIONS");
         }
+        for signature in CELADOR_FUNCTIONS {
+            let name = signature.split('(').next().unwrap_or_default();
+            assert!(names.contains(&name), "{signature} is declared but not registered");
+            let row = format!("| `{}` |", signature.replace('|', "\\|"));
+            assert!(docs.contains(&row), "docs/cel-functions.md has no row for `{signature}`");
+        }
+        // The Kubernetes libraries are documented by family (`vap::library` checks them).
+        let celadors = docs.split("## Kubernetes libraries").next().unwrap_or_default();
+        let documented = celadors.lines().filter(|l| l.starts_with("| `") && l.contains(") -> ")).count();
+        assert_eq!(documented, CELADOR_FUNCTIONS.len(), "docs/cel-functions.md documents undeclared signatures");
     }
 
     #[test]
@@ -769,6 +986,62 @@ mod tests {
         assert_eq!(program.execute(&root_context()).unwrap(), Value::Int(6));
         let program = cel_env().compile("descendants({'a': {'b': 'x'}}).exists(v, v == 'x')").unwrap();
         assert_eq!(program.execute(&root_context()).unwrap(), Value::Bool(true));
+    }
+
+    #[test]
+    fn blocks_read_nested_blocks_however_they_are_written() {
+        assert!(yes(
+            "blocks({'rule': [{'a': 1}, 'x'], 'rules': {'a': 2}, 'other': [{'a': 3}]}, ['rule', 'rules']) == [{'a': 1}, {'a': 2}]"
+        ));
+        assert!(yes("blocks([{'a': 1}, [{'a': 2}]]) == [{'a': 1}] && blocks({'a': 1}) == [{'a': 1}]"));
+        assert!(yes(
+            "blocks(null) == [] && blocks('x') == [] && blocks(null, ['a']) == [] && blocks({'a': null}, ['a']) == []"
+        ));
+        assert!(yes("{'rules': {'a': 2}}.blocks(['rules']).size() == 1"));
+        assert!(fails("blocks({}, 'rule')").contains("list of strings"));
+        assert!(fails("blocks({}, [1])").contains("list of strings"));
+    }
+
+    #[test]
+    fn lookup_follows_paths_of_keys_and_indexes() {
+        assert!(yes("lookup({'a': [{'b': 1}]}, ['a', 0, 'b']) == 1"));
+        assert!(yes("lookup({'a': {'b': 1}}, 'a.b') == 1 && lookup({'a': {'b': 1}}, 'a.c') == null"));
+        assert!(yes("lookup({'a': [1]}, ['a', 1]) == null && lookup({'a': [1]}, ['a', -1]) == null"));
+        assert!(yes("lookup({'a': 1}, ['a', 'b']) == null && lookup({'a': 1}, []) == {'a': 1}"));
+        assert!(yes("{'a': 1}.lookup('a') == 1"));
+        assert!(fails("lookup({'a': 1}, [1.5])").contains("string key or an int index"));
+        use crate::eval::value::{DocMap, loc_of_val};
+        let text = r#"{"a": [{"b": 1}]}"#;
+        let mut ctx = root_context();
+        ctx.add_variable_as_val("doc", Box::new(DocMap::from_node(&load_json(FileId(0), text).unwrap())));
+        let program = cel_env().compile("lookup(doc, ['a', 0])").unwrap();
+        let value = Value::resolve_val(program.expression(), &ctx).unwrap();
+        let loc = loc_of_val(&*value).expect("a document map keeps its location");
+        assert_eq!(&text[loc.span.range()], r#"{"b": 1}"#);
+    }
+
+    #[test]
+    fn paths_lead_to_every_leaf_in_document_order() {
+        assert!(yes(
+            "paths({'a': {'b': true, 'c': {}}, 'd': [1, [2]]}).map(p, p.map(k, string(k)).join('/')).sort() == ['a/b', 'a/c', 'd/0', 'd/1/0']"
+        ));
+        let in_order = eval_doc("paths(doc)", r#"{"z": {"y": 1, "b": [true]}, "a": 2}"#);
+        let expected = eval("[['z', 'y'], ['z', 'b', 0], ['a']]");
+        assert_eq!(in_order, expected, "document order");
+        assert!(yes("paths(1) == [] && paths({}) == [] && paths([]) == []"));
+        assert!(yes("paths({'a': {'b': 1}}).all(p, lookup({'a': {'b': 1}}, p) == 1)"));
+        assert!(yes("{'a': 1}.paths() == [['a']]"));
+    }
+
+    #[test]
+    fn names_convert_between_snake_and_camel_case() {
+        assert_eq!(text("camelCase('storage_encrypted')"), "storageEncrypted");
+        assert_eq!(text("camelCase('password')"), "password");
+        assert_eq!(text("camelCase('a__b_')"), "aB");
+        assert_eq!(text("'ses_smtp_password_v4'.camelCase()"), "sesSmtpPasswordV4");
+        assert_eq!(text("snakeCase('blockPublicAcls')"), "block_public_acls");
+        assert_eq!(text("snakeCase('sesSmtpPasswordV4')"), "ses_smtp_password_v4");
+        assert_eq!(text("snakeCase('password')"), "password");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod functions;
 pub mod kubernetes;
 pub mod value;
+pub mod variables;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::pack::{Rule, Secret, Variable};
@@ -17,6 +18,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
 use std::sync::Arc;
 use value::{Access, Loc, loc_of_val, reset_access};
+use variables::LazyVariables;
 
 /// The variables and identity of one evaluation unit.
 pub struct Unit {
@@ -44,7 +46,7 @@ pub struct Failure {
 
 /// Evaluates rules; holds the shared root context.
 pub struct Evaluator {
-    root: Context<'static, 'static>,
+    root: &'static Context<'static, 'static>,
 }
 
 impl Default for Evaluator {
@@ -56,7 +58,7 @@ impl Default for Evaluator {
 impl Evaluator {
     /// Builds the root context once.
     pub fn new() -> Self {
-        Self { root: functions::root_context() }
+        Self { root: functions::root() }
     }
 
     /// Runs one rule on one unit, returning each failing element.
@@ -67,14 +69,16 @@ impl Evaluator {
         }
         scope.add_variable_as_val("params", params.clone_as_boxed());
         let mut failures = Vec::new();
-        // Without `each` the unit is the element: every variable is evaluated here.
-        let unit_level = |v: &&Variable| rule.each.is_none() || !v.per_element;
-        let mut values = Vec::new();
-        if let Err(failure) =
-            bind_variables(rule, rule.variables.iter().filter(unit_level), &mut scope, &mut values, unit.loc.anchor())
-        {
-            failures.push(failure);
-            return failures;
+        // Without `each` the unit is the element: every variable is evaluated at its level.
+        let per_element = |v: &Variable| rule.each.is_some() && v.per_element;
+        let mut bindings: Vec<(Arc<str>, Box<dyn Val>)> = Vec::new();
+        if !rule.variables.is_empty() {
+            bindings = unit.vars.iter().map(|(name, val)| (Arc::from(*name), val.clone_as_boxed())).collect();
+            bindings.push((Arc::from("params"), params.clone_as_boxed()));
+        }
+        let unit_variables = LazyVariables::new(&rule.variables, |v| !per_element(v), bindings.clone(), None);
+        if !rule.variables.is_empty() {
+            scope.add_variable_as_val("variables", Box::new(unit_variables.clone()));
         }
         let Some(each) = &rule.each else {
             self.check_element(rule, &scope, unit.loc.anchor(), &mut failures);
@@ -104,19 +108,22 @@ impl Evaluator {
                 return failures;
             }
         };
+        let any_per_element = rule.variables.iter().any(per_element);
         for element in elements {
             let mut inner = scope.new_inner_scope();
+            if any_per_element {
+                let mut element_bindings = bindings.clone();
+                element_bindings.push((rule.bind.clone(), element.value.clone_as_boxed()));
+                if let Some(key) = &element.key {
+                    element_bindings.push((Arc::from("key"), Box::new(CelString::from(key.clone()))));
+                }
+                let variables =
+                    LazyVariables::new(&rule.variables, per_element, element_bindings, Some(unit_variables.clone()));
+                inner.add_variable_as_val("variables", Box::new(variables));
+            }
             inner.add_variable_as_val(&*rule.bind, element.value);
             if let Some(key) = element.key {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
-            }
-            if rule.variables.iter().any(|v| v.per_element) {
-                let mut element_values = values.clone();
-                let per_element = rule.variables.iter().filter(|v| v.per_element);
-                if let Err(failure) = bind_variables(rule, per_element, &mut inner, &mut element_values, element.span) {
-                    failures.push(failure);
-                    continue;
-                }
             }
             self.check_element(rule, &inner, element.span, &mut failures);
         }
@@ -168,30 +175,6 @@ impl Evaluator {
             Err(e) => failures.push(rule_error(rule, span, "assert", &e)),
         }
     }
-}
-
-/// Evaluates `variables` in order in `ctx`, each seeing the ones before it, and binds them all
-/// as `variables`; `values` holds those bound before (the unit's, for an element).
-fn bind_variables<'a>(
-    rule: &Rule,
-    variables: impl Iterator<Item = &'a Variable>,
-    ctx: &mut Context<'_, 'static>,
-    values: &mut Vec<(String, Arc<dyn Val>)>,
-    span: Span,
-) -> Result<(), Failure> {
-    for variable in variables {
-        let value = match Value::resolve_val(variable.program.expression(), ctx) {
-            Ok(value) => value.into_owned(),
-            // A policy's variables are lazy in the API server: one that fails only matters
-            // when an expression reads it (then as a missing key).
-            Err(_) if rule.admission.is_some() => continue,
-            Err(e) => return Err(rule_error(rule, span, &format!("variables.{}", variable.name), &e)),
-        };
-        values.push((variable.name.to_string(), Arc::from(value)));
-        let bound = value::VarMap::new(values.clone());
-        ctx.add_variable_as_val("variables", Box::new(bound));
-    }
-    Ok(())
 }
 
 struct Element {

@@ -214,7 +214,7 @@ pub fn loc_of_val(val: &dyn Val) -> Option<Loc> {
     any.downcast_ref::<DocMap>().map(DocMap::loc).or_else(|| any.downcast_ref::<DocList>().map(DocList::loc))
 }
 
-fn key_text<'a>(idx: &'a dyn Val) -> Option<std::borrow::Cow<'a, str>> {
+pub(super) fn key_text<'a>(idx: &'a dyn Val) -> Option<std::borrow::Cow<'a, str>> {
     if let Some(s) = idx.downcast_ref::<CelString>() {
         return Some(std::borrow::Cow::Borrowed(s.inner()));
     }
@@ -483,9 +483,9 @@ impl<'b, 'w> CelIterator<'b, 'w> for SliceIter<'b> {
     }
 }
 
-struct KeyIter<'b> {
-    keys: &'b [CelString<'static>],
-    pos: usize,
+pub(super) struct KeyIter<'b> {
+    pub(super) keys: &'b [CelString<'static>],
+    pub(super) pos: usize,
 }
 
 impl<'b, 'w> CelIterator<'b, 'w> for KeyIter<'b> {
@@ -493,116 +493,5 @@ impl<'b, 'w> CelIterator<'b, 'w> for KeyIter<'b> {
         let key = self.keys.get(self.pos)?;
         self.pos += 1;
         Some(key)
-    }
-}
-
-/// The `variables` a rule reads: named values computed by its `[[rule.variables]]`, kept as
-/// the values themselves, so a variable holding part of a document keeps its locations.
-#[derive(Clone, Debug, Default)]
-pub struct VarMap(Arc<VarEntries>);
-
-/// Names and values, by position; values are shared, so an element's variables reuse its
-/// unit's without copying them.
-type VarEntries = (Vec<CelString<'static>>, Vec<Arc<dyn Val>>);
-
-impl VarMap {
-    /// A map of these names and values (names are unique).
-    pub fn new(entries: Vec<(String, Arc<dyn Val>)>) -> Self {
-        let (names, values): (Vec<_>, Vec<_>) = entries.into_iter().map(|(k, v)| (CelString::from(k), v)).unzip();
-        Self(Arc::new((names, values)))
-    }
-
-    fn position(&self, key: &str) -> Option<usize> {
-        self.0.0.iter().position(|k| k.inner() == key)
-    }
-}
-
-impl Val for VarMap {
-    fn get_type(&self) -> &Type {
-        &types::MAP_TYPE
-    }
-
-    fn cel_type() -> &'static Type {
-        &types::MAP_TYPE
-    }
-
-    fn as_container(&self) -> Option<&dyn Container> {
-        Some(self)
-    }
-
-    fn as_indexer<'b, 'v>(&'b self) -> Option<&'b (dyn Indexer + 'v)>
-    where
-        Self: 'v,
-    {
-        Some(self)
-    }
-
-    fn as_iterable<'b, 'v>(&'b self) -> Option<&'b (dyn Iterable + 'v)>
-    where
-        Self: 'v,
-    {
-        Some(self)
-    }
-
-    fn as_sizer(&self) -> Option<&dyn Sizer> {
-        Some(self)
-    }
-
-    fn equals(&self, other: &dyn Val) -> bool {
-        other.as_any().and_then(|a| a.downcast_ref::<VarMap>()).is_some_and(|o| Arc::ptr_eq(&self.0, &o.0))
-    }
-
-    fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
-    where
-        Self: 'v,
-    {
-        Box::new(self.clone())
-    }
-
-    fn as_any(&self) -> Option<&dyn Any> {
-        Some(self)
-    }
-}
-
-impl StaticVal for VarMap {}
-
-impl Container for VarMap {
-    fn contains(&self, value: &dyn Val) -> Result<bool, ExecutionError> {
-        Ok(key_text(value).is_some_and(|k| self.position(&k).is_some()))
-    }
-}
-
-impl Indexer for VarMap {
-    fn get<'b, 'v>(&'b self, idx: &dyn Val) -> Result<CowVal<'b, 'v>, ExecutionError>
-    where
-        Self: 'v,
-    {
-        let key = key_text(idx).unwrap_or_default();
-        match self.position(&key) {
-            Some(i) => Ok(CowVal::Borrowed(&*self.0.1[i])),
-            None => Err(ExecutionError::NoSuchKey(Arc::new(key.into_owned()))),
-        }
-    }
-
-    fn steal<'v>(self: Box<Self>, idx: &dyn Val) -> Result<Box<dyn Val + 'v>, ExecutionError>
-    where
-        Self: 'v,
-    {
-        self.get(idx).map(CowVal::into_owned)
-    }
-}
-
-impl Iterable for VarMap {
-    fn iter<'b, 'v>(&'b self) -> Box<dyn CelIterator<'b, 'v> + 'b>
-    where
-        Self: 'v,
-    {
-        Box::new(KeyIter { keys: &self.0.0, pos: 0 })
-    }
-}
-
-impl Sizer for VarMap {
-    fn size(&self) -> CelInt {
-        CelInt::from(self.0.0.len() as i64)
     }
 }

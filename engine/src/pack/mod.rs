@@ -3,20 +3,24 @@
 //! A pack is either one TOML file (`[pack]` plus `[[rule]]`s) or a directory holding
 //! `pack.toml` and any number of rule files (`[[rule]]`s), each rule's fixtures in a directory
 //! named like its file (`tls/PSH-TLS-008.toml` → `tls/PSH-TLS-008/`). Every problem in a pack
-//! (TOML syntax, an unknown key, a CEL syntax error) is reported at its line and column in
-//! the pack file; a CEL error is mapped from the expression into the TOML string holding it.
+//! (TOML syntax, an unknown key, a CEL syntax error, an expression the declared environment
+//! rejects: [`environment`], [`typecheck`]) is reported at its line and column in the pack
+//! file; a CEL error is mapped from the expression into the TOML string holding it.
 //!
 //! A pack of YAML files holding Kubernetes ValidatingAdmissionPolicies is loaded by
 //! [`crate::vap`] into the same rules.
 
 mod components;
 mod docs;
+pub mod environment;
 mod expr;
 mod schema;
 mod template;
+pub mod typecheck;
+mod verify;
 
 pub use docs::{reference_markdown, rule_markdown};
-pub(crate) use expr::{CompileError, compile as compile_expression};
+pub(crate) use expr::{CompileError, compile as compile_cel};
 pub use schema::toml_to_node as toml_value_to_node;
 pub use template::Template;
 
@@ -154,7 +158,8 @@ pub struct Rule {
     pub locate: Option<Arc<Program>>,
     /// Places reported as `related`: a list of values.
     pub related: Option<Arc<Program>>,
-    /// `[[rule.variables]]`, in order: named expressions read as `variables.NAME`.
+    /// Named expressions read as `variables.NAME`: the pack's `[[variables]]` the rule reads
+    /// (directly or through others), then its `[[rule.variables]]`, each after those it reads.
     pub variables: Vec<Variable>,
     /// The finding's message.
     pub message: Template,
@@ -187,9 +192,10 @@ pub struct Rule {
     pub admission: Option<Arc<crate::vap::Admission>>,
 }
 
-/// A named expression of a rule (`[[rule.variables]]`), the shape of a Kubernetes
-/// ValidatingAdmissionPolicy's `spec.variables`: each is evaluated at most once per unit, or once
-/// per element when it reads the element, and read as `variables.NAME`.
+/// A named expression of a pack (`[[variables]]`) or a rule (`[[rule.variables]]`), the shape of
+/// a Kubernetes ValidatingAdmissionPolicy's `spec.variables`: read as `variables.NAME`, and
+/// evaluated when first read, at most once per unit, or once per element when it reads the
+/// element ([`crate::eval::variables`]).
 #[derive(Clone, Debug)]
 pub struct Variable {
     /// The name after `variables.`.
@@ -358,6 +364,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let mut rules: Vec<Arc<Rule>> = Vec::new();
     let mut jobs: Vec<CompileJob> = Vec::new();
     let mut declared = Vec::new();
+    let mut pack_variables: Vec<(schema::VariableToml, FileId, Arc<SourceFile>)> = Vec::new();
     let single_file = files.len() == 1;
     for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
         let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
@@ -371,14 +378,24 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
             }
         };
         let declares_pack = parsed.pack.is_some();
+        if parsed.pack.is_none()
+            && let Some(first) = parsed.variables.first()
+        {
+            problems.push(Problem::at(
+                Span::new(id, first.name.span().start, first.name.span().end),
+                "pack variables (`[[variables]]`) belong beside `[pack]`, in pack.toml; a rule's own are `[[rule.variables]]`",
+            ));
+        }
         if let Some(pack) = parsed.pack {
             meta = Some(PackMeta { id: pack.id, version: pack.version, title: pack.title, docs: pack.docs });
+            pack_variables.extend(parsed.variables.into_iter().map(|v| (v, id, source.clone())));
         }
         components::declare(parsed.component, id, declares_pack, &mut declared, &mut problems);
         let pack_id = meta.as_ref().map(|m| m.id.clone()).unwrap_or_default();
         let base_dir = file.relative.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
         jobs.extend(parsed.rule.into_iter().map(|rule| (rule, id, source.clone(), pack_id.clone(), base_dir.clone())));
     }
+    let pack_variables = compile_pack_variables(pack_variables, &env, &mut problems);
     // Compiling CEL is most of a cold start (the built-in pack: ~70% of `celador check` on one
     // file): the rules are compiled on two threads, both on the compiler's large stack.
     // Rules alternate between the threads (sizes vary along a pack), then return to pack order.
@@ -386,7 +403,7 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let compile = |jobs: Vec<(usize, CompileJob)>| -> Vec<Compiled> {
         jobs.into_iter()
             .map(|(i, (rule, id, source, pack_id, base_dir))| {
-                (i, compile_rule(rule, id, &source, &env, &pack_id, &base_dir))
+                (i, compile_rule(rule, id, &source, &env, &pack_id, &base_dir, &pack_variables))
             })
             .collect()
     };
@@ -449,6 +466,101 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     Ok(Pack { meta, rules, files, notes: Vec::new(), components })
 }
 
+/// Compiles one expression, reporting syntax errors and expressions nested too deep at their
+/// place in the pack file.
+fn compile_expression(
+    env: &cel::Env,
+    source: &SourceFile,
+    file: FileId,
+    expr: &toml::Spanned<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<Program> {
+    match expr::compile(env, expr.get_ref()) {
+        Ok(program) => Some(program),
+        Err(expr::CompileError::TooDeep { offset }) => {
+            let at = cel_position(source, expr.span(), template::position_in(expr.get_ref(), offset));
+            problems.push(Problem::at(
+                Span::new(file, at, (at + 1).min(source.text.len())),
+                expr::CompileError::too_deep_message(),
+            ));
+            None
+        }
+        Err(expr::CompileError::Syntax(errors)) => {
+            // The first error only: what the parser reports after recovering from it is mostly a
+            // consequence of it (an `unexpected token`, then a missing `)`).
+            for error in errors.errors.into_iter().take(1) {
+                let at = cel_position(source, expr.span(), error.pos);
+                let message = error.msg.trim().to_owned();
+                problems.push(Problem::at(
+                    Span::new(file, at, (at + 1).min(source.text.len())),
+                    format!("CEL syntax error: {message}"),
+                ));
+            }
+            None
+        }
+    }
+}
+
+/// Whether `name` may name a variable: letters, digits and `_`, not starting with a digit.
+fn valid_variable_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A pack's `[[variables]]`, compiled and checked: every rule may read them.
+#[derive(Default)]
+struct PackVariables {
+    /// In an order where each follows those it reads.
+    compiled: Vec<Variable>,
+    /// What each is known to be.
+    types: std::collections::BTreeMap<String, verify::NamedType>,
+    /// Where each is named, for messages.
+    spans: std::collections::BTreeMap<String, Span>,
+}
+
+fn compile_pack_variables(
+    declared: Vec<(schema::VariableToml, FileId, Arc<SourceFile>)>,
+    env: &cel::Env,
+    problems: &mut Vec<Problem>,
+) -> PackVariables {
+    let mut found = Vec::new();
+    let mut compiled = Vec::new();
+    let mut spans = std::collections::BTreeMap::new();
+    for (variable, file, source) in &declared {
+        let name = variable.name.get_ref();
+        let span = Span::new(*file, variable.name.span().start, variable.name.span().end);
+        if !valid_variable_name(name) {
+            found.push(Problem::at(
+                span,
+                format!("invalid variable name `{name}` (letters, digits and `_`, not starting with a digit)"),
+            ));
+        } else if spans.insert(name.clone(), span).is_some() {
+            found.push(Problem::at(span, format!("variable `{name}` is defined twice")));
+        }
+        if let Some(program) = compile_expression(env, source, *file, &variable.expression, &mut found) {
+            compiled.push((name.as_str(), Arc::new(program), variable, *file, source.clone()));
+        }
+    }
+    if !found.is_empty() {
+        problems.append(&mut found);
+        return PackVariables::default();
+    }
+    let named: Vec<verify::Named<'_>> = compiled
+        .iter()
+        .map(|(name, program, variable, file, source)| verify::Named {
+            name,
+            program,
+            place: verify::Place { source, file: *file, token: &variable.expression, offset: 0 },
+        })
+        .collect();
+    let (order, types) = verify::check_named(&verify::pack_environment(), &named, &Default::default(), &[], problems);
+    let compiled = order
+        .into_iter()
+        .map(|i| Variable { name: Arc::from(compiled[i].0), program: compiled[i].1.clone(), per_element: false })
+        .collect();
+    PackVariables { compiled, types, spans }
+}
+
 fn compile_rule(
     rule: RuleToml,
     file: FileId,
@@ -456,59 +568,33 @@ fn compile_rule(
     env: &cel::Env,
     pack: &str,
     base_dir: &str,
+    pack_variables: &PackVariables,
 ) -> Result<Rule, Vec<Problem>> {
     let mut problems = Vec::new();
     let span = |r: std::ops::Range<usize>| Span::new(file, r.start, r.end);
-    let mut compile = |expr: &toml::Spanned<String>| -> Option<Program> {
-        match expr::compile(env, expr.get_ref()) {
-            Ok(program) => Some(program),
-            Err(expr::CompileError::TooDeep { offset }) => {
-                let at = cel_position(source, expr.span(), template::position_in(expr.get_ref(), offset));
-                problems.push(Problem::at(
-                    Span::new(file, at, (at + 1).min(source.text.len())),
-                    expr::CompileError::too_deep_message(),
-                ));
-                None
-            }
-            Err(expr::CompileError::Syntax(errors)) => {
-                // The first error only: what the parser reports after recovering from it is
-                // mostly a consequence of it (an `unexpected token` then a missing `)`).
-                for error in errors.errors.into_iter().take(1) {
-                    let at = cel_position(source, expr.span(), error.pos);
-                    let message = error.msg.trim().to_owned();
-                    problems.push(Problem::at(
-                        Span::new(file, at, (at + 1).min(source.text.len())),
-                        format!("CEL syntax error: {message}"),
-                    ));
-                }
-                None
-            }
-        }
-    };
-    let mut variables = Vec::new();
+    let mut compile = |expr: &toml::Spanned<String>| compile_expression(env, source, file, expr, &mut problems);
+    let mut variables: Vec<(&str, Arc<Program>, &toml::Spanned<String>)> = Vec::new();
     let mut variable_problems = Vec::new();
     let bind = rule.bind.clone().unwrap_or_else(|| "it".to_owned());
+    let mut names = std::collections::BTreeSet::new();
     for variable in &rule.variables {
         let name = variable.name.get_ref();
-        let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !valid_variable_name(name) {
             variable_problems.push(Problem::at(
                 span(variable.name.span()),
                 format!("invalid variable name `{name}` (letters, digits and `_`, not starting with a digit)"),
             ));
-        } else if variables.iter().any(|v: &Variable| &*v.name == name) {
+        } else if !names.insert(name.as_str()) {
             variable_problems
                 .push(Problem::at(span(variable.name.span()), format!("variable `{name}` is defined twice")));
+        } else if pack_variables.spans.contains_key(name) {
+            variable_problems.push(Problem::at(
+                span(variable.name.span()),
+                format!("variable `{name}` is already a variable of the pack: rename this one"),
+            ));
         }
         if let Some(program) = compile(&variable.expression) {
-            let refs = program.references();
-            // Per element when it reads the element (or `key`), or any variable while an earlier
-            // one is per element; otherwise once per unit.
-            let per_element = refs.has_variable(&bind)
-                || refs.has_variable("key")
-                || (refs.has_variable("variables") && variables.iter().any(|v: &Variable| v.per_element));
-            variables.push(Variable { name: Arc::from(name.as_str()), program: Arc::new(program), per_element });
+            variables.push((name.as_str(), Arc::new(program), &variable.expression));
         }
     }
     let when = rule.when.as_ref().map(&mut compile);
@@ -517,11 +603,15 @@ fn compile_rule(
     let locate = rule.locate.as_ref().map(&mut compile);
     let related = rule.related.as_ref().map(&mut compile);
     let mut bad_secret = None;
+    let mut secret_token = None;
     let secret = match rule.secret.as_ref().map(|s| (s, s.get_ref())) {
         None | Some((_, toml::Value::Boolean(false))) => Some(Secret::Never),
         Some((_, toml::Value::Boolean(true))) => Some(Secret::Always),
         Some((spanned, toml::Value::String(expr))) => {
-            compile(&toml::Spanned::new(spanned.span(), expr.clone())).map(|p| Secret::When(Arc::new(p)))
+            let token = toml::Spanned::new(spanned.span(), expr.clone());
+            let compiled = compile(&token).map(|p| Secret::When(Arc::new(p)));
+            secret_token = Some(token);
+            compiled
         }
         Some((spanned, _)) => {
             bad_secret = Some(spanned.span());
@@ -631,6 +721,30 @@ fn compile_rule(
         Some(Secret::When(p)) => Some(&**p),
         _ => None,
     };
+    let variables = check_rule_expressions(
+        &RuleExpressions {
+            scope,
+            bind: &bind,
+            params: rule.params.as_ref().map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default(),
+            variables: &variables,
+            each: each.as_ref().zip(rule.each.as_ref()).and_then(|(p, t)| p.as_ref().map(|p| (p, t))),
+            element: [(&when, &rule.when), (&locate, &rule.locate), (&related, &rule.related)]
+                .into_iter()
+                .filter_map(|(p, t)| Some((p.as_ref()?.as_ref()?, t.as_ref()?)))
+                .chain([(&assert, &rule.assert)])
+                .chain(secret_program.zip(secret_token.as_ref()))
+                .collect(),
+            message: &message,
+            message_token: &rule.message,
+        },
+        source,
+        file,
+        pack_variables,
+        &mut problems,
+    );
+    if !problems.is_empty() {
+        return Err(problems);
+    }
     let programs: Vec<&Program> = [&when, &each, &locate, &related]
         .into_iter()
         .flatten()
@@ -688,6 +802,106 @@ fn compile_rule(
         uses,
         admission: None,
     })
+}
+
+/// A rule's compiled expressions, for [`check_rule_expressions`].
+struct RuleExpressions<'a> {
+    scope: Scope,
+    bind: &'a str,
+    params: Vec<&'a str>,
+    variables: &'a [(&'a str, Arc<Program>, &'a toml::Spanned<String>)],
+    each: Option<(&'a Program, &'a toml::Spanned<String>)>,
+    /// `when`, `assert`, `locate`, `related`, `secret`: evaluated with the element bound.
+    element: Vec<(&'a Program, &'a toml::Spanned<String>)>,
+    message: &'a Template,
+    message_token: &'a toml::Spanned<String>,
+}
+
+/// Checks a rule's expressions against its scope's environment ([`verify`]); returns its
+/// variables (the pack's it reads, then its own) in an order where each follows those it
+/// reads.
+fn check_rule_expressions(
+    rule: &RuleExpressions<'_>,
+    source: &SourceFile,
+    file: FileId,
+    pack: &PackVariables,
+    problems: &mut Vec<Problem>,
+) -> Vec<Variable> {
+    use environment::Type;
+    let place = |token| verify::Place { source, file, token, offset: 0 };
+    let mut reads: Vec<String> = Vec::new();
+    // `each` first, to learn the element's type; the rule's variables are `dyn` until checked.
+    let mut draft_variables = pack.types.clone();
+    for (name, _, _) in rule.variables {
+        draft_variables.insert(
+            (*name).to_owned(),
+            verify::NamedType {
+                ty: Type::Dyn,
+                per_element: false,
+                reads_unit: Vec::new(),
+                reads_variables: Vec::new(),
+            },
+        );
+    }
+    let unit = verify::rule_environment(rule.scope, &rule.params, &draft_variables);
+    let mut element = unit.clone();
+    let mut each_reads = Vec::new();
+    if let Some((program, token)) = rule.each {
+        let (ty, read) = verify::check_expression(&unit, program, place(token), &pack.types, problems);
+        reads.extend(read.iter().map(|(name, _, _)| name.clone()));
+        each_reads = read;
+        element.declare_variable(rule.bind, ty.iterated().unwrap_or(Type::Dyn));
+        element.declare_variable("key", Type::String);
+    }
+    let named: Vec<verify::Named<'_>> = rule
+        .variables
+        .iter()
+        .map(|(name, program, token)| verify::Named { name, program, place: place(token) })
+        .collect();
+    let element_names: &[&str] = if rule.each.is_some() { &[rule.bind, "key"] } else { &[] };
+    let (order, types) = verify::check_named(&element, &named, &pack.types, element_names, problems);
+    if let Some((_, token)) = rule.each {
+        verify::check_each_reads(&each_reads, &types, place(token), problems);
+    }
+    for (name, _, token) in rule.variables {
+        let Some(t) = types.get(*name) else { continue };
+        reads.extend(t.reads_variables.iter().cloned());
+        if let Some(missing) = t.reads_unit.iter().find(|v| element.variable(v).is_none()) {
+            problems.push(Problem::at(
+                Span::new(file, token.span().start, token.span().end),
+                format!("variable `{name}` reads `{missing}` (through a pack variable), which rules of this scope do not have"),
+            ));
+        }
+    }
+    element.declare_variable("variables", verify::variables_type(&types));
+    for (program, token) in &rule.element {
+        let (_, read) = verify::check_expression(&element, program, place(token), &pack.types, problems);
+        reads.extend(read.into_iter().map(|(name, _, _)| name));
+    }
+    for (program, offset) in rule.message.holes() {
+        let hole = verify::Place { source, file, token: rule.message_token, offset };
+        let (_, read) = verify::check_expression(&element, program, hole, &pack.types, problems);
+        reads.extend(read.into_iter().map(|(name, _, _)| name));
+    }
+    // The pack's variables the rule reads, directly or through others, in the pack's order.
+    let mut pack_reads: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for read in &reads {
+        if let Some(t) = pack.types.get(read) {
+            pack_reads.insert(read.clone());
+            pack_reads.extend(t.reads_variables.iter().cloned());
+        }
+    }
+    let mut variables: Vec<Variable> =
+        pack.compiled.iter().filter(|v| pack_reads.contains(&*v.name)).cloned().collect();
+    variables.extend(order.into_iter().map(|i| {
+        let (name, program, _) = &rule.variables[i];
+        Variable {
+            name: Arc::from(*name),
+            program: program.clone(),
+            per_element: types.get(*name).is_some_and(|t| t.per_element),
+        }
+    }));
+    variables
 }
 
 fn parse_line_col(s: &str) -> Option<(usize, usize)> {

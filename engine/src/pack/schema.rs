@@ -11,6 +11,8 @@ use toml::Spanned;
 pub(super) struct PackFileToml {
     pub pack: Option<PackMetaToml>,
     #[serde(default)]
+    pub variables: Vec<VariableToml>,
+    #[serde(default)]
     pub rule: Vec<RuleToml>,
     #[serde(default)]
     pub component: Vec<ComponentToml>,
@@ -67,7 +69,8 @@ pub(super) struct RuleToml {
     pub tests: Vec<FixtureToml>,
 }
 
-/// `[[rule.variables]]`: a named expression, read as `variables.NAME`.
+/// `[[variables]]` of a pack or `[[rule.variables]]`: a named expression, read as
+/// `variables.NAME`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct VariableToml {

@@ -13,7 +13,8 @@ pub struct Template {
 #[derive(Clone, Debug)]
 enum Part {
     Text(String),
-    Expr(std::sync::Arc<Program>),
+    /// A hole's program, and the byte offset of its expression in the template.
+    Expr(std::sync::Arc<Program>, usize),
 }
 
 impl Template {
@@ -41,7 +42,7 @@ impl Template {
             };
             let expr = &after[..close];
             match super::expr::compile(env, expr) {
-                Ok(program) => parts.push(Part::Expr(std::sync::Arc::new(program))),
+                Ok(program) => parts.push(Part::Expr(std::sync::Arc::new(program), consumed + open + 2)),
                 Err(super::expr::CompileError::TooDeep { offset }) => {
                     let at =
                         super::cel_position(source, template.span(), position_in(text, consumed + open + 2 + offset));
@@ -87,8 +88,13 @@ impl Template {
 
     /// The compiled holes.
     pub fn programs(&self) -> impl Iterator<Item = &Program> {
+        self.holes().map(|(program, _)| program)
+    }
+
+    /// The compiled holes, each with the byte offset of its expression in the template.
+    pub(super) fn holes(&self) -> impl Iterator<Item = (&Program, usize)> {
         self.parts.iter().filter_map(|p| match p {
-            Part::Expr(program) => Some(&**program),
+            Part::Expr(program, offset) => Some((&**program, *offset)),
             Part::Text(_) => None,
         })
     }
@@ -99,7 +105,7 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Expr(p) => out.push_str(&eval(p)),
+                Part::Expr(p, _) => out.push_str(&eval(p)),
             }
         }
         out

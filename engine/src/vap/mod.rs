@@ -553,7 +553,7 @@ fn compile_policy(policy: Policy, source: &SourceFile, env: &cel::Env, problems:
     }
     // The conditions were checked one by one, with their positions; together they are one `when`.
     let when = (!conditions.is_empty())
-        .then(|| crate::pack::compile_expression(env, &conditions.join(" && ")).ok())
+        .then(|| crate::pack::compile_cel(env, &conditions.join(" && ")).ok())
         .flatten()
         .map(Arc::new);
     let mut validations = Vec::new();
@@ -586,7 +586,7 @@ fn compile_policy(policy: Policy, source: &SourceFile, env: &cel::Env, problems:
 fn compile(node: &Node, source: &SourceFile, env: &cel::Env, problems: &mut Vec<Problem>) -> Option<Program> {
     let text = node.as_str().unwrap_or_default();
     let map = ScalarMap::new(&source.text, node);
-    match crate::pack::compile_expression(env, text) {
+    match crate::pack::compile_cel(env, text) {
         Ok(program) => {
             let unsupported = library::check(&program);
             if unsupported.is_empty() {

@@ -6,6 +6,7 @@
 use crate::components::{derive, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
+use crate::eval::budget::Cancel;
 use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
 use crate::kind::{
@@ -495,13 +496,13 @@ impl Checker {
     }
 
     /// Runs rule `index` on one unit, timing it when asked to.
-    fn run(&self, index: usize, unit: &Unit) -> Vec<crate::eval::Failure> {
+    fn run(&self, index: usize, unit: &Unit, cancel: &Cancel) -> Vec<crate::eval::Failure> {
         let (rule, params) = (&self.rules[index], &*self.params[index]);
         let Some(timer) = self.timers.as_ref().map(|t| &t[index]) else {
-            return self.evaluator.run(rule, unit, params);
+            return self.evaluator.run(rule, unit, params, cancel);
         };
         let started = std::time::Instant::now();
-        let failures = self.evaluator.run(rule, unit, params);
+        let failures = self.evaluator.run(rule, unit, params, cancel);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         timer.nanos.fetch_add(nanos, Ordering::Relaxed);
         timer.evaluations.fetch_add(1, Ordering::Relaxed);
@@ -512,13 +513,19 @@ impl Checker {
     /// Runs every applicable rule once per document, and deployment-scoped rules once per
     /// deployment (the documents of one directory). Returns diagnostics sorted by location.
     pub fn check(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+        self.check_until(documents, sources, &Cancel::new())
+    }
+
+    /// [`Checker::check`], stopped by `cancel`: once it trips, each rule still to run (and
+    /// each running) ends at once with an `evaluation-limit` error instead of its findings.
+    pub fn check_until(&self, documents: &[Document], sources: &SourceMap, cancel: &Cancel) -> Vec<Diagnostic> {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        on_pool(|| self.check_on_pool(documents, sources))
+        on_pool(|| self.check_on_pool(documents, sources, cancel))
     }
 
-    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap, cancel: &Cancel) -> Vec<Diagnostic> {
         let uses_for = |kind: InputKind, scope: Scope| {
             self.rules
                 .iter()
@@ -546,7 +553,7 @@ impl Checker {
                     if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
                         continue;
                     }
-                    for failure in self.run(index, &unit) {
+                    for failure in self.run(index, &unit, cancel) {
                         let (path, origin) = place(std::iter::once(doc.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -597,7 +604,7 @@ impl Checker {
                         return out;
                     }
                     let unit = deployment_unit(&members, rule.uses, deployment);
-                    for failure in self.run(index, &unit) {
+                    for failure in self.run(index, &unit, cancel) {
                         let (path, origin) = place(members.iter().map(|d| d.doc), documents, failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -636,14 +643,14 @@ fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     }
 }
 
-/// Takes the rule errors out of `diagnostics`, as problems: a rule that fails at run time is an
-/// error of the run (exit 2 whatever `--fail-on` says), never a finding a threshold, a
-/// suppression or a baseline could hide. Each names the rule and the CEL error, located at the
-/// document (or element) it failed on.
+/// Takes the rule errors out of `diagnostics`, as problems: a rule that fails at run time, or
+/// goes past its evaluation budget, is an error of the run (exit 2 whatever `--fail-on`
+/// says), never a finding a threshold, a suppression or a baseline could hide. Each names the
+/// rule and the CEL error or the limit, located at the document (or element) it failed on.
 pub fn take_rule_errors(diagnostics: &mut Vec<Diagnostic>) -> Vec<Problem> {
     let mut problems = Vec::new();
     diagnostics.retain(|d| {
-        if &*d.rule != crate::diagnostic::RULE_ERROR {
+        if ![crate::diagnostic::RULE_ERROR, crate::diagnostic::EVALUATION_LIMIT].contains(&&*d.rule) {
             return true;
         }
         problems.push(Problem::at(d.primary.span, d.message.clone()));

@@ -14,6 +14,7 @@
 //! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
 //! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
 //! | [`COMPILER_STACK`], [`EVALUATION_STACK`] | stacks for parsing and evaluating CEL | pack loader, checker |
+//! | [`MAX_EVALUATION_STEPS`], [`MAX_EVALUATION_BYTES`] | work and memory of one rule on one document or deployment | evaluator ([`crate::eval::budget`]) |
 //!
 //! Every recursive walk over a document tree (CEL conversion, `path_to`, components) is
 //! bounded by [`MAX_DEPTH`] because no loader builds a deeper tree, and dropping a tree is
@@ -66,6 +67,23 @@ pub const COMPILER_STACK: usize = 128 << 20;
 /// [`MAX_EXPRESSION_DEPTH`] levels of evaluation in a debug build (about 28 KiB each) on top
 /// of [`MAX_DEPTH`] levels of document.
 pub const EVALUATION_STACK: usize = 16 << 20;
+
+/// The most steps one rule may take on one unit (a document, or a deployment for deployment
+/// rules): 20,000,000.
+///
+/// A step is one node of the expression evaluated, or one element or byte an operation reads
+/// (`in`, `==`, `+`, a function's arguments). The most expensive built-in rule takes 🚧 steps
+/// on the largest document of the benchmark corpus; 20 million steps take about 🚧 s in a
+/// release build. Past it the rule's evaluation stops with a located `evaluation-limit`
+/// error, and the other rules still run.
+pub const MAX_EVALUATION_STEPS: u64 = 20_000_000;
+
+/// The most bytes of lists, maps and strings one rule may build on one unit: 64 MiB.
+///
+/// Counted cumulatively (nothing built is refunded), a list element as 32 bytes, a string as
+/// its length. Bounds what `lists.range(1000000).map(i, lists.range(1000000))` or a string
+/// doubled over and over can take before it is stopped.
+pub const MAX_EVALUATION_BYTES: u64 = 64 << 20;
 
 /// Characters of a line shown before a snippet's label, and after it (a long label shows at
 /// most this many of its own characters too); the rest of a long line is elided with `…`.

@@ -3,8 +3,11 @@
 use crate::Error;
 use celador_engine::check::{Checker, Input, load_inputs};
 use celador_engine::config::{self, Config, Ignore};
-use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
+use celador_engine::diagnostic::{
+    EVALUATION_LIMIT, EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION,
+};
 use celador_engine::document::path_to;
+use celador_engine::eval::budget::Cancel;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
 use celador_engine::read::ReadScope;
@@ -137,6 +140,21 @@ pub struct Evaluation {
     pub notes: Vec<String>,
 }
 
+/// Why an object could not be evaluated; `--on-error` decides its review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The object could not be loaded.
+    Invalid(String),
+    /// A rule's evaluation was stopped: it went past its budget, or the evaluation was
+    /// cancelled (`timed_out`: by its deadline or a shutdown).
+    Stopped {
+        /// What stopped, naming the rule.
+        message: String,
+        /// Whether the cancellation, not a rule's budget, stopped it.
+        timed_out: bool,
+    },
+}
+
 /// The rules (those that apply to Kubernetes objects) and the configuration.
 pub struct Policy {
     checker: Checker,
@@ -180,8 +198,24 @@ impl Policy {
     /// match (`Deployment/namespace/name`); `old_object` is the object before an UPDATE.
     ///
     /// # Errors
-    /// The text is not a JSON object the engine can load.
-    pub fn evaluate(&self, name: &str, object: &str, old_object: Option<&str>) -> Result<Evaluation, String> {
+    /// The text is not a JSON object the engine can load, or a rule went past its evaluation
+    /// budget.
+    pub fn evaluate(&self, name: &str, object: &str, old_object: Option<&str>) -> Result<Evaluation, Failure> {
+        self.evaluate_until(name, object, old_object, &Cancel::new())
+    }
+
+    /// [`Policy::evaluate`], stopped when `cancel` trips (the review's timeout, a shutdown).
+    ///
+    /// # Errors
+    /// As [`Policy::evaluate`], and [`Failure::Stopped`] with `timed_out` once `cancel`
+    /// tripped.
+    pub fn evaluate_until(
+        &self,
+        name: &str,
+        object: &str,
+        old_object: Option<&str>,
+        cancel: &Cancel,
+    ) -> Result<Evaluation, Failure> {
         let sources = SourceMap::new();
         let input = Input {
             name: input_name(name),
@@ -192,7 +226,7 @@ impl Policy {
         };
         let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
-            return Err(format!("the object could not be loaded: {}", problem.message));
+            return Err(Failure::Invalid(format!("the object could not be loaded: {}", problem.message)));
         }
         if let (Some(old), Some(doc)) = (old_object, loaded.documents.first_mut()) {
             // The object before an UPDATE, for rules that compare (`oldDoc`); it is loaded into
@@ -203,12 +237,16 @@ impl Policy {
             }
         }
         let Some(doc) = loaded.documents.first() else {
-            return Err("the object is empty".to_owned());
+            return Err(Failure::Invalid("the object is empty".to_owned()));
         };
         if doc.file != OBJECT_FILE {
-            return Err("internal error: the object is not the first source file".to_owned());
+            return Err(Failure::Invalid("internal error: the object is not the first source file".to_owned()));
         }
-        let diagnostics = self.checker.check(&loaded.documents, &sources);
+        let diagnostics = self.checker.check_until(&loaded.documents, &sources, cancel);
+        // A rule that did not finish decided nothing: the object is not known to comply.
+        if let Some(stopped) = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT) {
+            return Err(Failure::Stopped { message: stopped.message.clone(), timed_out: cancel.is_cancelled() });
+        }
         // No comments in a JSON object: no inline suppression names a rule to check.
         let outcome = suppress::apply(diagnostics, &sources, &[], &self.suppressions, config::today(), &[]);
 

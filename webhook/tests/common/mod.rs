@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use celador_engine::config::{self, Config};
-use celador_engine::pack::{Rule, load_pack};
+use celador_engine::pack::{PackFile, Rule, load_pack};
 use celador_engine::source::SourceMap;
 use celador_webhook::{MemoryLog, Options, Policy, Server, TlsFiles};
 use http_body_util::{BodyExt, Full};
@@ -139,13 +139,15 @@ pub struct TestServer {
 /// Server settings for a test.
 pub struct Setup {
     pub config: &'static str,
+    /// A pack whose rules are evaluated after the built-in ones (empty: none).
+    pub pack: String,
     pub client_ca: Option<String>,
     pub options: Box<dyn FnOnce(&mut Options)>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { config: "", client_ca: None, options: Box::new(|_| {}) }
+        Self { config: "", pack: String::new(), client_ca: None, options: Box::new(|_| {}) }
     }
 }
 
@@ -171,7 +173,17 @@ impl TestServer {
         options.reload_interval = Duration::from_millis(50);
         options.shutdown_grace = Duration::from_secs(2);
         (setup.options)(&mut options);
-        let policy = Policy::new(rules(), parse_config(setup.config)).unwrap();
+        let mut rules = rules();
+        if !setup.pack.is_empty() {
+            let file = PackFile {
+                relative: "extra.toml".into(),
+                display: "extra.toml".into(),
+                path: None,
+                text: Arc::from(setup.pack.as_str()),
+            };
+            rules.extend(load_pack(vec![file], &SourceMap::new()).expect("the test pack compiles").rules);
+        }
+        let policy = Policy::new(rules, parse_config(setup.config)).unwrap();
         let log = MemoryLog::default();
         let server = Server::bind(options, policy, Arc::new(log.clone())).await.unwrap();
         let addr = server.local_addr();

@@ -84,6 +84,8 @@ pub struct Options {
     /// stops within microseconds and frees its slot) and `on_error` decides.
     pub eval_timeout: Duration,
     /// How many objects are evaluated at once; more wait for a slot (within `eval_timeout`).
+    /// Objects over 256 KiB have half as many slots of their own, so that expensive objects
+    /// never keep ordinary ones waiting.
     pub evaluation_slots: usize,
     /// How long every slot may be busy before `/readyz` reports the server saturated (503).
     pub saturated_after: Duration,

@@ -38,7 +38,15 @@ struct App {
     /// Bounds the evaluations running at once (each holds a blocking thread until it is done
     /// or cancelled).
     slots: Arc<Slots>,
+    /// The slots objects larger than [`LARGE_OBJECT`] take instead, half as many: objects
+    /// that can be expensive to evaluate never keep ordinary ones waiting.
+    large_slots: Arc<Slots>,
 }
+
+/// Objects above this size (JSON bytes) are evaluated in their own slots: 256 KiB, far above
+/// any Deployment or Service (a few KiB), the size at which a rule comparing every pair of an
+/// object's entries starts to take measurable time.
+const LARGE_OBJECT: usize = 256 << 10;
 
 /// A bound, not yet serving, webhook server.
 pub struct Server {
@@ -76,6 +84,7 @@ impl Server {
         let mut excluded: HashSet<String> = options.exclude_namespaces.iter().cloned().collect();
         excluded.extend(policy.settings().exclude_namespaces.iter().cloned());
         let slots = Slots::new(options.evaluation_slots);
+        let large_slots = Slots::new(options.evaluation_slots.div_ceil(2));
         let app = App {
             policy: Arc::new(policy),
             options,
@@ -84,6 +93,7 @@ impl Server {
             ready: AtomicBool::new(false),
             excluded,
             slots,
+            large_slots,
         };
         Ok(Self {
             app: Arc::new(app),
@@ -230,7 +240,7 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// 200 while serving; 503 while starting or shutting down, and while every evaluation slot has
+/// 200 while serving; 503 while starting or shutting down, and while every ordinary evaluation slot has
 /// been busy for longer than [`Options::saturated_after`] (new reviews would only wait).
 async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
     if !app.ready.load(Ordering::SeqCst) {
@@ -254,7 +264,7 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     let text = app.metrics.render(
         app.ready.load(Ordering::SeqCst),
         app.policy.rules().len(),
-        (app.slots.busy(), app.slots.total()),
+        (app.slots.busy() + app.large_slots.busy(), app.slots.total() + app.large_slots.total()),
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
@@ -371,7 +381,8 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
     }
 
     let policy = app.policy.clone();
-    let slots = app.slots.clone();
+    let text_len = object.get().len();
+    let slots = if text_len > LARGE_OBJECT { app.large_slots.clone() } else { app.slots.clone() };
     let text = object.get().to_owned();
     let old_text = review.old_object.map(|o| o.get().to_owned());
     let name = object_name.clone();

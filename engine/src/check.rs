@@ -635,8 +635,13 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
-/// Runs `work` on [`pool`].
+/// Runs `work` on [`pool`], or where it is when that is already a rayon pool's thread (the
+/// webhook evaluates each object on its slot's own one-thread pool, so that an expensive
+/// object never waits for, or holds up, another's rules).
 fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return work();
+    }
     match pool() {
         Some(pool) => pool.install(work),
         None => work(),

@@ -447,6 +447,7 @@ fn rules_past_their_evaluation_budget_are_located_errors_and_the_others_still_ru
     assert_eq!(findings.len(), 1);
     assert_eq!(findings[0]["rule"], "T-FINE");
 
-    let human = p.run_limited(MEMORY_MIB, &["check", "--no-builtin", "--pack", "p.toml", "--color", "never", "cm.yaml"]);
+    let human =
+        p.run_limited(MEMORY_MIB, &["check", "--no-builtin", "--pack", "p.toml", "--color", "never", "cm.yaml"]);
     human.assert_code(2).assert_stdout_contains("cm.yaml:1:1").assert_stdout_contains("rule T-PAIRS stopped");
 }

@@ -394,8 +394,7 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
     let evaluation = tokio::time::timeout(timeout, async move {
         let slot = slots.acquire().await;
         tokio::task::spawn_blocking(move || {
-            let _slot = slot;
-            policy.evaluate_until(&name, &text, old_text.as_deref(), &cancel)
+            slot.run(|| policy.evaluate_until(&name, &text, old_text.as_deref(), &cancel))
         })
         .await
     })

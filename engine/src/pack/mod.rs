@@ -438,6 +438,14 @@ fn compile_rule(
                 ));
                 None
             }
+            Err(expr::CompileError::TooCostly { offset }) => {
+                let at = cel_position(source, expr.span(), template::position_in(expr.get_ref(), offset));
+                problems.push(Problem::at(
+                    Span::new(file, at, (at + 1).min(source.text.len())),
+                    expr::CompileError::too_costly_message(),
+                ));
+                None
+            }
             Err(expr::CompileError::Syntax(errors)) => {
                 for error in errors.errors {
                     let at = cel_position(source, expr.span(), error.pos);

@@ -340,7 +340,17 @@ async fn decide(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let review = match review::parse(&bytes) {
+    // Parsing megabytes takes milliseconds: off the async workers, or the reviews queued
+    // behind this one on its worker would wait for it.
+    let parse = || review::parse(&bytes);
+    let parsed = if bytes.len() > LARGE_OBJECT
+        && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(parse)
+    } else {
+        parse()
+    };
+    let review = match parsed {
         Ok(review) => review,
         Err(bad) => return Outcome::bad_request(StatusCode::BAD_REQUEST, &bad),
     };

@@ -84,8 +84,9 @@ pub const EVALUATION_STACK: usize = 16 << 20;
 ///
 /// A step is one node of the expression evaluated, or one element (or 32 bytes) an operation
 /// reads (`in`, `==`, `+`, a function's arguments). The built-in pack's fixtures and the
-/// 2,000-file benchmark corpus stay far below it; a rule that reaches it took 8.0 s in a
-/// release build on a loaded 2-core machine (the webhook's `--eval-timeout` stops it sooner).
+/// 2,000-file benchmark corpus never reach it; a rule that does took 1.4 s in a release build
+/// on a shared 2-core machine (8 s under heavy load; the webhook's `--eval-timeout` stops it
+/// sooner).
 /// Past it the rule's evaluation stops with a located `evaluation-limit` error, and the other
 /// rules still run.
 pub const MAX_EVALUATION_STEPS: u64 = 20_000_000;

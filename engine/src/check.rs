@@ -6,6 +6,7 @@
 use crate::components::{ComponentCatalog, derive, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
+use crate::eval::budget::Cancel;
 use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
 use crate::kind::{
@@ -525,18 +526,24 @@ impl Checker {
     }
 
     /// Runs rule `index` on one unit, timing it when asked to.
-    fn run(&self, index: usize, unit: &Unit) -> Vec<crate::eval::Failure> {
-        self.run_with(index, unit, &*self.params[index])
+    fn run(&self, index: usize, unit: &Unit, cancel: &Cancel) -> Vec<crate::eval::Failure> {
+        self.run_with(index, unit, &*self.params[index], cancel)
     }
 
     /// Runs rule `index` on one unit with these `params`.
-    fn run_with(&self, index: usize, unit: &Unit, params: &(dyn Val + 'static)) -> Vec<crate::eval::Failure> {
+    fn run_with(
+        &self,
+        index: usize,
+        unit: &Unit,
+        params: &(dyn Val + 'static),
+        cancel: &Cancel,
+    ) -> Vec<crate::eval::Failure> {
         let rule = &self.rules[index];
         let Some(timer) = self.timers.as_ref().map(|t| &t[index]) else {
-            return self.evaluator.run(rule, unit, params);
+            return self.evaluator.run(rule, unit, params, cancel);
         };
         let started = std::time::Instant::now();
-        let failures = self.evaluator.run(rule, unit, params);
+        let failures = self.evaluator.run(rule, unit, params, cancel);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         timer.nanos.fetch_add(nanos, Ordering::Relaxed);
         timer.evaluations.fetch_add(1, Ordering::Relaxed);
@@ -547,13 +554,19 @@ impl Checker {
     /// Runs every applicable rule once per document, and deployment-scoped rules once per
     /// deployment (the documents of one directory). Returns diagnostics sorted by location.
     pub fn check(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+        self.check_until(documents, sources, &Cancel::new())
+    }
+
+    /// [`Checker::check`], stopped by `cancel`: once it trips, each rule still to run (and
+    /// each running) ends at once with an `evaluation-limit` error instead of its findings.
+    pub fn check_until(&self, documents: &[Document], sources: &SourceMap, cancel: &Cancel) -> Vec<Diagnostic> {
         if self.rules.is_empty() {
             return Vec::new();
         }
-        on_pool(|| self.check_on_pool(documents, sources))
+        on_pool(|| self.check_on_pool(documents, sources, cancel))
     }
 
-    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap) -> Vec<Diagnostic> {
+    fn check_on_pool(&self, documents: &[Document], sources: &SourceMap, cancel: &Cancel) -> Vec<Diagnostic> {
         let uses_for = |kind: InputKind, catalog: Option<usize>| {
             self.rules
                 .iter()
@@ -597,8 +610,8 @@ impl Checker {
                     }
                     let unit = &units[self.catalog_of[index]];
                     let failures = match &rule.admission {
-                        Some(admission) => self.run_admission(index, admission, doc, unit, &cluster),
-                        None => self.run(index, unit),
+                        Some(admission) => self.run_admission(index, admission, doc, unit, &cluster, cancel),
+                        None => self.run(index, unit, cancel),
                     };
                     for failure in failures {
                         let (path, origin) = placer.place(failure.span);
@@ -671,7 +684,7 @@ impl Checker {
                     }
                     let catalog = self.catalog_of[index];
                     let unit = deployment_unit(&members, rule.uses, deployment, catalog, &self.catalogs[catalog]);
-                    for failure in self.run(index, &unit) {
+                    for failure in self.run(index, &unit, cancel) {
                         let (path, origin) = placer.place(failure.span);
                         let mut diagnostic = to_diagnostic(rule, failure, path);
                         diagnostic.origin = origin;
@@ -699,6 +712,7 @@ impl Checker {
         doc: &PreparedDoc,
         unit: &Unit,
         cluster: &crate::vap::Cluster,
+        cancel: &Cancel,
     ) -> Vec<crate::eval::Failure> {
         let mut out = Vec::new();
         for run in admission.runs(&doc.doc.root, cluster) {
@@ -710,13 +724,14 @@ impl Checker {
                     related: vec![(admission.validation, admission.validation_label())],
                     error: false,
                     secret: false,
+                    stopped: false,
                 }),
                 crate::vap::Run::Evaluate { vars, params } => {
                     let mut all = Vec::with_capacity(unit.vars.len() + vars.len());
                     all.extend(unit.vars.iter().map(|(name, val)| (*name, val.clone_as_boxed())));
                     all.extend(vars);
                     let unit = Unit { vars: all, loc: unit.loc };
-                    for mut failure in self.run_with(index, &unit, &*params) {
+                    for mut failure in self.run_with(index, &unit, &*params, cancel) {
                         if failure.error {
                             if admission.ignore_failures {
                                 continue;
@@ -748,22 +763,27 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
     .as_ref()
 }
 
-/// Runs `work` on [`pool`].
+/// Runs `work` on [`pool`], or where it is when that is already a rayon pool's thread (the
+/// webhook evaluates each object on its slot's own one-thread pool, so that an expensive
+/// object never waits for, or holds up, another's rules).
 fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        return work();
+    }
     match pool() {
         Some(pool) => pool.install(work),
         None => work(),
     }
 }
 
-/// Takes the rule errors out of `diagnostics`, as problems: a rule that fails at run time is an
-/// error of the run (exit 2 whatever `--fail-on` says), never a finding a threshold, a
-/// suppression or a baseline could hide. Each names the rule and the CEL error, located at the
-/// document (or element) it failed on.
+/// Takes the rule errors out of `diagnostics`, as problems: a rule that fails at run time, or
+/// goes past its evaluation budget, is an error of the run (exit 2 whatever `--fail-on`
+/// says), never a finding a threshold, a suppression or a baseline could hide. Each names the
+/// rule and the CEL error or the limit, located at the document (or element) it failed on.
 pub fn take_rule_errors(diagnostics: &mut Vec<Diagnostic>) -> Vec<Problem> {
     let mut problems = Vec::new();
     diagnostics.retain(|d| {
-        if &*d.rule != crate::diagnostic::RULE_ERROR {
+        if ![crate::diagnostic::RULE_ERROR, crate::diagnostic::EVALUATION_LIMIT].contains(&&*d.rule) {
             return true;
         }
         problems.push(Problem::at(d.primary.span, d.message.clone()));

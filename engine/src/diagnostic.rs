@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 /// A rule failed at run time; the finding names the rule and the CEL error.
 pub const RULE_ERROR: &str = "rule-error";
+/// A rule's evaluation was stopped: it went past its budget of steps or memory, or was
+/// cancelled (`crate::eval::budget`); the finding names the rule and the limit.
+pub const EVALUATION_LIMIT: &str = "evaluation-limit";
 /// A suppression comment that cannot be read, or that names an unknown rule.
 pub const INVALID_SUPPRESSION: &str = "invalid-suppression";
 /// A suppression past its `until` date.
@@ -13,7 +16,8 @@ pub const EXPIRED_SUPPRESSION: &str = "expired-suppression";
 /// A suppression that matched no finding.
 pub const UNUSED_SUPPRESSION: &str = "unused-suppression";
 /// The ids of the findings celador reports about itself rather than for a pack's rule.
-pub const PSEUDO_RULES: [&str; 4] = [RULE_ERROR, INVALID_SUPPRESSION, EXPIRED_SUPPRESSION, UNUSED_SUPPRESSION];
+pub const PSEUDO_RULES: [&str; 5] =
+    [RULE_ERROR, EVALUATION_LIMIT, INVALID_SUPPRESSION, EXPIRED_SUPPRESSION, UNUSED_SUPPRESSION];
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]

@@ -12,8 +12,10 @@
 //! | [`MAX_DEPTH`] | nesting of collections in a document, aliases included | loaders |
 //! | [`MAX_ALIAS_EXPANSION`] | nodes reached through YAML aliases per file | YAML loader |
 //! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
+//! | [`MAX_COMPREHENSION_NESTING`] | comprehensions running inside each other's loops | pack loader |
 //! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
 //! | [`COMPILER_STACK`], [`EVALUATION_STACK`] | stacks for parsing and evaluating CEL | pack loader, checker |
+//! | [`MAX_EVALUATION_STEPS`], [`MAX_EVALUATION_BYTES`] | work and memory of one rule on one document or deployment | evaluator ([`crate::eval::budget`]) |
 //!
 //! Every recursive walk over a document tree (CEL conversion, `path_to`, components) is
 //! bounded by [`MAX_DEPTH`] because no loader builds a deeper tree, and dropping a tree is
@@ -57,6 +59,16 @@ pub const MAX_EXPRESSION_NESTING: usize = 512;
 /// rule's. Evaluation recurses once per level.
 pub const MAX_EXPRESSION_DEPTH: usize = 128;
 
+/// The most comprehensions (`all`, `exists`, `map`, `filter`, …) a rule's expression may run
+/// one inside another's loop: 5, one more than the built-in pack's deepest rule.
+///
+/// Each level multiplies the cost by the size of the list it iterates: three levels over a
+/// 1,000-item list are a billion steps. A comprehension over a literal list of at most one
+/// element (`[x].map(v, …)`, which binds a value) does not count. Deeper is refused when the pack loads, with the
+/// position of the comprehension past the limit; the runtime budget
+/// ([`MAX_EVALUATION_STEPS`]) bounds the rest.
+pub const MAX_COMPREHENSION_NESTING: usize = 5;
+
 /// The stack of the thread that compiles a pack: 128 MiB, only what is used committed.
 /// Parsing an expression at [`MAX_EXPRESSION_NESTING`] takes tens of MiB in a debug build,
 /// more than the threads tests and the webhook run on.
@@ -66,6 +78,25 @@ pub const COMPILER_STACK: usize = 128 << 20;
 /// [`MAX_EXPRESSION_DEPTH`] levels of evaluation in a debug build (about 28 KiB each) on top
 /// of [`MAX_DEPTH`] levels of document.
 pub const EVALUATION_STACK: usize = 16 << 20;
+
+/// The most steps one rule may take on one unit (a document, or a deployment for deployment
+/// rules): 20,000,000.
+///
+/// A step is one node of the expression evaluated, or one element (or 32 bytes) an operation
+/// reads (`in`, `==`, `+`, a function's arguments). The built-in pack's fixtures and the
+/// 2,000-file benchmark corpus never reach it; a rule that does took 1.4 s in a release build
+/// on a shared 2-core machine (8 s under heavy load; the webhook's `--eval-timeout` stops it
+/// sooner).
+/// Past it the rule's evaluation stops with a located `evaluation-limit` error, and the other
+/// rules still run.
+pub const MAX_EVALUATION_STEPS: u64 = 20_000_000;
+
+/// The most bytes of lists, maps and strings one rule may build on one unit: 64 MiB.
+///
+/// Counted cumulatively (nothing built is refunded), a list element as 32 bytes, a string as
+/// its length. Bounds what `lists.range(1000000).map(i, lists.range(1000000))` or a string
+/// doubled over and over can take before it is stopped.
+pub const MAX_EVALUATION_BYTES: u64 = 64 << 20;
 
 /// Characters of a line shown before a snippet's label, and after it (a long label shows at
 /// most this many of its own characters too); the rest of a long line is elided with `…`.

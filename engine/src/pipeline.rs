@@ -10,7 +10,8 @@
 use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs, take_rule_errors};
 use crate::components::ComponentCatalog;
 use crate::config::Config;
-use crate::diagnostic::{Diagnostic, PSEUDO_RULES, Problem};
+use crate::diagnostic::{Diagnostic, EVALUATION_LIMIT, PSEUDO_RULES, Problem};
+use crate::eval::budget::Cancel;
 use crate::kind::{InputKind, Syntax, classify_name};
 use crate::pack::Rule;
 use crate::read::ReadScope;
@@ -38,8 +39,12 @@ pub struct Outcome {
     pub kept: Vec<Diagnostic>,
     /// Suppressed findings, with the reason given.
     pub suppressed: Vec<(Diagnostic, String)>,
-    /// Errors of the run: inputs that could not be loaded, rules that failed at run time.
+    /// Errors of the run: inputs that could not be loaded, rules that failed at run time or
+    /// were stopped by their evaluation budget.
     pub problems: Vec<Problem>,
+    /// The first rule stopped by its evaluation budget or by cancellation, as the message of
+    /// its error: the webhook answers such a review as `--on-error` says.
+    pub stopped: Option<String>,
     /// The loaded documents and what loading counted.
     pub loaded: Loaded,
     /// The names of the files checked (not those loaded only as context), in load order.
@@ -132,8 +137,15 @@ impl Pipeline {
 
     /// Checks documents already loaded and applies suppressions.
     pub fn run_loaded(&self, loaded: Loaded, sources: &SourceMap) -> Outcome {
+        self.run_loaded_until(loaded, sources, &Cancel::new())
+    }
+
+    /// [`Pipeline::run_loaded`], stopped when `cancel` trips (a review's deadline, a shutdown):
+    /// the rules still running end with an evaluation-limit error.
+    pub fn run_loaded_until(&self, loaded: Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
         let mut problems = loaded.problems.clone();
-        let mut diagnostics = self.checker.check(&loaded.documents, sources);
+        let mut diagnostics = self.checker.check_until(&loaded.documents, sources, cancel);
+        let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).map(|d| d.message.clone());
         problems.extend(take_rule_errors(&mut diagnostics));
         loaded.retain_requested(&mut diagnostics);
         let requested: Vec<FileId> = {
@@ -151,7 +163,7 @@ impl Pipeline {
         let outcome =
             suppress::apply(diagnostics, sources, &commented, &self.suppressions, crate::config::today(), &known);
         let files = requested.iter().map(|&f| sources.get(f).name.clone()).collect();
-        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, loaded, files }
+        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, stopped, loaded, files }
     }
 }
 

@@ -398,3 +398,56 @@ fn a_rule_nested_too_deep_is_a_located_pack_error() {
         p.run_limited(MEMORY_MIB, &args).assert_code(2);
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// Bounded evaluation
+// ------------------------------------------------------------------------------------------
+
+/// A pack of one rule per `(id, assert)` over Kubernetes objects; `variables.r` is a list of
+/// 100,000 numbers, built once.
+fn costly_pack(rules: &[(&str, &str)]) -> String {
+    let mut pack = String::from("[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n");
+    for (id, assert) in rules {
+        pack.push_str(&format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = '''{assert}'''\nmessage = 'm'\n[[rule.variables]]\nname = \"r\"\nexpression = 'lists.range(100000)'\n"
+        ));
+    }
+    pack
+}
+
+/// Rules that used to hang the run (a nested comprehension), abort it out of memory
+/// (`lists.range(1e6).map(i, lists.range(1e6))`) or build a string of gigabytes stop at their
+/// budget: one located error each, naming the rule, exit 2; the other rules still report.
+#[test]
+fn rules_past_their_evaluation_budget_are_located_errors_and_the_others_still_run() {
+    let p = Project::new();
+    p.file(
+        "p.toml",
+        costly_pack(&[
+            ("T-NESTED", "lists.range(100000).all(i, lists.range(100000).all(j, true))"),
+            ("T-PAIRS", "variables.r.all(i, variables.r.all(j, true))"),
+            ("T-ALLOC", "size(lists.range(1000000).map(i, lists.range(1000000))) > 0"),
+            ("T-JOIN", "size(variables.r.map(i, variables.r.map(j, string(j)).join(','))) > 0"),
+            ("T-FINE", "false"),
+        ]),
+    );
+    p.file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: b}\n");
+    let run = p.run_limited(MEMORY_MIB, &["check", "--no-builtin", "--pack", "p.toml", "--format", "json", "cm.yaml"]);
+    let mut errors: Vec<(u64, u64, String)> = errors_of(&run).iter().map(at).collect();
+    errors.sort_by(|a, b| a.2.cmp(&b.2));
+    let rules: Vec<&str> = errors.iter().map(|(_, _, m)| m.split(' ').nth(1).unwrap_or_default()).collect();
+    assert_eq!(rules, ["T-ALLOC", "T-JOIN", "T-NESTED", "T-PAIRS"], "{errors:#?}");
+    for (line, column, message) in &errors {
+        assert_eq!((*line, *column), (1, 1), "{message}");
+        assert!(message.contains(" stopped in its `assert` expression while checking this: it "), "{message}");
+    }
+    assert!(errors[3].2.contains("more than 20000000 evaluation steps"), "{}", errors[3].2);
+    assert!(errors[0].2.contains("built more than 64 MiB"), "{}", errors[0].2);
+    let findings = run.report()["findings"].as_array().unwrap().clone();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["rule"], "T-FINE");
+
+    let human =
+        p.run_limited(MEMORY_MIB, &["check", "--no-builtin", "--pack", "p.toml", "--color", "never", "cm.yaml"]);
+    human.assert_code(2).assert_stdout_contains("cm.yaml:1:1").assert_stdout_contains("rule T-PAIRS stopped");
+}

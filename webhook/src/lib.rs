@@ -21,10 +21,11 @@ mod metrics;
 mod policy;
 mod review;
 mod server;
+mod slots;
 mod tls;
 
 pub use log::{JsonLog, LogSink, MemoryLog};
-pub use policy::{Evaluation, Finding, Policy, Settings};
+pub use policy::{Evaluation, Failure, Finding, Policy, Settings};
 pub use server::{Server, run, shutdown_signal};
 
 use celador_engine::diagnostic::Severity;
@@ -79,8 +80,15 @@ pub struct Options {
     pub mode: Mode,
     /// The decision when evaluation fails or times out.
     pub on_error: OnError,
-    /// The longest one object's evaluation may take.
+    /// The longest one object's evaluation may take: past it, the evaluation is cancelled (it
+    /// stops within microseconds and frees its slot) and `on_error` decides.
     pub eval_timeout: Duration,
+    /// How many objects are evaluated at once; more wait for a slot (within `eval_timeout`).
+    /// Objects over 256 KiB have half as many slots of their own, so that expensive objects
+    /// never keep ordinary ones waiting.
+    pub evaluation_slots: usize,
+    /// How long every slot may be busy before `/readyz` reports the server saturated (503).
+    pub saturated_after: Duration,
     /// The largest request body accepted, in bytes.
     pub max_body: usize,
     /// The time a client has to send a request's headers (and to finish the TLS handshake).
@@ -109,6 +117,8 @@ impl Options {
             mode: Mode::Enforce,
             on_error: OnError::Deny,
             eval_timeout: Duration::from_secs(2),
+            evaluation_slots: std::thread::available_parallelism().map_or(2, std::num::NonZero::get).max(2) * 2,
+            saturated_after: Duration::from_secs(1),
             max_body: 3 * 1024 * 1024,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),

@@ -99,7 +99,7 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub(crate) fn render(&self, ready: bool, rules: usize) -> String {
+    pub(crate) fn render(&self, ready: bool, rules: usize, (busy, slots): (usize, usize)) -> String {
         let mut out = String::new();
         self.with(|m| {
             let _ = writeln!(out, "# HELP celador_webhook_requests_total AdmissionReview requests by decision.");
@@ -140,6 +140,12 @@ impl Metrics {
         let _ = writeln!(out, "# HELP celador_webhook_rules Rules evaluated for Kubernetes objects.");
         let _ = writeln!(out, "# TYPE celador_webhook_rules gauge");
         let _ = writeln!(out, "celador_webhook_rules {rules}");
+        let _ = writeln!(out, "# HELP celador_webhook_evaluations_running Objects being evaluated (slots in use).");
+        let _ = writeln!(out, "# TYPE celador_webhook_evaluations_running gauge");
+        let _ = writeln!(out, "celador_webhook_evaluations_running {busy}");
+        let _ = writeln!(out, "# HELP celador_webhook_evaluation_slots Objects that can be evaluated at once.");
+        let _ = writeln!(out, "# TYPE celador_webhook_evaluation_slots gauge");
+        let _ = writeln!(out, "celador_webhook_evaluation_slots {slots}");
         out
     }
 }
@@ -160,7 +166,7 @@ mod tests {
         m.request(Decision::Allow, Duration::from_millis(30));
         m.finding("PSH-TLS-008", Severity::High);
         m.error("timeout");
-        let text = m.render(true, 7);
+        let text = m.render(true, 7, (1, 4));
         assert!(text.contains("celador_webhook_requests_total{decision=\"deny\"} 1"), "{text}");
         assert!(text.contains("celador_webhook_request_duration_seconds_bucket{le=\"0.005\"} 1"), "{text}");
         assert!(text.contains("celador_webhook_request_duration_seconds_bucket{le=\"0.05\"} 2"), "{text}");
@@ -168,5 +174,7 @@ mod tests {
         assert!(text.contains("celador_webhook_findings_total{rule=\"PSH-TLS-008\",severity=\"high\"} 1"));
         assert!(text.contains("celador_webhook_errors_total{kind=\"timeout\"} 1"));
         assert!(text.contains("celador_webhook_ready 1"));
+        assert!(text.contains("celador_webhook_evaluations_running 1\n"));
+        assert!(text.contains("celador_webhook_evaluation_slots 4\n"));
     }
 }

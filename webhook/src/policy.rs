@@ -5,6 +5,7 @@ use celador_engine::check::Input;
 use celador_engine::config::{Config, Ignore};
 use celador_engine::diagnostic::{EXPIRED_SUPPRESSION, INVALID_SUPPRESSION, Severity, UNUSED_SUPPRESSION};
 use celador_engine::document::path_to;
+use celador_engine::eval::budget::Cancel;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
 use celador_engine::pipeline::Pipeline;
@@ -140,6 +141,21 @@ pub struct Evaluation {
     pub notes: Vec<String>,
 }
 
+/// Why an object could not be evaluated; `--on-error` decides its review.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The object could not be loaded.
+    Invalid(String),
+    /// A rule's evaluation was stopped: it went past its budget, or the evaluation was
+    /// cancelled (`timed_out`: by its deadline or a shutdown).
+    Stopped {
+        /// What stopped, naming the rule.
+        message: String,
+        /// Whether the cancellation, not a rule's budget, stopped it.
+        timed_out: bool,
+    },
+}
+
 /// The rules (those that apply to Kubernetes objects) and the configuration.
 pub struct Policy {
     /// The rules and the `[[ignore]]` entries, with the entries' spans moved into the file the
@@ -184,8 +200,24 @@ impl Policy {
     /// match (`Deployment/namespace/name`); `old_object` is the object before an UPDATE.
     ///
     /// # Errors
-    /// The text is not a JSON object the engine can load.
-    pub fn evaluate(&self, name: &str, object: &str, old_object: Option<&str>) -> Result<Evaluation, String> {
+    /// The text is not a JSON object the engine can load, or a rule went past its evaluation
+    /// budget.
+    pub fn evaluate(&self, name: &str, object: &str, old_object: Option<&str>) -> Result<Evaluation, Failure> {
+        self.evaluate_until(name, object, old_object, &Cancel::new())
+    }
+
+    /// [`Policy::evaluate`], stopped when `cancel` trips (the review's timeout, a shutdown).
+    ///
+    /// # Errors
+    /// As [`Policy::evaluate`], and [`Failure::Stopped`] with `timed_out` once `cancel`
+    /// tripped.
+    pub fn evaluate_until(
+        &self,
+        name: &str,
+        object: &str,
+        old_object: Option<&str>,
+        cancel: &Cancel,
+    ) -> Result<Evaluation, Failure> {
         let sources = SourceMap::new();
         let input = Input {
             name: input_name(name),
@@ -196,7 +228,7 @@ impl Policy {
         };
         let mut loaded = self.pipeline.load(vec![input], &sources, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
-            return Err(format!("the object could not be loaded: {}", problem.message));
+            return Err(Failure::Invalid(format!("the object could not be loaded: {}", problem.message)));
         }
         if let (Some(old), Some(doc)) = (old_object, loaded.documents.first_mut()) {
             // The object before an UPDATE, for rules that compare (`oldDoc`); it is loaded into
@@ -207,17 +239,20 @@ impl Policy {
             }
         }
         match loaded.documents.first() {
-            None => return Err("the object is empty".to_owned()),
+            None => return Err(Failure::Invalid("the object is empty".to_owned())),
             Some(doc) if doc.file != OBJECT_FILE => {
-                return Err("internal error: the object is not the first source file".to_owned());
+                return Err(Failure::Invalid("internal error: the object is not the first source file".to_owned()));
             }
             Some(_) => {}
         }
-        let outcome = self.pipeline.run_loaded(loaded, &sources);
-        // A rule that fails on the object (or runs out of its budget) leaves the review
-        // undecided: `--on-error` decides it, as for an object that cannot be loaded.
+        let outcome = self.pipeline.run_loaded_until(loaded, &sources, cancel);
+        // A rule that did not finish, or failed, decided nothing: the object is not known to
+        // comply, and `--on-error` decides the review.
+        if let Some(message) = &outcome.stopped {
+            return Err(Failure::Stopped { message: message.clone(), timed_out: cancel.is_cancelled() });
+        }
         if let Some(problem) = outcome.problems.first() {
-            return Err(format!("a rule could not be evaluated: {}", problem.message));
+            return Err(Failure::Invalid(format!("a rule could not be evaluated: {}", problem.message)));
         }
         let doc = &outcome.loaded.documents[0];
 

@@ -2,8 +2,9 @@
 
 use crate::log::{Log, LogSink};
 use crate::metrics::{Decision, Metrics};
-use crate::policy::{Evaluation, Finding, Policy};
+use crate::policy::{Evaluation, Failure, Finding, Policy};
 use crate::review::{self, BadRequest, Review};
+use crate::slots::Slots;
 use crate::tls::{self, Contents};
 use crate::{Error, Mode, OnError, Options};
 use axum::body::Body;
@@ -14,6 +15,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use axum_server::Handle;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
+use celador_engine::eval::budget::Cancel;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionReview, Operation};
@@ -24,7 +26,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
 
 /// State shared by the handlers.
 struct App {
@@ -34,10 +35,18 @@ struct App {
     log: Log,
     ready: AtomicBool,
     excluded: HashSet<String>,
-    /// Bounds the evaluations running at once (each holds a blocking thread, even after its
-    /// request timed out).
-    slots: Arc<Semaphore>,
+    /// Bounds the evaluations running at once (each holds a blocking thread until it is done
+    /// or cancelled).
+    slots: Arc<Slots>,
+    /// The slots objects larger than [`LARGE_OBJECT`] take instead, half as many: objects
+    /// that can be expensive to evaluate never keep ordinary ones waiting.
+    large_slots: Arc<Slots>,
 }
+
+/// Objects above this size (JSON bytes) are evaluated in their own slots: 256 KiB, far above
+/// any Deployment or Service (a few KiB), the size at which a rule comparing every pair of an
+/// object's entries starts to take measurable time.
+const LARGE_OBJECT: usize = 256 << 10;
 
 /// A bound, not yet serving, webhook server.
 pub struct Server {
@@ -74,7 +83,8 @@ impl Server {
         let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let mut excluded: HashSet<String> = options.exclude_namespaces.iter().cloned().collect();
         excluded.extend(policy.settings().exclude_namespaces.iter().cloned());
-        let parallelism = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let slots = Slots::new(options.evaluation_slots);
+        let large_slots = Slots::new(options.evaluation_slots.div_ceil(2));
         let app = App {
             policy: Arc::new(policy),
             options,
@@ -82,7 +92,8 @@ impl Server {
             log: Log(log),
             ready: AtomicBool::new(false),
             excluded,
-            slots: Arc::new(Semaphore::new((parallelism * 2).max(4))),
+            slots,
+            large_slots,
         };
         Ok(Self {
             app: Arc::new(app),
@@ -229,16 +240,32 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, &'static str) {
-    if app.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+/// 200 while serving; 503 while starting or shutting down, and while every ordinary evaluation slot has
+/// been busy for longer than [`Options::saturated_after`] (new reviews would only wait).
+async fn readyz(State(app): State<Arc<App>>) -> (StatusCode, String) {
+    if !app.ready.load(Ordering::SeqCst) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n".to_owned());
+    }
+    match app.slots.full_for().filter(|busy| *busy > app.options.saturated_after) {
+        Some(busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "saturated: all {} evaluation slots busy for {} ms (more than {} ms)\n",
+                app.slots.total(),
+                busy.as_millis(),
+                app.options.saturated_after.as_millis()
+            ),
+        ),
+        None => (StatusCode::OK, "ready\n".to_owned()),
     }
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let text = app.metrics.render(app.ready.load(Ordering::SeqCst), app.policy.rules().len());
+    let text = app.metrics.render(
+        app.ready.load(Ordering::SeqCst),
+        app.policy.rules().len(),
+        (app.slots.busy() + app.large_slots.busy(), app.slots.total() + app.large_slots.total()),
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
 }
 
@@ -313,7 +340,17 @@ async fn decide(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    let review = match review::parse(&bytes) {
+    // Parsing megabytes takes milliseconds: off the async workers, or the reviews queued
+    // behind this one on its worker would wait for it.
+    let parse = || review::parse(&bytes);
+    let parsed = if bytes.len() > LARGE_OBJECT
+        && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(parse)
+    } else {
+        parse()
+    };
+    let review = match parsed {
         Ok(review) => review,
         Err(bad) => return Outcome::bad_request(StatusCode::BAD_REQUEST, &bad),
     };
@@ -354,26 +391,36 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
     }
 
     let policy = app.policy.clone();
-    let slots = app.slots.clone();
+    let text_len = object.get().len();
+    let slots = if text_len > LARGE_OBJECT { app.large_slots.clone() } else { app.slots.clone() };
     let text = object.get().to_owned();
     let old_text = review.old_object.map(|o| o.get().to_owned());
     let name = object_name.clone();
-    let started = std::time::Instant::now();
-    let evaluation = tokio::time::timeout(app.options.eval_timeout, async move {
-        let permit = slots.acquire_owned().await;
+    let timeout = app.options.eval_timeout;
+    // The evaluation stops by itself at the deadline; the guard also stops it when this
+    // request is dropped (the client went away, or the server is shutting down).
+    let cancel = Cancel::new().with_deadline(Instant::now() + timeout);
+    let _stop_when_dropped = CancelOnDrop(cancel.clone());
+    let evaluation = tokio::time::timeout(timeout, async move {
+        let slot = slots.acquire().await;
         tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            policy.evaluate(&name, &text, old_text.as_deref())
+            slot.run(|| policy.evaluate_until(&name, &text, old_text.as_deref(), &cancel))
         })
         .await
     })
     .await;
-    // A result that arrives after the budget counts as a timeout too, even when the timer had
-    // not fired yet: the bound holds whatever the scheduling.
-    let evaluation = if started.elapsed() > app.options.eval_timeout { Err(()) } else { evaluation.map_err(|_| ()) };
     let evaluation = match evaluation {
         Ok(Ok(Ok(evaluation))) => evaluation,
-        Ok(Ok(Err(message))) => {
+        Ok(Ok(Err(Failure::Stopped { timed_out: true, .. }))) | Err(_) => {
+            app.metrics.error("timeout");
+            let message = format!("the evaluation did not finish within {timeout:?} (--eval-timeout)");
+            return failed(app, review, &object_name, &message, fields);
+        }
+        Ok(Ok(Err(Failure::Stopped { message, .. }))) => {
+            app.metrics.error("evaluation_limit");
+            return failed(app, review, &object_name, &message, fields);
+        }
+        Ok(Ok(Err(Failure::Invalid(message)))) => {
             app.metrics.error("evaluation");
             return failed(app, review, &object_name, &message, fields);
         }
@@ -382,14 +429,17 @@ async fn admit(app: &App, review: &Review<'_>) -> Outcome {
             let message = if join.is_panic() { "the evaluation panicked" } else { "the evaluation was cancelled" };
             return failed(app, review, &object_name, message, fields);
         }
-        Err(_) => {
-            app.metrics.error("timeout");
-            let message =
-                format!("the evaluation did not finish within {:?} (--eval-timeout)", app.options.eval_timeout);
-            return failed(app, review, &object_name, &message, fields);
-        }
     };
     respond(app, review, &object_name, &evaluation, fields)
+}
+
+/// Cancels an evaluation when dropped: when its request ends, however it ends.
+struct CancelOnDrop(Cancel);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
 }
 
 /// Evaluation failed: `--on-error` decides (audit mode always allows).
@@ -564,8 +614,12 @@ pub fn run(options: Options, policy: Policy, log: Arc<dyn LogSink>) -> Result<()
         .enable_all()
         .build()
         .map_err(|e| Error::io("cannot start the async runtime", e))?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         let server = Server::bind(options, policy, log).await?;
         server.serve(shutdown_signal()).await
-    })
+    });
+    // Every request has ended by now, cancelling its evaluation: the blocking threads stop
+    // within microseconds. Never wait for one longer than this.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }

@@ -527,3 +527,134 @@ async fn admission_policies_deny_as_the_api_server_does() {
     );
     server.stop().await;
 }
+
+/// A pack whose rule, on objects labelled `bomb: steps` or `bomb: memory`, would iterate 10¹⁰
+/// times or build terabytes of lists: a cost bomb in a rule anyone may add to a pack.
+fn bomb_pack() -> String {
+    let rule = |id: &str, label: &str, bomb: &str| {
+        format!(
+            "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nwhen = '''has(doc.metadata.labels) && has(doc.metadata.labels.bomb) && doc.metadata.labels.bomb == \"{label}\"'''\nassert = '''{bomb}'''\nmessage = 'm'\n[[rule.variables]]\nname = \"r\"\nexpression = 'lists.range(100000)'\n"
+        )
+    };
+    format!(
+        "[pack]\nid = \"bombs\"\nversion = \"0\"\ntitle = \"t\"\n{}{}",
+        rule("T-STEPS", "steps", "variables.r.all(i, variables.r.all(j, true))"),
+        rule("T-MEMORY", "memory", "size(lists.range(1000000).map(i, lists.range(1000000))) > 0"),
+    )
+}
+
+/// The hardened fixture, labelled `bomb: KIND`.
+fn bomb(kind: &str) -> Value {
+    let mut review = fixture("hardened");
+    review["request"]["object"]["metadata"]["labels"] = json!({"bomb": kind});
+    review
+}
+
+/// Polls `/metrics` until no evaluation is running (at most 10 s).
+async fn wait_until_idle(server: &TestServer) -> String {
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = server.metrics().await;
+        if metrics.contains("celador_webhook_evaluations_running 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    metrics
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cost_bomb_is_stopped_frees_its_slot_and_on_error_decides_only_its_review() {
+    for on_error in [OnError::Deny, OnError::Allow] {
+        let server = TestServer::start(Setup {
+            extra_pack: bomb_pack(),
+            ..Setup::options(move |o| {
+                o.eval_timeout = Duration::from_secs(30);
+                o.on_error = on_error;
+            })
+        })
+        .await;
+        // Past its memory budget: stopped long before the timeout, whatever the machine.
+        let response = response_of(&server, &bomb("memory")).await;
+        let allowed = on_error == OnError::Allow;
+        assert_eq!(response["allowed"], allowed, "{response} {:?}", server.admissions());
+        let text = if allowed { warnings(&response)[0].clone() } else { response["status"]["message"].to_string() };
+        assert!(text.contains("rule T-MEMORY stopped"), "{text}");
+        let logged = server.admissions()[0]["error"].to_string();
+        assert!(logged.contains("rule T-MEMORY stopped") && logged.contains("built more than 64 MiB"), "{logged}");
+        // The other reviews are decided on their findings, whatever --on-error says.
+        assert_eq!(response_of(&server, &fixture("insecure")).await["allowed"], false);
+        assert_eq!(response_of(&server, &fixture("hardened")).await["allowed"], true);
+        let metrics = wait_until_idle(&server).await;
+        assert!(metrics.contains("celador_webhook_evaluations_running 0\n"), "{metrics}");
+        assert!(metrics.contains("celador_webhook_errors_total{kind=\"evaluation_limit\"} 1"), "{metrics}");
+        server.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_past_its_timeout_is_cancelled_and_readyz_reports_saturation() {
+    let server = TestServer::start(Setup {
+        extra_pack: bomb_pack(),
+        ..Setup::options(|o| {
+            o.eval_timeout = Duration::from_millis(1500);
+            o.evaluation_slots = 1;
+            o.saturated_after = Duration::from_millis(100);
+        })
+    })
+    .await;
+    let client = server.client();
+    let bombing = {
+        let client = server.client();
+        tokio::spawn(async move { client.post("/validate", body(&bomb("steps"))).await })
+    };
+    // Saturated while the one slot is busy with the bomb.
+    let mut ready = client.get("/readyz").await.unwrap();
+    for _ in 0..100 {
+        if ready.status == StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ready = client.get("/readyz").await.unwrap();
+    }
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ready.text().starts_with("saturated: all 1 evaluation slots busy for "), "{}", ready.text());
+    let response = response(&bombing.await.unwrap().unwrap());
+    assert_eq!(response["allowed"], false);
+    assert!(response["status"]["message"].as_str().unwrap().contains("did not finish within 1.5s"), "{response}");
+    // The cancelled evaluation gave its slot back: the next review is evaluated.
+    let metrics = wait_until_idle(&server).await;
+    assert!(metrics.contains("celador_webhook_errors_total{kind=\"timeout\"} 1"), "{metrics}");
+    assert_eq!(client.get("/readyz").await.unwrap().status, StatusCode::OK);
+    assert_eq!(response_of(&server, &fixture("insecure")).await["allowed"], false);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_reviews_in_flight() {
+    let mut server = TestServer::start(Setup {
+        extra_pack: bomb_pack(),
+        ..Setup::options(|o| {
+            o.eval_timeout = Duration::from_secs(600);
+            o.shutdown_grace = Duration::from_millis(300);
+        })
+    })
+    .await;
+    let bombing = {
+        let client = server.client();
+        tokio::spawn(async move { client.post("/validate", body(&bomb("steps"))).await })
+    };
+    let metrics = loop {
+        let metrics = server.metrics().await;
+        if metrics.contains("celador_webhook_evaluations_running 1\n") {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(metrics.contains("celador_webhook_evaluation_slots "), "{metrics}");
+    server.begin_shutdown();
+    // The request is cut off at the end of the grace period (not answered after 600 s).
+    let answer = tokio::time::timeout(Duration::from_secs(20), bombing).await.expect("the request ends").unwrap();
+    assert!(answer.is_err() || response(&answer.unwrap())["allowed"] == false);
+    server.stop().await;
+}

@@ -4,7 +4,9 @@
 //! once (at pack load); the root context with celador's functions is built once and shared by
 //! every thread. A unit (a document, or a deployment for cross-file rules) gets a child scope
 //! with its variables, and each element a rule selects with `each` gets a child of that.
+//! Every rule on every unit runs under a budget ([`budget`]).
 
+pub mod budget;
 pub mod functions;
 pub mod kubernetes;
 pub mod value;
@@ -13,6 +15,7 @@ pub mod variables;
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::pack::{Rule, Secret, Variable};
 use crate::source::Span;
+use budget::Cancel;
 use cel::common::types::{CelBool, CelString};
 use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
@@ -40,6 +43,9 @@ pub struct Failure {
     pub related: Vec<(Span, String)>,
     /// Whether this is a rule error rather than a finding.
     pub error: bool,
+    /// Whether the error is that the rule's evaluation was stopped: it went past its budget or
+    /// was cancelled ([`budget`]).
+    pub stopped: bool,
     /// Whether the located value is a secret.
     pub secret: bool,
 }
@@ -61,8 +67,28 @@ impl Evaluator {
         Self { root: functions::root() }
     }
 
-    /// Runs one rule on one unit, returning each failing element.
-    pub fn run(&self, rule: &Rule, unit: &Unit, params: &(dyn Val + 'static)) -> Vec<Failure> {
+    /// Runs one rule on one unit under a budget that `cancel` can cut short, returning each
+    /// failing element, and a stopped error ([`Failure::stopped`]) after the findings made
+    /// before if the budget ran out or `cancel` tripped.
+    ///
+    /// This is the one way rules are evaluated: the CLI, the fixture runner and the webhook
+    /// all come here, so they share the budget and its errors.
+    pub fn run(&self, rule: &Rule, unit: &Unit, params: &(dyn Val + 'static), cancel: &Cancel) -> Vec<Failure> {
+        let at = unit.loc.anchor();
+        if cancel.is_cancelled() {
+            return vec![stopped(rule, at, None, cel::budget::Exceeded::Cancelled)];
+        }
+        let (mut failures, usage) = cancel.budget().run(|| self.run_within_budget(rule, unit, params));
+        if let Some(limit) = usage.exceeded
+            && !failures.iter().any(|f| f.stopped)
+        {
+            // Stopped in an expression whose errors are not reported (`locate`, a message).
+            failures.push(stopped(rule, at, None, limit));
+        }
+        failures
+    }
+
+    fn run_within_budget(&self, rule: &Rule, unit: &Unit, params: &(dyn Val + 'static)) -> Vec<Failure> {
         let mut scope = self.root.new_inner_scope();
         for (name, val) in &unit.vars {
             scope.add_variable_as_val(*name, val.clone_as_boxed());
@@ -103,6 +129,7 @@ impl Evaluator {
                     ),
                     related: Vec::new(),
                     error: true,
+                    stopped: false,
                     secret: false,
                 });
                 return failures;
@@ -126,6 +153,9 @@ impl Evaluator {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
             }
             self.check_element(rule, &inner, element.span, &mut failures);
+            if failures.last().is_some_and(|f| f.stopped) {
+                break;
+            }
         }
         failures
     }
@@ -170,7 +200,7 @@ impl Evaluator {
                     // When in doubt, mask.
                     Secret::When(program) => eval_bool(program, ctx).unwrap_or(true),
                 };
-                failures.push(Failure { span, missing, message, related, error: false, secret });
+                failures.push(Failure { span, missing, message, related, error: false, stopped: false, secret });
             }
             Err(e) => failures.push(rule_error(rule, span, "assert", &e)),
         }
@@ -313,18 +343,53 @@ fn render_value(program: &Program, ctx: &Context) -> String {
 }
 
 fn rule_error(rule: &Rule, span: Span, part: &str, error: &ExecutionError) -> Failure {
+    if let ExecutionError::BudgetExceeded(limit) = error {
+        return stopped(rule, span, Some(part), *limit);
+    }
     Failure {
         span,
         missing: None,
         message: format!("rule {} failed to evaluate its `{part}` expression here: {error}", rule.id),
         related: Vec::new(),
         error: true,
+        stopped: false,
+        secret: false,
+    }
+}
+
+/// The error of a rule whose evaluation was stopped, in its `part` expression when known.
+fn stopped(rule: &Rule, span: Span, part: Option<&str>, limit: cel::budget::Exceeded) -> Failure {
+    let part = part.map(|p| format!(" in its `{p}` expression")).unwrap_or_default();
+    Failure {
+        span,
+        missing: None,
+        message: format!("rule {} stopped{part} while checking this: {}", rule.id, budget::stopped_because(limit)),
+        related: Vec::new(),
+        error: true,
+        stopped: true,
         secret: false,
     }
 }
 
 /// Turns a failure into a diagnostic.
 pub fn to_diagnostic(rule: &Rule, failure: Failure, logical_path: String) -> Diagnostic {
+    if failure.stopped {
+        return Diagnostic {
+            rule: Arc::from(crate::diagnostic::EVALUATION_LIMIT),
+            severity: Severity::High,
+            title: Arc::from("A rule went past its evaluation budget"),
+            message: failure.message,
+            primary: Label { span: failure.span, message: format!("while checking {}", rule.id) },
+            related: Vec::new(),
+            help: Some(Arc::from(
+                "Make the rule cheaper (join objects through `k8s` instead of comparing every pair), or report it if it is built in.",
+            )),
+            docs: rule.docs_url.clone(),
+            masked: Vec::new(),
+            logical_path,
+            origin: None,
+        };
+    }
     if failure.error {
         return Diagnostic {
             rule: Arc::from(crate::diagnostic::RULE_ERROR),

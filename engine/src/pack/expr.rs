@@ -18,7 +18,7 @@
 
 #[cfg(test)]
 use crate::limits::COMPILER_STACK;
-use crate::limits::{MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NESTING};
+use crate::limits::{MAX_COMPREHENSION_NESTING, MAX_EXPRESSION_DEPTH, MAX_EXPRESSION_NESTING};
 
 /// An operand being read inside one bracket.
 #[derive(Clone, Copy, Default)]
@@ -160,11 +160,21 @@ fn skip_string(bytes: &[u8], i: usize, raw: bool) -> usize {
 pub(crate) enum CompileError {
     /// Nested too deep to parse or evaluate safely; `offset` is where in the expression.
     TooDeep { offset: usize },
+    /// Comprehensions nested past [`MAX_COMPREHENSION_NESTING`]: their cost is the product of
+    /// the sizes of the lists they iterate; `offset` is where the one too deep starts.
+    TooCostly { offset: usize },
     /// What the `cel` parser said.
     Syntax(cel::ParseErrors),
 }
 
 impl CompileError {
+    /// The message for [`CompileError::TooCostly`].
+    pub(crate) fn too_costly_message() -> String {
+        format!(
+            "comprehensions nested too deep here: at most {MAX_COMPREHENSION_NESTING} may run one inside the other's loop (each multiplies the cost by the size of its list); bind the inner list once with `[[rule.variables]]`, or join through `k8s`"
+        )
+    }
+
     /// The message for [`CompileError::TooDeep`].
     pub(crate) fn too_deep_message() -> String {
         format!(
@@ -186,15 +196,69 @@ pub(crate) fn compile(env: &cel::Env, expr: &str) -> Result<cel::Program, Compil
             CompileError::Syntax(errors)
         }
     })?;
-    if let Some(id) = deeper_than(program.expression(), MAX_EXPRESSION_DEPTH) {
-        // The parser's offsets count characters.
-        let offset = program
+    // The parser's offsets count characters.
+    let offset_of = |id| {
+        program
             .source_info()
             .offset_for(id)
-            .map_or(0, |(start, _)| expr.char_indices().nth(start as usize).map_or(expr.len(), |(i, _)| i));
-        return Err(CompileError::TooDeep { offset });
+            .map_or(0, |(start, _)| expr.char_indices().nth(start as usize).map_or(expr.len(), |(i, _)| i))
+    };
+    if let Some(id) = deeper_than(program.expression(), MAX_EXPRESSION_DEPTH) {
+        return Err(CompileError::TooDeep { offset: offset_of(id) });
+    }
+    if let Some(id) = loops_nested_past(program.expression(), MAX_COMPREHENSION_NESTING) {
+        return Err(CompileError::TooCostly { offset: offset_of(id) });
     }
     Ok(program)
+}
+
+/// The id of a comprehension that runs inside the loops of more than `limit` others (the
+/// outermost counting 1), if there is one. A comprehension over a list literal of at most one
+/// element binds a value rather than loops (`sortBy` expands to one, rules write
+/// `[x].map(v, …)`) and does not count; neither do the parts of a comprehension evaluated once
+/// (its list, initial value and result).
+pub(crate) fn loops_nested_past(expr: &cel::common::ast::IdedExpr, limit: usize) -> Option<u64> {
+    use cel::common::ast::{EntryExpr, Expr};
+    let mut pending = vec![(expr, 0usize)];
+    while let Some((e, loops)) = pending.pop() {
+        let mut push = |child, loops| pending.push((child, loops));
+        match &e.expr {
+            Expr::Comprehension(c) => {
+                let binds = matches!(&c.iter_range.expr, Expr::List(l) if l.elements.len() <= 1);
+                let inner = if binds { loops } else { loops + 1 };
+                if inner > limit {
+                    return Some(e.id);
+                }
+                for once in [&c.iter_range, &c.accu_init, &c.result] {
+                    push(once, loops);
+                }
+                push(&c.loop_cond, inner);
+                push(&c.loop_step, inner);
+            }
+            Expr::Call(call) => {
+                call.target.iter().for_each(|t| push(&**t, loops));
+                call.args.iter().for_each(|a| push(a, loops));
+            }
+            Expr::List(list) => list.elements.iter().for_each(|x| push(x, loops)),
+            Expr::Map(map) => map.entries.iter().for_each(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    push(&m.key, loops);
+                    push(&m.value, loops);
+                }
+                EntryExpr::StructField(f) => push(&f.value, loops),
+            }),
+            Expr::Struct(s) => s.entries.iter().for_each(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => {
+                    push(&m.key, loops);
+                    push(&m.value, loops);
+                }
+                EntryExpr::StructField(f) => push(&f.value, loops),
+            }),
+            Expr::Select(select) => push(&select.operand, loops),
+            Expr::Unspecified | Expr::Ident(_) | Expr::Literal(_) => {}
+        }
+    }
+    None
 }
 
 /// The id of a node of a compiled expression deeper than `limit` (the root is at depth 1), if
@@ -270,6 +334,7 @@ mod tests {
         match compile(&crate::eval::functions::cel_env(), expr) {
             Err(CompileError::TooDeep { offset }) => Some(offset),
             Err(CompileError::Syntax(e)) => panic!("{expr}: {e:?}"),
+            Err(CompileError::TooCostly { .. }) => panic!("{expr}: too costly"),
             Ok(_) => None,
         }
     }
@@ -307,5 +372,33 @@ mod tests {
         let at = nesting_past(&expr, MAX_EXPRESSION_NESTING).unwrap();
         assert_eq!(&expr[at..at + 1], "+");
         assert_eq!(expr[..at].matches('+').count(), MAX_EXPRESSION_NESTING - 1);
+    }
+
+    #[test]
+    fn comprehensions_nested_past_the_limit_are_refused_at_the_one_too_deep() {
+        let nested = |n: usize| {
+            let mut expr = "true".to_owned();
+            for i in (0..n).rev() {
+                expr = format!("doc.items.all(x{i}, {expr})");
+            }
+            expr
+        };
+        let env = crate::eval::functions::cel_env();
+        assert!(compile(&env, &nested(MAX_COMPREHENSION_NESTING)).is_ok());
+        let expr = nested(MAX_COMPREHENSION_NESTING + 1);
+        match compile(&env, &expr) {
+            Err(CompileError::TooCostly { offset }) => {
+                // At the arguments of the sixth `all`.
+                assert_eq!(expr[..offset].matches(".all").count(), MAX_COMPREHENSION_NESTING + 1);
+                assert!(expr[offset..].starts_with("(x5, true)"), "{}", &expr[offset..]);
+            }
+            _ => panic!("not refused: {expr}"),
+        }
+        // Binding a value with a one-element list, and the list or result of a comprehension,
+        // are not loops.
+        let binds = format!("[doc].map(d, {})", nested(MAX_COMPREHENSION_NESTING));
+        assert!(compile(&env, &binds).is_ok());
+        let sequential = format!("{}.all(y, y)", nested(MAX_COMPREHENSION_NESTING).replace("true", "[true]"));
+        assert!(compile(&env, &sequential).is_ok(), "{sequential}");
     }
 }

@@ -485,6 +485,14 @@ fn compile_expression(
             ));
             None
         }
+        Err(expr::CompileError::TooCostly { offset }) => {
+            let at = cel_position(source, expr.span(), template::position_in(expr.get_ref(), offset));
+            problems.push(Problem::at(
+                Span::new(file, at, (at + 1).min(source.text.len())),
+                expr::CompileError::too_costly_message(),
+            ));
+            None
+        }
         Err(expr::CompileError::Syntax(errors)) => {
             // The first error only: what the parser reports after recovering from it is mostly a
             // consequence of it (an `unexpected token`, then a missing `)`).

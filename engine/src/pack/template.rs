@@ -43,11 +43,17 @@ impl Template {
             let expr = &after[..close];
             match super::expr::compile(env, expr) {
                 Ok(program) => parts.push(Part::Expr(std::sync::Arc::new(program), consumed + open + 2)),
-                Err(super::expr::CompileError::TooDeep { offset }) => {
+                Err(
+                    error @ (super::expr::CompileError::TooDeep { offset }
+                    | super::expr::CompileError::TooCostly { offset }),
+                ) => {
                     let at =
                         super::cel_position(source, template.span(), position_in(text, consumed + open + 2 + offset));
-                    problems
-                        .push(Problem::at(Span::new(file, at, at + 1), super::expr::CompileError::too_deep_message()));
+                    let message = match error {
+                        super::expr::CompileError::TooCostly { .. } => super::expr::CompileError::too_costly_message(),
+                        _ => super::expr::CompileError::too_deep_message(),
+                    };
+                    problems.push(Problem::at(Span::new(file, at, at + 1), message));
                 }
                 Err(super::expr::CompileError::Syntax(errors)) => {
                     // The first error only, as for rule expressions.

@@ -62,7 +62,13 @@ pub fn render_gitlab(report: &Report) -> String {
                 severity: severity(d.severity),
                 location: Location { path: pos.file, lines: Lines { begin: pos.line, end: pos.end_line } },
                 // A rule error is a fault of the tool, not a finding about the input.
-                categories: [if &*d.rule == crate::diagnostic::RULE_ERROR { "Bug Risk" } else { "Security" }],
+                categories: [
+                    if [crate::diagnostic::RULE_ERROR, crate::diagnostic::EVALUATION_LIMIT].contains(&&*d.rule) {
+                        "Bug Risk"
+                    } else {
+                        "Security"
+                    },
+                ],
             }
         })
         .collect();

@@ -284,10 +284,13 @@ fn rule_descriptor(rule: &Rule) -> Descriptor {
 /// A descriptor for a finding whose rule the report does not list: `rule-error`, or a rule
 /// of a run that did not pass its rules. Built from what the finding carries.
 fn synthetic_descriptor(d: &Diagnostic) -> Descriptor {
-    let rule_error = &*d.rule == crate::diagnostic::RULE_ERROR;
-    let what = if rule_error {
+    let rule_error = [crate::diagnostic::RULE_ERROR, crate::diagnostic::EVALUATION_LIMIT].contains(&&*d.rule);
+    let what = if &*d.rule == crate::diagnostic::RULE_ERROR {
         "A rule's CEL expression raised an error on this input, so the rule could not decide whether the input \
          complies: the input is not known to be safe. Fix the rule, or report it if it is built in."
+    } else if &*d.rule == crate::diagnostic::EVALUATION_LIMIT {
+        "A rule went past its evaluation budget on this input (steps or memory), or was cancelled, so it could \
+         not decide whether the input complies: the input is not known to be safe."
     } else {
         ""
     };

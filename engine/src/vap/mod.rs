@@ -608,6 +608,11 @@ fn compile(node: &Node, source: &SourceFile, env: &cel::Env, problems: &mut Vec<
             problems.push(Problem::at(map.char_span(index), crate::pack::CompileError::too_deep_message()));
             None
         }
+        Err(crate::pack::CompileError::TooCostly { offset }) => {
+            let index = text[..offset.min(text.len())].chars().count();
+            problems.push(Problem::at(map.char_span(index), crate::pack::CompileError::too_costly_message()));
+            None
+        }
         Err(crate::pack::CompileError::Syntax(errors)) => {
             // The first error only, as for TOML packs: the rest follow from it.
             for error in errors.errors.into_iter().take(1) {

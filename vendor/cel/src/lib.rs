@@ -25,6 +25,7 @@ mod macros;
 #[doc(hidden)]
 pub use macros::to_camel_case;
 
+pub mod budget;
 pub mod common;
 mod container;
 pub mod context;
@@ -200,6 +201,9 @@ pub enum ExecutionError {
     DuplicateKey(Value),
     #[error("InternalError: {0:?}")]
     InternalError(String),
+    /// The evaluation went past its [`budget::Budget`], or was cancelled.
+    #[error("evaluation stopped: {0}")]
+    BudgetExceeded(budget::Exceeded),
 }
 
 impl ExecutionError {

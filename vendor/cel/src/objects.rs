@@ -1023,6 +1023,7 @@ impl Value {
         expr: &'e Expression,
         ctx: &'e Context<'p, 'v>,
     ) -> Result<CowVal<'e, 'v>, ExecutionError> {
+        crate::budget::charge(1)?;
         match &expr.expr {
             Expr::Literal(literal) => Ok(literal.to_val()),
             Expr::Call(call) => {
@@ -1075,17 +1076,13 @@ impl Value {
                                 }
                             };
                         }
-                        operators::EQUALS => {
+                        operators::EQUALS | operators::NOT_EQUALS => {
+                            let lhs = Value::resolve_val(&call.args[0], ctx)?;
+                            let rhs = Value::resolve_val(&call.args[1], ctx)?;
+                            crate::budget::charge_reading([lhs.as_ref(), rhs.as_ref()])?;
                             return Ok(bool(
-                                Value::resolve_val(&call.args[0], ctx)?
-                                    == Value::resolve_val(&call.args[1], ctx)?,
-                            ))
-                        }
-                        operators::NOT_EQUALS => {
-                            return Ok(bool(
-                                Value::resolve_val(&call.args[0], ctx)?
-                                    != Value::resolve_val(&call.args[1], ctx)?,
-                            ))
+                                (lhs == rhs) == (call.func_name == operators::EQUALS),
+                            ));
                         }
                         operators::INDEX | operators::OPT_INDEX => {
                             let mut is_optional = call.func_name == operators::OPT_INDEX;
@@ -1155,7 +1152,8 @@ impl Value {
                         operators::ADD => {
                             let lhs = Value::resolve_val(&call.args[0], ctx)?;
                             let rhs = Value::resolve_val(&call.args[1], ctx)?;
-                            return Ok(CowVal::Owned(
+                            crate::budget::charge_reading([lhs.as_ref(), rhs.as_ref()])?;
+                            return built(Ok(CowVal::Owned(
                                 lhs.as_adder()
                                     .ok_or_else(|| {
                                         ExecutionError::unsupported_binary_operator(
@@ -1166,7 +1164,7 @@ impl Value {
                                     })?
                                     .add(rhs.as_ref())?
                                     .into_owned(),
-                            ));
+                            )));
                         }
                         operators::SUBSTRACT => {
                             let lhs = Value::resolve_val(&call.args[0], ctx)?;
@@ -1274,6 +1272,7 @@ impl Value {
                                     false,
                                 )
                             };
+                            crate::budget::charge_reading([lhs.as_ref(), rhs.as_ref()])?;
                             let container = rhs.as_container().ok_or_else(overload_error)?;
                             return container
                                 .contains(lhs.as_ref())
@@ -1328,8 +1327,10 @@ impl Value {
                             .iter()
                             .map(|a| Value::resolve_val(a, ctx))
                             .collect();
+                        let args = args?;
+                        crate::budget::charge_reading(args.iter().map(|a| a.as_ref()))?;
                         let name = ctx.resolve_function(&call.func_name);
-                        call_function(ctx, &name, &call.func_name, args?)
+                        built(call_function(ctx, &name, &call.func_name, args))
                     }
                     Some(target_expr) => {
                         let args: Result<Vec<CowVal<'e, 'v>>, ExecutionError> = call
@@ -1338,6 +1339,7 @@ impl Value {
                             .map(|a| Value::resolve_val(a, ctx))
                             .collect();
                         let mut args = args?;
+                        crate::budget::charge_reading(args.iter().map(|a| a.as_ref()))?;
                         // As in cel-go, a call whose target spells a qualified
                         // name that, with the function's, names a function is
                         // a call to that function: `optional.of(x)` calls
@@ -1345,12 +1347,13 @@ impl Value {
                         if let Some(name) =
                             ctx.resolve_qualified_function(target_expr, &call.func_name)
                         {
-                            return call_function(ctx, &name, &call.func_name, args);
+                            return built(call_function(ctx, &name, &call.func_name, args));
                         }
                         let target = Value::resolve_val(target_expr, ctx)?;
+                        crate::budget::charge_reading([target.as_ref()])?;
                         args.insert(0, target);
                         if let Some(op) = ctx.env().find_member_overload(&call.func_name, &args) {
-                            return op(args);
+                            return built(op(args));
                         }
                         let func = match ctx.get_function(&call.func_name) {
                             Some(func) => func,
@@ -1371,7 +1374,7 @@ impl Value {
                         let target = args.remove(0);
                         let mut ctx =
                             FunctionContext::new(&call.func_name, Some(target), ctx, args);
-                        (func)(&mut ctx)
+                        built((func)(&mut ctx))
                     }
                 }
             }
@@ -1403,6 +1406,9 @@ impl Value {
                 let mut list: Vec<Box<dyn Val + 'v>> = Vec::with_capacity(list_expr.elements.len());
                 for (idx, element) in list_expr.elements.iter().enumerate() {
                     let value = Value::resolve_val(element, ctx)?;
+                    crate::budget::allocate(
+                        crate::budget::ELEMENT_BYTES + crate::budget::bytes_of(value.as_ref()),
+                    )?;
                     if list_expr.optional_indices.contains(&idx) {
                         match unwrap_optional(value) {
                             Unwrapped::NotOptional(v) | Unwrapped::Some(v) => {
@@ -1426,6 +1432,9 @@ impl Value {
                     };
                     let key: CelMapKey<'v> = Value::resolve_val(k, ctx)?.try_into()?;
                     let value = Value::resolve_val(v, ctx)?;
+                    crate::budget::allocate(
+                        crate::budget::ELEMENT_BYTES + crate::budget::bytes_of(value.as_ref()),
+                    )?;
 
                     // An optional entry holding no value adds nothing, not even its key.
                     let value = if is_optional {
@@ -1467,6 +1476,7 @@ impl Value {
                 }
 
                 let mut ctx = ctx.new_inner_scope();
+                crate::budget::allocate(crate::budget::bytes_of(accu_init.as_ref()))?;
                 ctx.add_variable_as_val(&comprehension.accu_var, accu_init.into_owned());
 
                 let mut items = iter
@@ -1481,6 +1491,7 @@ impl Value {
                     if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                         break;
                     }
+                    crate::budget::allocate(crate::budget::bytes_of(item))?;
                     ctx.add_variable_as_val(&comprehension.iter_var, item.clone_as_boxed());
                     let step = Value::resolve_val(&comprehension.loop_step, &ctx);
                     if let Some(accu) = deferred.step(step)? {
@@ -1711,16 +1722,33 @@ impl<'e> AppendStep<'e> {
             if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                 break;
             }
+            crate::budget::allocate(crate::budget::bytes_of(item))?;
             ctx.add_variable_as_val(&comprehension.iter_var, item.clone_as_boxed());
             if let Some(guard) = self.guard {
                 if !try_bool(Value::resolve_val(guard, &ctx))? {
                     continue;
                 }
             }
-            accu.extend(Value::resolve_val(self.items, &ctx)?.as_ref())?;
+            let items = Value::resolve_val(self.items, &ctx)?;
+            crate::budget::allocate(
+                crate::budget::ELEMENT_BYTES + crate::budget::bytes_of(items.as_ref()),
+            )?;
+            accu.extend(items.as_ref())?;
         }
         Ok(CowVal::owned(accu.to_immutable()))
     }
+}
+
+/// Charges the value an operation built, if it built one, to the evaluation budget
+/// ([`crate::budget`]).
+#[inline(always)]
+fn built<'e, 'v>(
+    result: Result<CowVal<'e, 'v>, ExecutionError>,
+) -> Result<CowVal<'e, 'v>, ExecutionError> {
+    if let Ok(CowVal::Owned(val)) = &result {
+        crate::budget::allocate(crate::budget::bytes_of(val.as_ref()))?;
+    }
+    result
 }
 
 fn try_bool(val: Result<CowVal<'_, '_>, ExecutionError>) -> Result<bool, ExecutionError> {

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use celador_engine::config::{self, Config};
-use celador_engine::pack::{Rule, load_pack};
+use celador_engine::pack::{PackFile, Rule, load_pack};
 use celador_engine::source::SourceMap;
 use celador_webhook::{MemoryLog, Options, Policy, Server, TlsFiles};
 use http_body_util::{BodyExt, Full};
@@ -141,13 +141,15 @@ pub struct Setup {
     pub config: &'static str,
     /// A pack to serve instead of the built-in one: a path from the repository's root.
     pub pack: Option<&'static str>,
+    /// A pack (TOML text) whose rules are evaluated after the served ones (empty: none).
+    pub extra_pack: String,
     pub client_ca: Option<String>,
     pub options: Box<dyn FnOnce(&mut Options)>,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { config: "", pack: None, client_ca: None, options: Box::new(|_| {}) }
+        Self { config: "", pack: None, extra_pack: String::new(), client_ca: None, options: Box::new(|_| {}) }
     }
 }
 
@@ -173,7 +175,7 @@ impl TestServer {
         options.reload_interval = Duration::from_millis(50);
         options.shutdown_grace = Duration::from_secs(2);
         (setup.options)(&mut options);
-        let rules = match setup.pack {
+        let mut rules = match setup.pack {
             Some(pack) => {
                 let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(pack);
                 let files = celador_engine::pack::read_pack_files(&path, pack).expect("the pack reads");
@@ -181,6 +183,15 @@ impl TestServer {
             }
             None => rules(),
         };
+        if !setup.extra_pack.is_empty() {
+            let file = PackFile {
+                relative: "extra.toml".into(),
+                display: "extra.toml".into(),
+                path: None,
+                text: Arc::from(setup.extra_pack.as_str()),
+            };
+            rules.extend(load_pack(vec![file], &SourceMap::new()).expect("the test pack compiles").rules);
+        }
         let policy = Policy::new(rules, parse_config(setup.config)).unwrap();
         let log = MemoryLog::default();
         let server = Server::bind(options, policy, Arc::new(log.clone())).await.unwrap();

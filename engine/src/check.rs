@@ -730,7 +730,7 @@ impl Checker {
                     let mut all = Vec::with_capacity(unit.vars.len() + vars.len());
                     all.extend(unit.vars.iter().map(|(name, val)| (*name, val.clone_as_boxed())));
                     all.extend(vars);
-                    let unit = Unit { vars: all, loc: unit.loc };
+                    let unit = Unit { vars: all, loc: unit.loc, size: unit.size };
                     for mut failure in self.run_with(index, &unit, &*params, cancel) {
                         if failure.error {
                             if admission.ignore_failures {
@@ -851,7 +851,7 @@ impl<'a> PreparedDoc<'a> {
                 vars.push((name, val.clone_as_boxed()));
             }
         }
-        Unit { vars, loc: Loc { span: first_line(&self.doc.root), key_span: None } }
+        Unit { vars, loc: Loc { span: first_line(&self.doc.root), key_span: None }, size: input_size(self.doc) }
     }
 }
 
@@ -927,7 +927,13 @@ fn deployment_unit(
             .collect();
         vars.push(("documents", to_cel(&Node::list(documents, anchor))));
     }
-    Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None } }
+    let size = docs.iter().map(|d| input_size(d.doc)).sum();
+    Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, size }
+}
+
+/// The bytes of text a document was read from, which its rules' evaluation budget grows with.
+fn input_size(doc: &Document) -> u64 {
+    u64::from(doc.root.span.end.saturating_sub(doc.root.span.start))
 }
 
 /// Finds where a finding is, in terms that survive edits: the logical path of its span

@@ -79,8 +79,9 @@ pub const COMPILER_STACK: usize = 128 << 20;
 /// of [`MAX_DEPTH`] levels of document.
 pub const EVALUATION_STACK: usize = 16 << 20;
 
-/// The most steps one rule may take on one unit (a document, or a deployment for deployment
-/// rules): 20,000,000.
+/// The steps one rule may take on one unit (a document, or a deployment for deployment
+/// rules) whatever its size: 20,000,000, plus [`EVALUATION_STEPS_PER_INPUT_BYTE`] per byte of
+/// the unit's input, so a rule linear in its input is never stopped on a large one.
 ///
 /// A step is one node of the expression evaluated, or one element (or 32 bytes) an operation
 /// reads (`in`, `==`, `+`, a function's arguments). The built-in pack's fixtures and the
@@ -91,12 +92,23 @@ pub const EVALUATION_STACK: usize = 16 << 20;
 /// rules still run.
 pub const MAX_EVALUATION_STEPS: u64 = 20_000_000;
 
-/// The most bytes of lists, maps and strings one rule may build on one unit: 64 MiB.
+/// The bytes of lists, maps and strings one rule may build on one unit whatever its size:
+/// 64 MiB, plus [`EVALUATION_BYTES_PER_INPUT_BYTE`] per byte of the unit's input.
 ///
 /// Counted cumulatively (nothing built is refunded), a list element as 32 bytes, a string as
 /// its length. Bounds what `lists.range(1000000).map(i, lists.range(1000000))` or a string
 /// doubled over and over can take before it is stopped.
 pub const MAX_EVALUATION_BYTES: u64 = 64 << 20;
+
+/// Evaluation steps allowed per byte of a unit's input, beyond [`MAX_EVALUATION_STEPS`]: 64.
+/// A deployment rule reading a 5 MiB manifest of 4,566 objects (the built-in pack's heaviest,
+/// PSH-APP-005) builds over 64 MiB and needs room proportional to its input; a cost bomb in a
+/// small object is still stopped at the base budget.
+pub const EVALUATION_STEPS_PER_INPUT_BYTE: u64 = 64;
+
+/// Bytes of lists, maps and strings allowed per byte of a unit's input, beyond
+/// [`MAX_EVALUATION_BYTES`]: 32.
+pub const EVALUATION_BYTES_PER_INPUT_BYTE: u64 = 32;
 
 /// Characters of a line shown before a snippet's label, and after it (a long label shows at
 /// most this many of its own characters too); the rest of a long line is elided with `…`.

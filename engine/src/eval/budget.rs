@@ -11,7 +11,9 @@
 //! A [`Cancel`] stops every evaluation that shares it, from any thread, within a few
 //! thousand steps: the webhook trips it when a review times out or the server shuts down.
 
-use crate::limits::{MAX_EVALUATION_BYTES, MAX_EVALUATION_STEPS};
+use crate::limits::{
+    EVALUATION_BYTES_PER_INPUT_BYTE, EVALUATION_STEPS_PER_INPUT_BYTE, MAX_EVALUATION_BYTES, MAX_EVALUATION_STEPS,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -47,12 +49,14 @@ impl Cancel {
         self.flag.load(Ordering::Relaxed) || self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    /// The budget of one rule on one unit, stopped by this cancellation.
-    pub(crate) fn budget(&self) -> cel::budget::Budget {
+    /// The budget of one rule on a unit of `size` bytes of input, stopped by this cancellation.
+    pub(crate) fn budget(&self, size: u64) -> cel::budget::Budget {
+        let steps = MAX_EVALUATION_STEPS.saturating_add(EVALUATION_STEPS_PER_INPUT_BYTE.saturating_mul(size));
+        let bytes = MAX_EVALUATION_BYTES.saturating_add(EVALUATION_BYTES_PER_INPUT_BYTE.saturating_mul(size));
         cel::budget::Budget {
             cancel: Some(self.flag.clone()),
             deadline: self.deadline,
-            ..cel::budget::Budget::new(MAX_EVALUATION_STEPS, MAX_EVALUATION_BYTES)
+            ..cel::budget::Budget::new(steps, bytes)
         }
     }
 }
@@ -62,10 +66,10 @@ pub(crate) fn stopped_because(limit: cel::budget::Exceeded) -> String {
     use cel::budget::Exceeded;
     match limit {
         Exceeded::Steps(steps) => format!(
-            "it took more than {steps} evaluation steps, the limit for one rule on one document (a comprehension inside a comprehension over large lists?)"
+            "it took more than {steps} evaluation steps, the limit for one rule on this input (a comprehension inside a comprehension over large lists?)"
         ),
         Exceeded::Bytes(bytes) => format!(
-            "it built more than {} MiB of lists, maps and strings, the limit for one rule on one document",
+            "it built more than {} MiB of lists, maps and strings, the limit for one rule on this input",
             bytes >> 20
         ),
         Exceeded::Cancelled => "the evaluation was cancelled (a timeout or a shutdown)".to_owned(),
@@ -142,11 +146,17 @@ mod tests {
         assert!(found.iter().any(|f| f.0 == "T-FAIL"), "{found:#?}");
         let (rule, line, column, message) = found.iter().find(|f| f.0 != "T-FAIL").unwrap();
         assert_eq!((rule.as_str(), *line, *column), (EVALUATION_LIMIT, 1, 1));
-        assert_eq!(
-            message,
-            &format!(
-                "rule T-BOMB stopped in its `assert` expression while checking this: it took more than {MAX_EVALUATION_STEPS} evaluation steps, the limit for one rule on one document (a comprehension inside a comprehension over large lists?)"
-            )
+        // The base budget plus a little for the document's few bytes of input.
+        let prefix = "rule T-BOMB stopped in its `assert` expression while checking this: it took more than ";
+        let steps: u64 =
+            message.strip_prefix(prefix).and_then(|m| m.split(' ').next()).and_then(|n| n.parse().ok()).unwrap();
+        assert!(
+            (MAX_EVALUATION_STEPS..MAX_EVALUATION_STEPS + 100 * EVALUATION_STEPS_PER_INPUT_BYTE).contains(&steps),
+            "{message}"
+        );
+        assert!(
+            message.ends_with(" evaluation steps, the limit for one rule on this input (a comprehension inside a comprehension over large lists?)"),
+            "{message}"
         );
     }
 

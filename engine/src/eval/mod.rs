@@ -29,6 +29,9 @@ pub struct Unit {
     pub vars: Vec<(&'static str, Box<dyn Val>)>,
     /// Where to report a finding whose element has no location of its own.
     pub loc: Loc,
+    /// Bytes of input the unit holds: a rule's evaluation budget grows with it
+    /// ([`crate::limits::EVALUATION_STEPS_PER_INPUT_BYTE`]).
+    pub size: u64,
 }
 
 /// What evaluating one rule on one unit found: a failing element, or an evaluation error.
@@ -78,7 +81,7 @@ impl Evaluator {
         if cancel.is_cancelled() {
             return vec![stopped(rule, at, None, cel::budget::Exceeded::Cancelled)];
         }
-        let (mut failures, usage) = cancel.budget().run(|| self.run_within_budget(rule, unit, params));
+        let (mut failures, usage) = cancel.budget(unit.size).run(|| self.run_within_budget(rule, unit, params));
         if let Some(limit) = usage.exceeded
             && !failures.iter().any(|f| f.stopped)
         {

@@ -223,7 +223,7 @@ mod tests {
         let input = Input { name: "d.yaml".into(), path: None, bytes: document.into(), explicit: true, kind: None };
         let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &Default::default());
         let root = &loaded.documents[0].root;
-        let unit = Unit { vars: vec![("doc", to_cel(root))], loc: Loc { span: root.span, key_span: None } };
+        let unit = Unit { vars: vec![("doc", to_cel(root))], loc: Loc { span: root.span, key_span: None }, size: 0 };
         let failures =
             Evaluator::new().run(&rules[0], &unit, &*to_cel(&rules[0].params), &crate::eval::budget::Cancel::new());
         (sources, failures)

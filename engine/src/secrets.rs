@@ -60,6 +60,11 @@ const REFERENCE_ENDINGS: &[&str] =
 /// two or three characters occur in ordinary words.
 const MIN_SCRUBBED: usize = 4;
 
+/// Secret values of only letters up to this long (`password`, `changeme`, `admin`) are
+/// placeholders more often than secrets, and words of messages too (`an empty root
+/// password`): they are masked in snippets, not searched for in messages.
+const MAX_WORD_LIKE: usize = 8;
+
 /// The Pulumi secret envelope's signature key.
 const PULUMI_SECRET_SIG: &str = "4dabf18193072939515e22adb298388d";
 
@@ -163,7 +168,10 @@ impl Found {
 
     fn value(&mut self, value: &str) {
         let value = value.trim();
-        if value.chars().count() >= MIN_SCRUBBED {
+        let word_like = value.len() <= MAX_WORD_LIKE && value.chars().all(|c| c.is_ascii_alphabetic());
+        // Prose (`the API`) and references (`${PULUMI_LICENSE_KEY}`) are words of messages too.
+        let prose = value.contains(char::is_whitespace) || value.starts_with('$');
+        if value.chars().count() >= MIN_SCRUBBED && !word_like && !prose {
             self.values.insert(value.to_owned());
         }
     }
@@ -191,7 +199,12 @@ impl Found {
     /// A scalar that is secret unless it is empty, null, a boolean or an interpolation.
     fn scalar(&mut self, text: &str, node: &Node) {
         let value = match &node.value {
-            Value::String(s) if !s.trim().is_empty() && !is_booleanish(s) && node.tag != Tag::Interpolation => {
+            Value::String(s)
+                if !s.trim().is_empty()
+                    && !is_booleanish(s)
+                    && node.tag != Tag::Interpolation
+                    && !s.trim_start().starts_with('$') =>
+            {
                 Some(s.to_string())
             }
             Value::Int(_) | Value::Float(_) => None,
@@ -257,13 +270,27 @@ impl Secrets {
         ranges.get(first).is_some_and(|r| r.start < range.end.max(range.start + 1))
     }
 
-    /// `text` with every secret value replaced by `*`s.
+    /// `text` with every secret value that stands alone (not inside a longer word) replaced by
+    /// `*`s.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);
         for value in &self.values {
-            if out.contains(value.as_str()) {
-                out = Cow::Owned(out.replace(value.as_str(), &"*".repeat(value.chars().count())));
+            if !out.contains(value.as_str()) {
+                continue;
             }
+            let mut scrubbed = String::with_capacity(out.len());
+            let mut at = 0;
+            for (start, _) in out.match_indices(value.as_str()) {
+                let end = start + value.len();
+                if start < at || !stands_alone(&out, start, end) {
+                    continue;
+                }
+                scrubbed.push_str(&out[at..start]);
+                scrubbed.extend(std::iter::repeat_n('*', value.chars().count()));
+                at = end;
+            }
+            scrubbed.push_str(&out[at..]);
+            out = Cow::Owned(scrubbed);
         }
         out
     }
@@ -303,6 +330,12 @@ impl Secrets {
             *text = scrubbed;
         }
     }
+}
+
+/// Whether `text[start..end]` is not part of a longer word or number.
+fn stands_alone(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    !text[..start].chars().next_back().is_some_and(word) && !text[end..].chars().next().is_some_and(word)
 }
 
 /// The files of a run with their secrets masked: what every report is rendered from. Only
@@ -424,7 +457,9 @@ fn walk(found: &mut Found, text: &str, root: &Node) {
 fn key_value_string(found: &mut Found, text: &str, node: &Node, value: &str) {
     let Some((key, secret)) = value.split_once('=') else { return };
     let key = key.trim().trim_start_matches('-');
-    if !key.is_empty() && !key.contains(char::is_whitespace) && is_secret_key(key) && !is_booleanish(secret) {
+    let reference = secret.trim_start().starts_with('$');
+    if !key.is_empty() && !key.contains(char::is_whitespace) && is_secret_key(key) && !is_booleanish(secret) && !reference
+    {
         found.part(text, node, secret.trim());
     }
 }

@@ -17,6 +17,7 @@ use celador_engine::read::{ReadError, ReadScope, read_bounded};
 use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::source::SourceMap;
+use celador_engine::secrets::Secrets;
 use celador_engine::suppress;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -35,6 +36,8 @@ pub struct Scan {
     pub files: Vec<String>,
     /// One-line notes for stderr: files skipped although named, or looking like configuration.
     pub notes: Vec<String>,
+    /// The secrets of the inputs, found before suppressions: what every output masks.
+    pub secrets: Secrets,
 }
 
 /// Discovers, loads, checks and applies suppressions. Mistakes in the packs or the
@@ -68,6 +71,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     if !problems.is_empty() {
         progress.finish();
         let summary = Summary::default();
+        let secrets = Secrets::collect(&sources, &[], &[]);
         return Ok(Scan {
             sources,
             rules: Vec::new(),
@@ -77,6 +81,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
             summary,
             files: Vec::new(),
             notes: Vec::new(),
+            secrets,
         });
     }
 
@@ -112,6 +117,8 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let rules = config.apply(all_rules.clone());
     let checker = if args.timings { Checker::new(rules.clone()).with_timings() } else { Checker::new(rules.clone()) };
     let mut diagnostics = checker.check(&loaded.documents, &sources);
+    // Before anything is suppressed, baselined or dropped: a suppressed secret stays secret.
+    let secrets = Secrets::collect(&sources, &loaded.documents, &diagnostics);
     problems.extend(take_rule_errors(&mut diagnostics));
     if args.timings {
         notes_after.push(timings_table(&checker.timings()));
@@ -153,6 +160,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         summary,
         files,
         notes,
+        secrets,
     })
 }
 
@@ -287,13 +295,17 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     sort_problems(&mut scan.problems, &scan.sources);
+    let masked = scan.secrets.mask(&scan.sources, &mut scan.diagnostics, &mut scan.problems);
+    for (d, _) in &mut scan.suppressed {
+        scan.secrets.scrub_in_place(&mut d.message);
+    }
     let mut stderr = std::io::stderr().lock();
     for note in &scan.notes {
         let _ = writeln!(stderr, "celador: {}", escape_controls(note));
     }
     drop(stderr);
     let report = Report {
-        sources: &scan.sources,
+        sources: &masked,
         rules: &scan.rules,
         diagnostics: &scan.diagnostics,
         problems: &scan.problems,

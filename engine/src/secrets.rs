@@ -301,16 +301,7 @@ impl Secrets {
     /// A masked character becomes a mask character of the same UTF-8 length (`*` for ASCII),
     /// and whitespace stays, so every offset, line and column stays where it was.
     pub fn mask(&self, sources: &SourceMap, diagnostics: &mut [Diagnostic], problems: &mut [Problem]) -> MaskedSources {
-        for diagnostic in diagnostics.iter_mut() {
-            self.scrub_in_place(&mut diagnostic.message);
-            self.scrub_in_place(&mut diagnostic.primary.message);
-            for label in &mut diagnostic.related {
-                self.scrub_in_place(&mut label.message);
-            }
-        }
-        for problem in problems.iter_mut() {
-            self.scrub_in_place(&mut problem.message);
-        }
+        self.scrub_messages(diagnostics, problems);
         let files = sources
             .ids()
             .map(|id| {
@@ -322,6 +313,21 @@ impl Secrets {
             })
             .collect();
         MaskedSources(SourceMap::from_files(files))
+    }
+
+    /// Scrubs the messages of `diagnostics` (and their labels) and of `problems`: for outputs
+    /// that show no file text (a baseline, the webhook's answer and log).
+    pub fn scrub_messages(&self, diagnostics: &mut [Diagnostic], problems: &mut [Problem]) {
+        for diagnostic in diagnostics.iter_mut() {
+            self.scrub_in_place(&mut diagnostic.message);
+            self.scrub_in_place(&mut diagnostic.primary.message);
+            for label in &mut diagnostic.related {
+                self.scrub_in_place(&mut label.message);
+            }
+        }
+        for problem in problems.iter_mut() {
+            self.scrub_in_place(&mut problem.message);
+        }
     }
 
     /// Scrubs `text` where it is.

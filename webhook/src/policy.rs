@@ -8,6 +8,7 @@ use celador_engine::document::path_to;
 use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
 use celador_engine::read::ReadScope;
+use celador_engine::secrets::Secrets;
 use celador_engine::source::{FileId, SourceMap, Span};
 use celador_engine::suppress;
 use celador_engine::tree::Node;
@@ -192,7 +193,8 @@ impl Policy {
         };
         let mut loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
-            return Err(format!("the object could not be loaded: {}", problem.message));
+            let message = Secrets::collect(&sources, &[], &[]).scrub(&problem.message).into_owned();
+            return Err(format!("the object could not be loaded: {message}"));
         }
         if let (Some(old), Some(doc)) = (old_object, loaded.documents.first_mut()) {
             // The object before an UPDATE, for rules that compare (`oldDoc`); it is loaded into
@@ -208,7 +210,11 @@ impl Policy {
         if doc.file != OBJECT_FILE {
             return Err("internal error: the object is not the first source file".to_owned());
         }
-        let diagnostics = self.checker.check(&loaded.documents, &sources);
+        let mut diagnostics = self.checker.check(&loaded.documents, &sources);
+        // Found before suppressions, so a suppressed secret stays secret; the answer and the
+        // log carry messages, never the object's text, so scrubbing them is all there is to do.
+        let secrets = Secrets::collect(&sources, &loaded.documents, &diagnostics);
+        secrets.scrub_messages(&mut diagnostics, &mut []);
         // No comments in a JSON object: no inline suppression names a rule to check.
         let outcome = suppress::apply(diagnostics, &sources, &[], &self.suppressions, config::today(), &[]);
 
@@ -244,6 +250,9 @@ impl Policy {
             }
         }
         evaluation.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for note in &mut evaluation.notes {
+            secrets.scrub_in_place(note);
+        }
         Ok(evaluation)
     }
 

@@ -8,6 +8,7 @@ use celador_engine::config::Config;
 use celador_engine::pack::{Rule, load_pack};
 use celador_engine::read::ReadScope;
 use celador_engine::report::{self, HumanOptions, Report, Summary};
+use celador_engine::secrets::Secrets;
 use celador_engine::source::SourceMap;
 use celador_engine::suppress;
 use libfuzzer_sys::fuzz_target;
@@ -50,12 +51,14 @@ fuzz_target!(|data: &[u8]| {
     let mut problems = loaded.problems.clone();
     let mut diagnostics = checker().check(&loaded.documents, &sources);
     problems.extend(take_rule_errors(&mut diagnostics));
+    let secrets = Secrets::collect(&sources, &loaded.documents, &diagnostics);
     let files: Vec<_> = loaded.documents.iter().map(|d| d.file).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let known: Vec<&str> = rules().iter().map(|r| &*r.id).collect();
-    let outcome = suppress::apply(diagnostics, &sources, &files, &Config::default(), (2026, 1, 1), &known);
+    let mut outcome = suppress::apply(diagnostics, &sources, &files, &Config::default(), (2026, 1, 1), &known);
+    let masked = secrets.mask(&sources, &mut outcome.kept, &mut problems);
     let names = vec![name.to_owned()];
     let report = Report {
-        sources: &sources,
+        sources: &masked,
         rules: rules(),
         diagnostics: &outcome.kept,
         problems: &problems,

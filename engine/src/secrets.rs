@@ -588,3 +588,159 @@ fn scan_text(found: &mut Found, file: FileId, text: &str, unparsed: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kind::InputKind;
+    use crate::source::SourceFile;
+
+    /// The text of `name` (`yaml`, `json` or `env` by its extension) with its secrets masked.
+    fn masked(name: &str, text: &str) -> String {
+        let sources = SourceMap::new();
+        let file = sources.add(SourceFile::new(name, None, text));
+        let text = sources.get(file).text.clone();
+        let roots = if name.ends_with(".json") {
+            vec![crate::load::load_json(file, &text).unwrap()]
+        } else if name.ends_with(".env") {
+            vec![crate::load::load_env(file, &text).unwrap()]
+        } else {
+            crate::load::load_yaml(file, &text).unwrap().into_iter().map(|d| d.root).collect()
+        };
+        let documents: Vec<Document> =
+            roots.into_iter().enumerate().map(|(i, root)| Document::new(file, i, InputKind::Kubernetes, root, None)).collect();
+        let secrets = Secrets::collect(&sources, &documents, &[]);
+        let masked = secrets.mask(&sources, &mut [], &mut []);
+        masked.get(file).text.to_string()
+    }
+
+    #[test]
+    fn values_under_secret_looking_keys_are_masked_but_not_switches_or_references() {
+        let text = "\
+smtpPassword: hunter2-x
+MYSQL_ALLOW_EMPTY_PASSWORD: \"true\"
+smtpPasswordEnabled: false
+tls: {secretName: api-tls}
+PULUMI_API_TOKEN: \"tok-123\"
+passwordFile: /run/secrets/pw
+DB_PASSWORD: ${DB_PASSWORD}
+name: visible
+";
+        assert_eq!(
+            masked("values.yaml", text),
+            "\
+smtpPassword: *********
+MYSQL_ALLOW_EMPTY_PASSWORD: \"true\"
+smtpPasswordEnabled: false
+tls: {secretName: api-tls}
+PULUMI_API_TOKEN: \"*******\"
+passwordFile: /run/secrets/pw
+DB_PASSWORD: ${DB_PASSWORD}
+name: visible
+"
+        );
+    }
+
+    #[test]
+    fn secrets_by_shape_are_masked() {
+        let text = "\
+env:
+  - name: AZURE_CLIENT_SECRET
+    value: abc-1
+  - name: PLAIN
+    value: shown
+  - API_TOKEN=abc-2
+  - MODE=shown
+config:
+  app:key:
+    secure: v1:abc-3
+---
+kind: Secret
+stringData:
+  anything: abc-4
+";
+        let out = masked("deploy.yaml", text);
+        for secret in ["abc-1", "abc-2", "abc-3", "abc-4"] {
+            assert!(!out.contains(secret), "{secret} shown:\n{out}");
+        }
+        for shown in ["value: shown", "MODE=shown", "secure: ", "API_TOKEN="] {
+            assert!(out.contains(shown), "{shown} hidden:\n{out}");
+        }
+        assert_eq!(out.len(), text.len());
+    }
+
+    #[test]
+    fn credentials_in_urls_and_host_port_strings_are_masked() {
+        let text = "\
+SMTP_SERVER=user:pw-1@smtp.example.net:25
+DATABASE=mysql://root:pw-2@db:3306/app
+REPO=https://ghp_tok3@github.com/o/r
+CONN=Server=db;Password=pw-4;Database=x
+SITE=https://example.com:8443/path
+";
+        assert_eq!(
+            masked("api.env", text),
+            "\
+SMTP_SERVER=user:****@smtp.example.net:25
+DATABASE=mysql://root:****@db:3306/app
+REPO=https://********@github.com/o/r
+CONN=Server=db;Password=****;Database=x
+SITE=https://example.com:8443/path
+"
+        );
+    }
+
+    #[test]
+    fn terraform_and_pulumi_sensitive_values_are_masked() {
+        let text = r#"{
+  "outputs": {"dsn": {"sensitive": true, "value": "abc-1"}},
+  "resources": [{"instances": [{"attributes": {"blob": "abc-2", "name": "db"},
+    "sensitive_attributes": [[{"type": "get_attr", "value": "blob"}]]}]}],
+  "change": {"after": {"opaque": "abc-3", "id": "x"}, "after_sensitive": {"opaque": true}},
+  "envelope": {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "plaintext": "\"abc-4\""}
+}"#;
+        let out = masked("state.json", text);
+        for secret in ["abc-1", "abc-2", "abc-3", "abc-4"] {
+            assert!(!out.contains(secret), "{secret} shown:\n{out}");
+        }
+        assert!(out.contains(r#""name": "db""#) && out.contains(r#""id": "x""#), "{out}");
+    }
+
+    #[test]
+    fn masks_keep_lengths_lines_and_columns() {
+        let text = "smtpPassword: pässwörd-1\nafter: x\n";
+        let sources = SourceMap::new();
+        let file = sources.add(SourceFile::new("v.yaml", None, text));
+        let root = crate::load::load_yaml(file, text).unwrap().remove(0).root;
+        let documents = [Document::new(file, 0, InputKind::HelmValues, root, None)];
+        let masked = Secrets::collect(&sources, &documents, &[]).mask(&sources, &mut [], &mut []);
+        let out = masked.get(file);
+        assert_eq!(out.text.len(), text.len());
+        assert!(!out.text.contains("pässwörd"), "{}", out.text);
+        let after = text.find("x\n").unwrap();
+        assert_eq!(out.line_col(after), sources.get(file).line_col(after));
+        assert_eq!(out.line_col(text.len() - 10), sources.get(file).line_col(text.len() - 10));
+    }
+
+    #[test]
+    fn unparsed_files_mask_lines_that_set_secret_looking_keys() {
+        let sources = SourceMap::new();
+        let text = "a: [1\nsmtpPassword: hunter2-x\nMYSQL_ALLOW_EMPTY_PASSWORD: yes\n";
+        let file = sources.add(SourceFile::new("broken.yaml", None, text));
+        let masked = Secrets::collect(&sources, &[], &[]).mask(&sources, &mut [], &mut []);
+        assert_eq!(&*masked.get(file).text, "a: [1\nsmtpPassword: *********\nMYSQL_ALLOW_EMPTY_PASSWORD: yes\n");
+    }
+
+    #[test]
+    fn messages_are_scrubbed_of_whole_secret_values_only() {
+        let sources = SourceMap::new();
+        let file = sources.add(SourceFile::new("a.env", None, "API_TOKEN=tok-123456\nPASSWORD=password\n"));
+        let root = crate::load::load_env(file, &sources.get(file).text).unwrap();
+        let documents = [Document::new(file, 0, InputKind::Env, root, None)];
+        let secrets = Secrets::collect(&sources, &documents, &[]);
+        assert_eq!(secrets.scrub("token `tok-123456` is set"), "token `**********` is set");
+        assert_eq!(secrets.scrub("xtok-1234567 stays"), "xtok-1234567 stays");
+        // A word-like value is masked in the text, not in prose.
+        assert_eq!(secrets.scrub("an empty password"), "an empty password");
+    }
+}

@@ -1,6 +1,7 @@
 //! `celador test [PACK...]`.
 
 use super::{emit, emit_problems};
+use celador_engine::report::escape_controls;
 use crate::ExitStatus;
 use crate::args::{PackArgs, TestArgs};
 use crate::packs::load_packs;
@@ -39,12 +40,15 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
             for (position, message) in &outcome.unexpected {
                 let _ = writeln!(
                     out,
-                    "     unexpected finding at {}:{}:{}: {message}",
-                    position.file, position.line, position.column
+                    "     unexpected finding at {}:{}:{}: {}",
+                    escape_controls(&position.file),
+                    position.line,
+                    position.column,
+                    escape_controls(message)
                 );
             }
             for error in &outcome.errors {
-                let _ = writeln!(out, "     error: {error}");
+                let _ = writeln!(out, "     error: {}", escape_controls(error));
             }
         }
     }

@@ -109,9 +109,8 @@ static URL_TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| {
 
 /// `password=…` in a connection string (`Server=db;Password=pw;`, libpq's `password=pw`):
 /// group 1 is the password.
-static DSN_PASSWORD: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(r#"(?i)\b(?:password|pwd|passwd)\s*=\s*([^;\s"'`,&]+)"#).expect("valid regex")
-});
+static DSN_PASSWORD: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(r#"(?i)\b(?:password|pwd|passwd)\s*=\s*([^;\s"'`,&]+)"#).expect("valid regex"));
 
 /// The secrets of one run: byte ranges per file, and the values themselves.
 #[derive(Debug, Default)]
@@ -464,7 +463,11 @@ fn key_value_string(found: &mut Found, text: &str, node: &Node, value: &str) {
     let Some((key, secret)) = value.split_once('=') else { return };
     let key = key.trim().trim_start_matches('-');
     let reference = secret.trim_start().starts_with('$');
-    if !key.is_empty() && !key.contains(char::is_whitespace) && is_secret_key(key) && !is_booleanish(secret) && !reference
+    if !key.is_empty()
+        && !key.contains(char::is_whitespace)
+        && is_secret_key(key)
+        && !is_booleanish(secret)
+        && !reference
     {
         found.part(text, node, secret.trim());
     }
@@ -607,8 +610,11 @@ mod tests {
         } else {
             crate::load::load_yaml(file, &text).unwrap().into_iter().map(|d| d.root).collect()
         };
-        let documents: Vec<Document> =
-            roots.into_iter().enumerate().map(|(i, root)| Document::new(file, i, InputKind::Kubernetes, root, None)).collect();
+        let documents: Vec<Document> = roots
+            .into_iter()
+            .enumerate()
+            .map(|(i, root)| Document::new(file, i, InputKind::Kubernetes, root, None))
+            .collect();
         let secrets = Secrets::collect(&sources, &documents, &[]);
         let masked = secrets.mask(&sources, &mut [], &mut []);
         masked.get(file).text.to_string()

@@ -52,7 +52,8 @@ fuzz_target!(|data: &[u8]| {
     let mut diagnostics = checker().check(&loaded.documents, &sources);
     problems.extend(take_rule_errors(&mut diagnostics));
     let secrets = Secrets::collect(&sources, &loaded.documents, &diagnostics);
-    let files: Vec<_> = loaded.documents.iter().map(|d| d.file).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let files: Vec<_> =
+        loaded.documents.iter().map(|d| d.file).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let known: Vec<&str> = rules().iter().map(|r| &*r.id).collect();
     let mut outcome = suppress::apply(diagnostics, &sources, &files, &Config::default(), (2026, 1, 1), &known);
     let masked = secrets.mask(&sources, &mut outcome.kept, &mut problems);

@@ -1,11 +1,11 @@
 //! `celador test [PACK...]`.
 
 use super::{emit, emit_problems};
-use celador_engine::report::escape_controls;
 use crate::ExitStatus;
 use crate::args::{PackArgs, TestArgs};
 use crate::packs::load_packs;
 use celador_engine::fixtures::run_fixtures;
+use celador_engine::report::escape_controls;
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 

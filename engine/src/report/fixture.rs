@@ -96,7 +96,9 @@ impl Fixture {
     /// The report over the fixture.
     pub fn report(&self) -> Report<'_> {
         Report {
-            sources: self.masked.get_or_init(|| crate::secrets::MaskedSources::for_test(&self.sources, &self.diagnostics)),
+            sources: self
+                .masked
+                .get_or_init(|| crate::secrets::MaskedSources::for_test(&self.sources, &self.diagnostics)),
             rules: &self.rules,
             diagnostics: &self.diagnostics,
             problems: &self.problems,

@@ -386,12 +386,7 @@ fn snippet(report: &Report, d: &Diagnostic) -> Option<String> {
     Some(report.sources.slice(span))
 }
 
-fn result<'a>(
-    report: &Report,
-    d: &'a Diagnostic,
-    rule_index: usize,
-    fingerprint: String,
-) -> SarifResult<'a> {
+fn result<'a>(report: &Report, d: &'a Diagnostic, rule_index: usize, fingerprint: String) -> SarifResult<'a> {
     let primary = Location {
         id: None,
         physical_location: physical(report, d.primary.span, snippet(report, d)),

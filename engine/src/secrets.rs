@@ -22,6 +22,7 @@
 //!   strings, `password=` pairs of connection strings, and, in files that could not be
 //!   parsed, the values of lines that set a secret-looking key.
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
 use crate::source::{FileId, SourceMap, Span};
@@ -117,8 +118,9 @@ static DSN_PASSWORD: LazyLock<regex::Regex> =
 pub struct Secrets {
     /// Sorted, disjoint byte ranges per file.
     ranges: HashMap<FileId, Vec<Range<usize>>>,
-    /// Secret values at least [`MIN_SCRUBBED`] characters long, longest first, for messages.
-    values: Vec<String>,
+    /// Finds the secret values at least [`MIN_SCRUBBED`] characters long in messages, all in
+    /// one pass (a run can know thousands); `None` when there are none.
+    values: Option<AhoCorasick>,
 }
 
 /// What [`Secrets::collect`] gathers before sorting.
@@ -252,8 +254,9 @@ impl Secrets {
             }
             *list = merged;
         }
-        let mut values: Vec<String> = found.values.into_iter().collect();
-        values.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let values = (!found.values.is_empty())
+            .then(|| AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&found.values).ok())
+            .flatten();
         Self { ranges, values }
     }
 
@@ -272,26 +275,22 @@ impl Secrets {
     /// `text` with every secret value that stands alone (not inside a longer word) replaced by
     /// `*`s.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let mut out = Cow::Borrowed(text);
-        for value in &self.values {
-            if !out.contains(value.as_str()) {
+        let Some(values) = &self.values else { return Cow::Borrowed(text) };
+        let mut out = String::new();
+        let mut at = 0;
+        for found in values.find_iter(text) {
+            if !stands_alone(text, found.start(), found.end()) {
                 continue;
             }
-            let mut scrubbed = String::with_capacity(out.len());
-            let mut at = 0;
-            for (start, _) in out.match_indices(value.as_str()) {
-                let end = start + value.len();
-                if start < at || !stands_alone(&out, start, end) {
-                    continue;
-                }
-                scrubbed.push_str(&out[at..start]);
-                scrubbed.extend(std::iter::repeat_n('*', value.chars().count()));
-                at = end;
-            }
-            scrubbed.push_str(&out[at..]);
-            out = Cow::Owned(scrubbed);
+            out.push_str(&text[at..found.start()]);
+            out.extend(std::iter::repeat_n('*', text[found.range()].chars().count()));
+            at = found.end();
         }
-        out
+        if at == 0 {
+            return Cow::Borrowed(text);
+        }
+        out.push_str(&text[at..]);
+        Cow::Owned(out)
     }
 
     /// The run's files with every secret masked, for a report; the messages of `diagnostics`

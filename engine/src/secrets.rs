@@ -22,11 +22,11 @@
 //!   strings, `password=` pairs of connection strings, and, in files that could not be
 //!   parsed, the values of lines that set a secret-looking key.
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
 use crate::source::{FileId, SourceMap, Span};
 use crate::tree::{Node, Tag, Value};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
@@ -65,6 +65,10 @@ const MIN_SCRUBBED: usize = 4;
 /// placeholders more often than secrets, and words of messages too (`an empty root
 /// password`): they are masked in snippets, not searched for in messages.
 const MAX_WORD_LIKE: usize = 8;
+
+/// Secret values longer than this (bytes) are masked in snippets but not searched for in
+/// messages, which quote short values: the search stays linear in what it looks for.
+const MAX_SCRUBBED: usize = 1024;
 
 /// The Pulumi secret envelope's signature key.
 const PULUMI_SECRET_SIG: &str = "4dabf18193072939515e22adb298388d";
@@ -172,7 +176,7 @@ impl Found {
         let word_like = value.len() <= MAX_WORD_LIKE && value.chars().all(|c| c.is_ascii_alphabetic());
         // Prose (`the API`) and references (`${PULUMI_LICENSE_KEY}`) are words of messages too.
         let prose = value.contains(char::is_whitespace) || value.starts_with('$');
-        if value.chars().count() >= MIN_SCRUBBED && !word_like && !prose {
+        if value.chars().count() >= MIN_SCRUBBED && value.len() <= MAX_SCRUBBED && !word_like && !prose {
             self.values.insert(value.to_owned());
         }
     }
@@ -255,7 +259,15 @@ impl Secrets {
             *list = merged;
         }
         let values = (!found.values.is_empty())
-            .then(|| AhoCorasick::builder().match_kind(MatchKind::LeftmostLongest).build(&found.values).ok())
+            .then(|| {
+                // A DFA's build time grows with the patterns' length times the alphabet; the NFA's
+                // is linear in the patterns.
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .build(&found.values)
+                    .ok()
+            })
             .flatten();
         Self { ranges, values }
     }
@@ -747,5 +759,21 @@ SITE=https://example.com:8443/path
         assert_eq!(secrets.scrub("xtok-1234567 stays"), "xtok-1234567 stays");
         // A word-like value is masked in the text, not in prose.
         assert_eq!(secrets.scrub("an empty password"), "an empty password");
+    }
+
+    /// Found by fuzzing-style input: a 180 KB connection-string password once made building the
+    /// message search take minutes (a DFA over a long pattern).
+    #[test]
+    fn long_and_many_secrets_are_masked_and_scrubbed() {
+        let long = format!("k: \"{}\"\n", "password=".repeat(20_000));
+        let out = masked("b.yaml", &long);
+        assert!(out.starts_with("k: \"****") && !out.contains("password=password"), "{}", &out[..40]);
+        assert_eq!(out.len(), long.len());
+        let env: String = (0..10_000).map(|i| format!("API_TOKEN_{i}=tok-{i:05}-x\n")).collect();
+        let sources = SourceMap::new();
+        let file = sources.add(SourceFile::new("a.env", None, &env));
+        let root = crate::load::load_env(file, &env).unwrap();
+        let secrets = Secrets::collect(&sources, &[Document::new(file, 0, InputKind::Env, root, None)], &[]);
+        assert_eq!(secrets.scrub("`tok-09999-x` and tok-00001-x"), "`************` and ***********");
     }
 }

@@ -774,6 +774,6 @@ SITE=https://example.com:8443/path
         let file = sources.add(SourceFile::new("a.env", None, &env));
         let root = crate::load::load_env(file, &env).unwrap();
         let secrets = Secrets::collect(&sources, &[Document::new(file, 0, InputKind::Env, root, None)], &[]);
-        assert_eq!(secrets.scrub("`tok-09999-x` and tok-00001-x"), "`************` and ***********");
+        assert_eq!(secrets.scrub("`tok-09999-x` and tok-00001-x"), "`***********` and ***********");
     }
 }

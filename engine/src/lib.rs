@@ -23,6 +23,7 @@ pub mod read;
 pub mod relations;
 pub mod report;
 pub mod resources;
+pub mod secrets;
 pub mod source;
 pub mod suggest;
 pub mod suppress;

@@ -15,6 +15,7 @@ use crate::eval::budget::Cancel;
 use crate::kind::{InputKind, Syntax, classify_name};
 use crate::pack::Rule;
 use crate::read::ReadScope;
+use crate::secrets::Secrets;
 use crate::source::{FileId, SourceMap};
 use crate::suppress;
 use std::path::Path;
@@ -32,7 +33,7 @@ pub struct Pipeline {
 }
 
 /// What a run found.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Outcome {
     /// Findings that stand, sorted by file and position, with invalid, expired and unused
     /// suppressions among them.
@@ -49,6 +50,9 @@ pub struct Outcome {
     pub loaded: Loaded,
     /// The names of the files checked (not those loaded only as context), in load order.
     pub files: Vec<String>,
+    /// The secrets of the inputs and findings, found before anything was suppressed: what
+    /// every output masks ([`Secrets::mask`], [`Secrets::scrub_messages`]).
+    pub secrets: Secrets,
 }
 
 impl Pipeline {
@@ -145,6 +149,8 @@ impl Pipeline {
     pub fn run_loaded_until(&self, loaded: Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
         let mut problems = loaded.problems.clone();
         let mut diagnostics = self.checker.check_until(&loaded.documents, sources, cancel);
+        // Before anything is suppressed, baselined or dropped: a suppressed secret stays secret.
+        let secrets = Secrets::collect(sources, &loaded.documents, &diagnostics);
         let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).map(|d| d.message.clone());
         problems.extend(take_rule_errors(&mut diagnostics));
         loaded.retain_requested(&mut diagnostics);
@@ -163,7 +169,7 @@ impl Pipeline {
         let outcome =
             suppress::apply(diagnostics, sources, &commented, &self.suppressions, crate::config::today(), &known);
         let files = requested.iter().map(|&f| sources.get(f).name.clone()).collect();
-        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, stopped, loaded, files }
+        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, stopped, loaded, files, secrets }
     }
 }
 

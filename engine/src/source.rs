@@ -102,6 +102,21 @@ impl SourceFile {
         Self { name: name.into(), path, text: Arc::from(text), had_bom, line_starts, char_checkpoints }
     }
 
+    /// The same file with `text` instead, which must have the same length in bytes and the
+    /// same characters at the same offsets but for their values (a masked copy): lines and
+    /// columns are those of the original.
+    pub(crate) fn with_text(&self, text: &str) -> Self {
+        debug_assert_eq!(text.len(), self.text.len());
+        Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            text: Arc::from(text),
+            had_bom: self.had_bom,
+            line_starts: self.line_starts.clone(),
+            char_checkpoints: self.char_checkpoints.clone(),
+        }
+    }
+
     /// Line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
@@ -174,6 +189,17 @@ impl SourceMap {
     /// An empty map.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A map of `files`, in order (their ids are their positions).
+    pub(crate) fn from_files(files: Vec<Arc<SourceFile>>) -> Self {
+        Self { files: RwLock::new(files) }
+    }
+
+    /// The ids of every file added so far.
+    pub fn ids(&self) -> impl Iterator<Item = FileId> + use<> {
+        let len = self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+        (0..len).map(|i| FileId(to_u32(i)))
     }
 
     /// Adds a file and returns its id.

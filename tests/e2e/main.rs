@@ -18,6 +18,7 @@ mod human_output;
 mod malformed;
 mod mixed;
 mod packs;
+mod planted_secrets;
 mod pre_commit;
 mod secrets;
 mod self_contained;

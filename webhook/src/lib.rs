@@ -16,6 +16,9 @@
 //! `/validate`, `/healthz`, `/readyz`; Prometheus `/metrics` on a separate plain port), and
 //! [`LogSink`] (where the JSON log lines go: the library never prints by itself).
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod log;
 mod metrics;
 mod policy;

@@ -10,6 +10,7 @@ use celador_engine::kind::{InputKind, Syntax, classify_name};
 use celador_engine::pack::Rule;
 use celador_engine::pipeline::Pipeline;
 use celador_engine::read::ReadScope;
+use celador_engine::secrets::Secrets;
 use celador_engine::source::{FileId, SourceMap, Span};
 use celador_engine::tree::Node;
 use std::path::Path;
@@ -228,7 +229,8 @@ impl Policy {
         };
         let mut loaded = self.pipeline.load(vec![input], &sources, &ReadScope::nothing());
         if let Some(problem) = loaded.problems.first() {
-            return Err(Failure::Invalid(format!("the object could not be loaded: {}", problem.message)));
+            let message = Secrets::collect(&sources, &[], &[]).scrub(&problem.message).into_owned();
+            return Err(Failure::Invalid(format!("the object could not be loaded: {message}")));
         }
         if let (Some(old), Some(doc)) = (old_object, loaded.documents.first_mut()) {
             // The object before an UPDATE, for rules that compare (`oldDoc`); it is loaded into
@@ -245,11 +247,22 @@ impl Policy {
             }
             Some(_) => {}
         }
-        let outcome = self.pipeline.run_loaded_until(loaded, &sources, cancel);
+        let mut outcome = self.pipeline.run_loaded_until(loaded, &sources, cancel);
+        // The answer and the log carry messages, never the object's text, so scrubbing them
+        // of the secrets found (before suppressions: a suppressed secret stays secret) is all
+        // there is to do.
+        let secrets = std::mem::take(&mut outcome.secrets);
+        secrets.scrub_messages(&mut outcome.kept, &mut outcome.problems);
+        for (d, _) in &mut outcome.suppressed {
+            secrets.scrub_in_place(&mut d.message);
+        }
         // A rule that did not finish, or failed, decided nothing: the object is not known to
         // comply, and `--on-error` decides the review.
         if let Some(message) = &outcome.stopped {
-            return Err(Failure::Stopped { message: message.clone(), timed_out: cancel.is_cancelled() });
+            return Err(Failure::Stopped {
+                message: secrets.scrub(message).into_owned(),
+                timed_out: cancel.is_cancelled(),
+            });
         }
         if let Some(problem) = outcome.problems.first() {
             return Err(Failure::Invalid(format!("a rule could not be evaluated: {}", problem.message)));
@@ -289,6 +302,9 @@ impl Policy {
             }
         }
         evaluation.findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        for note in &mut evaluation.notes {
+            secrets.scrub_in_place(note);
+        }
         Ok(evaluation)
     }
 

@@ -15,7 +15,9 @@ pub fn run(command: &BaselineCommand) -> anyhow::Result<ExitStatus> {
 }
 
 fn create(args: &BaselineCreateArgs) -> anyhow::Result<ExitStatus> {
-    let scan = scan(&args.scan)?;
+    let mut scan = scan(&args.scan)?;
+    // The baseline records messages: never a secret's value.
+    scan.secrets.scrub_messages(&mut scan.diagnostics, &mut scan.problems);
     if !scan.problems.is_empty() {
         for p in &scan.problems {
             let line = format!("celador: error: {}: {}", p.file.as_deref().unwrap_or("input"), p.message);

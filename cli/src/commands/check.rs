@@ -18,6 +18,7 @@ use celador_engine::pipeline::Pipeline;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
 use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
+use celador_engine::secrets::Secrets;
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -36,6 +37,8 @@ pub struct Scan {
     pub files: Vec<String>,
     /// One-line notes for stderr: files skipped although named, or looking like configuration.
     pub notes: Vec<String>,
+    /// The secrets of the inputs, found before suppressions: what every output masks.
+    pub secrets: Secrets,
 }
 
 /// Discovers, loads, checks and applies suppressions. Mistakes in the packs or the
@@ -71,6 +74,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     if !problems.is_empty() {
         progress.finish();
         let summary = Summary::default();
+        let secrets = Secrets::collect(&sources, &[], &[]);
         return Ok(Scan {
             sources,
             rules: Vec::new(),
@@ -80,6 +84,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
             summary,
             files: Vec::new(),
             notes: Vec::new(),
+            secrets,
         });
     }
 
@@ -125,6 +130,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     }
     let loaded = outcome.loaded;
     let files = outcome.files;
+    let secrets = outcome.secrets;
     progress.finish();
     let files_seen = loaded.files + discovered.skipped;
     let configuration_like = loaded.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
@@ -150,6 +156,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         summary,
         files,
         notes,
+        secrets,
     })
 }
 
@@ -267,13 +274,17 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         }
     }
     sort_problems(&mut scan.problems, &scan.sources);
+    let masked = scan.secrets.mask(&scan.sources, &mut scan.diagnostics, &mut scan.problems);
+    for (d, _) in &mut scan.suppressed {
+        scan.secrets.scrub_in_place(&mut d.message);
+    }
     let mut stderr = std::io::stderr().lock();
     for note in &scan.notes {
         let _ = writeln!(stderr, "celador: {}", escape_controls(note));
     }
     drop(stderr);
     let report = Report {
-        sources: &scan.sources,
+        sources: &masked,
         rules: &scan.rules,
         diagnostics: &scan.diagnostics,
         problems: &scan.problems,

@@ -33,6 +33,9 @@ pub(crate) fn emit_problems(
     json: bool,
 ) -> anyhow::Result<ExitStatus> {
     use celador_engine::report::{Report, Summary, render_json_errors, render_problems};
+    let mut problems = problems.to_vec();
+    let sources = &celador_engine::secrets::MaskedSources::without_secrets(sources, &mut problems);
+    let problems = &problems;
     let report = Report { sources, rules: &[], diagnostics: &[], problems, summary: Summary::default(), files: &[] };
     emit(&if json { render_json_errors(&report) } else { render_problems(&report, Default::default()) })?;
     Ok(ExitStatus::Error)

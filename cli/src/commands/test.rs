@@ -6,6 +6,7 @@ use crate::args::{PackArgs, TestArgs};
 use crate::packs::load_packs;
 use celador_engine::fixture_snapshots::{SnapshotMismatch, update_snapshots};
 use celador_engine::fixtures::{FixtureOutcome, run_fixtures};
+use celador_engine::report::escape_controls;
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 
@@ -75,12 +76,15 @@ fn write_failure(out: &mut String, outcome: &FixtureOutcome) {
     for (position, message) in &outcome.unexpected {
         let _ = writeln!(
             out,
-            "     unexpected finding at {}:{}:{}: {message}",
-            position.file, position.line, position.column
+            "     unexpected finding at {}:{}:{}: {}",
+            escape_controls(&position.file),
+            position.line,
+            position.column,
+            escape_controls(message)
         );
     }
     for error in &outcome.errors {
-        let _ = writeln!(out, "     error: {error}");
+        let _ = writeln!(out, "     error: {}", escape_controls(error));
     }
     match &outcome.snapshot {
         None => {}

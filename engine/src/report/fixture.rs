@@ -88,13 +88,17 @@ pub(crate) struct Fixture {
     pub diagnostics: Vec<Diagnostic>,
     pub problems: Vec<Problem>,
     pub files: Vec<String>,
+    /// `sources` masked, made at the first [`Fixture::report`].
+    pub masked: std::sync::OnceLock<crate::secrets::MaskedSources>,
 }
 
 impl Fixture {
     /// The report over the fixture.
     pub fn report(&self) -> Report<'_> {
         Report {
-            sources: &self.sources,
+            sources: self
+                .masked
+                .get_or_init(|| crate::secrets::MaskedSources::for_test(&self.sources, &self.diagnostics)),
             rules: &self.rules,
             diagnostics: &self.diagnostics,
             problems: &self.problems,
@@ -159,6 +163,7 @@ pub(crate) fn fixture() -> Fixture {
         diagnostics: Vec::new(),
         problems: Vec::new(),
         files: ["deploy/app.yaml", "Pulumi.prod.yaml", "broken.yaml", "clean.yaml"].map(String::from).to_vec(),
+        masked: std::sync::OnceLock::new(),
     };
     let s = &f.sources;
 

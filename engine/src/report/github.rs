@@ -173,7 +173,7 @@ mod tests {
         let rule = rules.iter().find(|r| &*r.id == "DEMO-LOW-001").unwrap();
         let d = fixture::finding(rule, crate::source::Span::new(file, 3, 4), "m", "a");
         let report = Report {
-            sources: &sources,
+            sources: &crate::secrets::MaskedSources::for_test(&sources, std::slice::from_ref(&d)),
             rules: &rules,
             diagnostics: std::slice::from_ref(&d),
             problems: &[],
@@ -193,7 +193,7 @@ mod tests {
         let d = fixture::finding(rule, crate::source::Span::new(file, 3, 4), "value `\u{1b}[2J\u{7}`", "a");
         let problems = [crate::diagnostic::Problem::file(Some("y\u{1b}".into()), "bad \u{9b}")];
         let report = Report {
-            sources: &sources,
+            sources: &crate::secrets::MaskedSources::for_test(&sources, std::slice::from_ref(&d)),
             rules: &rules,
             diagnostics: std::slice::from_ref(&d),
             problems: &problems,
@@ -235,7 +235,7 @@ mod tests {
         }
         let problems = [crate::diagnostic::Problem::file(None, "a pack could not be read")];
         let report = Report {
-            sources: &sources,
+            sources: &crate::secrets::MaskedSources::for_test(&sources, &diagnostics),
             rules: &rules,
             diagnostics: &diagnostics,
             problems: &problems,

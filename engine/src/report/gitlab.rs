@@ -152,7 +152,7 @@ mod tests {
             let rule = rules.iter().find(|r| &*r.id == "DEMO-TLS-001").unwrap();
             let d = fixture::finding(rule, fixture::span_of(&sources, file, "true"), "m", "spec/tls");
             let report = Report {
-                sources: &sources,
+                sources: &crate::secrets::MaskedSources::for_test(&sources, std::slice::from_ref(&d)),
                 rules: &rules,
                 diagnostics: std::slice::from_ref(&d),
                 problems: &[],

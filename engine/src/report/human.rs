@@ -8,15 +8,14 @@
 //! [`SNIPPET_CONTEXT_CHARS`] either side of what it points at, with `…` for the rest. So the
 //! output grows with the number of findings, not with the size of the files they are in; a
 //! column past 65,535 renders (miette's underline is padded by the column it sees, which is
-//! the column in the window), while the header shows the true `line:column`. Secrets are
-//! masked and control characters made visible ([`escape_controls`]) as the window is built.
+//! the column in the window), while the header shows the true `line:column`. The text is the
+//! report's, secrets already masked ([`crate::secrets`]); control characters are made visible
+//! ([`escape_controls`]) as the window is built.
 
-use super::{
-    MaskCursor, MaskIndex, Report, escape_control, escape_controls, likely_secret_value, shown_in_likely_secret,
-};
+use super::{Report, escape_control, escape_controls};
 use crate::diagnostic::{Diagnostic, Problem, Severity};
 use crate::limits::{SNIPPET_CONTEXT_CHARS, SNIPPET_MAX_LINES};
-use crate::source::{FileId, SourceFile, Span};
+use crate::source::{SourceFile, Span};
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpan,
     SpanContents,
@@ -93,14 +92,6 @@ fn miette_severity(severity: Severity) -> miette::Severity {
     }
 }
 
-/// What a snippet hides.
-enum Masking<'m> {
-    /// The masked spans of the report's findings (files that were checked).
-    Spans(&'m MaskIndex),
-    /// The values of keys that look like secrets (files that could not be parsed).
-    LikelySecrets,
-}
-
 /// One line of a [`Window`].
 #[derive(Debug)]
 struct WindowLine {
@@ -139,8 +130,7 @@ struct Label {
 impl Window {
     /// The window of `file` for `labels` (all in `file`, the primary one first), and the
     /// labels placed in it.
-    fn build(file: &SourceFile, labels: &[Label], masking: &Masking) -> (Self, Vec<LabeledSpan>) {
-        let id = labels.first().map(|l| l.span.file).unwrap_or_default();
+    fn build(file: &SourceFile, labels: &[Label]) -> (Self, Vec<LabeledSpan>) {
         // Each label as a byte range in the file, and its lines (1-based, inclusive).
         let mut placed: Vec<(Range<usize>, usize, usize)> = Vec::new();
         for label in labels {
@@ -196,7 +186,7 @@ impl Window {
                     .collect();
                 let line_start = window.text.len();
                 let starts = first_start_on_line(&placed, labels, line);
-                window.push_line(file, id, range, &points, starts, masking, &mut positions);
+                window.push_line(file, range, &points, starts, &mut positions);
                 lines.push(WindowLine { range: line_start..window.text.len(), line: line - 1 });
                 window.text.push('\n');
             }
@@ -223,15 +213,12 @@ impl Window {
     /// Appends the visible part of the file's `line` (a byte range without its line break):
     /// around the first label start on it, else the last label end, else its beginning.
     /// Records where each of `points` lands in the window.
-    #[allow(clippy::too_many_arguments)]
     fn push_line(
         &mut self,
         file: &SourceFile,
-        id: FileId,
         line: Range<usize>,
         points: &[usize],
         starts: Option<usize>,
-        masking: &Masking,
         positions: &mut HashMap<usize, usize>,
     ) {
         let text = &*file.text;
@@ -246,15 +233,6 @@ impl Window {
             }
             None => (line.start, forward_chars(text, line.start, 2 * SNIPPET_CONTEXT_CHARS).min(line.end)),
         };
-        let secret_from = match masking {
-            Masking::LikelySecrets => likely_secret_value(&text[line.clone()]).map(|at| line.start + at),
-            Masking::Spans(_) => None,
-        };
-        let masks = match masking {
-            Masking::Spans(index) => index.overlapping(id, from..to),
-            Masking::LikelySecrets => &[],
-        };
-        let mut cursor = MaskCursor::new(masks);
         let content_start = if from > line.start {
             self.text.push('…');
             self.text.len()
@@ -273,13 +251,7 @@ impl Window {
                     positions.insert(p, self.text.len());
                 }
             }
-            let masked = cursor.covers(at) && !c.is_whitespace()
-                || secret_from.is_some_and(|s| at >= s && !shown_in_likely_secret(c));
-            if masked {
-                self.text.extend(std::iter::repeat_n('*', c.len_utf8()));
-            } else {
-                self.text.push(escape_control(c));
-            }
+            self.text.push(escape_control(c));
         }
         let content_end = self.text.len();
         if to < line.end {
@@ -361,7 +333,7 @@ impl SourceCode for Window {
     }
 }
 
-fn render_finding(report: &Report, masks: &MaskIndex, d: &Diagnostic) -> Rendered {
+fn render_finding(report: &Report, d: &Diagnostic) -> Rendered {
     let file = report.sources.get(d.primary.span.file);
     let mut labels = vec![Label { span: d.primary.span, message: d.primary.message.clone(), primary: true }];
     let mut related_elsewhere = Vec::new();
@@ -391,7 +363,7 @@ fn render_finding(report: &Report, masks: &MaskIndex, d: &Diagnostic) -> Rendere
             None => note,
         });
     }
-    let (source, labels) = Window::build(&file, &labels, &Masking::Spans(masks));
+    let (source, labels) = Window::build(&file, &labels);
     Rendered {
         code: escape_controls(&format!("{}[{}]", d.rule, d.severity)).into_owned(),
         message: escape_controls(&d.message).into_owned(),
@@ -407,7 +379,7 @@ fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
     let span = p.span?;
     let file = report.sources.get(span.file);
     let labels = [Label { span, message: "here".to_owned(), primary: true }];
-    let (source, labels) = Window::build(&file, &labels, &Masking::LikelySecrets);
+    let (source, labels) = Window::build(&file, &labels);
     Some(Rendered {
         code: "error".to_owned(),
         message: escape_controls(&p.message).into_owned(),
@@ -423,9 +395,8 @@ fn render_problem(report: &Report, p: &Problem) -> Option<Rendered> {
 pub fn render_human(report: &Report, options: HumanOptions) -> String {
     let mut out = render_problems(report, options);
     let handler = handler(options);
-    let masks = MaskIndex::new(report);
     for d in report.diagnostics {
-        let _ = handler.render_report(&mut out, &render_finding(report, &masks, d));
+        let _ = handler.render_report(&mut out, &render_finding(report, d));
         out.push('\n');
     }
     let _ = writeln!(out, "{}", summary_line(&report.summary, report.problems.len()));
@@ -499,6 +470,7 @@ mod tests {
     use crate::source::{SourceFile, SourceMap};
 
     fn render(sources: &SourceMap, diagnostics: &[Diagnostic], problems: &[Problem]) -> String {
+        let sources = &crate::secrets::MaskedSources::for_test(sources, diagnostics);
         let report = Report { sources, rules: &[], diagnostics, problems, summary: Summary::default(), files: &[] };
         render_human(&report, HumanOptions::default())
     }

@@ -6,10 +6,10 @@
 //! with `columnKind`), end columns are exclusive, and `byteOffset` counts a dropped
 //! byte-order mark. Paths are the names reports show, relative to `%SRCROOT%` (the directory
 //! celador ran in); an absolute name becomes a `file://` URI. Text of a secret is never
-//! included: a finding that masks a span has no snippet, and any other snippet has every
-//! masked span of its file replaced by `*`. Problems are tool execution notifications.
+//! included: a finding that masks a span has no snippet, and any other snippet comes from the
+//! report's masked text. Problems are tool execution notifications.
 
-use super::{MaskIndex, Position, Report, unique_fingerprints};
+use super::{Position, Report, unique_fingerprints};
 use crate::diagnostic::{Diagnostic, Problem, Severity};
 use crate::pack::{Rule, rule_markdown};
 use crate::source::Span;
@@ -381,24 +381,18 @@ fn location(report: &Report, span: Span) -> Location {
     Location { id: None, physical_location: physical(report, span, None), logical_locations: Vec::new(), message: None }
 }
 
-fn snippet(report: &Report, masks: &MaskIndex, d: &Diagnostic) -> Option<String> {
+fn snippet(report: &Report, d: &Diagnostic) -> Option<String> {
     let span = d.primary.span;
     if !d.masked.is_empty() || span.is_empty() || span.len() > MAX_SNIPPET_BYTES {
         return None;
     }
-    Some(masks.masked_slice(&report.sources.get(span.file).text, span))
+    Some(report.sources.slice(span))
 }
 
-fn result<'a>(
-    report: &Report,
-    masks: &MaskIndex,
-    d: &'a Diagnostic,
-    rule_index: usize,
-    fingerprint: String,
-) -> SarifResult<'a> {
+fn result<'a>(report: &Report, d: &'a Diagnostic, rule_index: usize, fingerprint: String) -> SarifResult<'a> {
     let primary = Location {
         id: None,
-        physical_location: physical(report, d.primary.span, snippet(report, masks, d)),
+        physical_location: physical(report, d.primary.span, snippet(report, d)),
         logical_locations: if d.logical_path.is_empty() {
             Vec::new()
         } else {
@@ -455,12 +449,11 @@ pub fn render_sarif(report: &Report) -> String {
             descriptors.push(synthetic_descriptor(d));
         }
     }
-    let masks = MaskIndex::new(report);
     let results = report
         .diagnostics
         .iter()
         .zip(unique_fingerprints(report))
-        .map(|(d, fingerprint)| result(report, &masks, d, index[&*d.rule], fingerprint))
+        .map(|(d, fingerprint)| result(report, d, index[&*d.rule], fingerprint))
         .collect();
     let log = Log {
         schema: SCHEMA,
@@ -540,7 +533,7 @@ mod tests {
     fn empty_report_is_valid_and_successful() {
         let sources = crate::source::SourceMap::new();
         let report = Report {
-            sources: &sources,
+            sources: &crate::secrets::MaskedSources::for_test(&sources, &[]),
             rules: &[],
             diagnostics: &[],
             problems: &[],
@@ -629,7 +622,7 @@ mod tests {
         let rule = rules.iter().find(|r| &*r.id == "DEMO-LOW-001").unwrap();
         let d = fixture::finding(rule, Span::new(file, 3, 4), "m", "a");
         let report = Report {
-            sources: &sources,
+            sources: &crate::secrets::MaskedSources::for_test(&sources, std::slice::from_ref(&d)),
             rules: &rules,
             diagnostics: std::slice::from_ref(&d),
             problems: &[],

@@ -1,432 +1,33 @@
 //! The check pipeline: discover → read → load and classify → derive components → evaluate.
 //!
-//! The CLI, the pre-commit hook, the CI formats, `celador test` and the webhook all go
-//! through [`Checker`], so they report identical diagnostics.
+//! Discovery ([`discover`]: which files to read) and loading ([`load_inputs`]: parse, classify,
+//! follow references) live in their own modules; this one evaluates the rules
+//! ([`Checker`]). [`crate::pipeline::Pipeline`] runs them in order for the CLI, the fixture
+//! runner and the webhook, so they report identical diagnostics.
 
-use crate::components::{ComponentCatalog, derive, referenced_env_files};
+mod discover;
+mod load;
+
+pub use discover::{Discovered, IGNORE_FILE, Input, discover, display_name};
+pub use load::{Loaded, SkippedFile, load_inputs};
+
+use crate::components::{ComponentCatalog, derive};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::{Document, path_to};
 use crate::eval::budget::Cancel;
 use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
-use crate::kind::{
-    InputKind, KindGlobs, Syntax, classifies_by_content, classify_content, classify_name, evident_kind,
-    looks_like_configuration, sniff_syntax, syntax_for,
-};
+use crate::kind::InputKind;
 use crate::limits::EVALUATION_STACK;
-use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
 use crate::pack::{Rule, Scope, Uses};
-use crate::read::{ReadError, ReadScope};
-use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use crate::tree::{Node, Value};
 use cel::common::types::CelString;
 use cel::common::value::Val;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-
-/// One input to check: a file's content with the name reports show.
-#[derive(Clone, Debug)]
-pub struct Input {
-    /// Name shown in reports (relative to the working directory when under it, `/`-separated).
-    pub name: String,
-    /// Where it was read from; `None` for stdin and embedded fixtures.
-    pub path: Option<PathBuf>,
-    /// The raw content.
-    pub bytes: Vec<u8>,
-    /// Whether the user named this input explicitly (then an unknown kind is an error).
-    pub explicit: bool,
-    /// A kind that overrides classification.
-    pub kind: Option<InputKind>,
-}
-
-/// What discovery found: readable inputs, problems, and files skipped as not ours.
-#[derive(Debug, Default)]
-pub struct Discovered {
-    /// Inputs to load.
-    pub inputs: Vec<Input>,
-    /// Unreadable paths.
-    pub problems: Vec<Problem>,
-    /// Files found while walking directories whose name marks nothing celador reads; not read.
-    pub skipped: usize,
-}
-
-/// The name a path is shown by: relative to `cwd` when under it, with `/` separators.
-pub fn display_name(path: &Path, cwd: &Path) -> String {
-    let shown = if path.is_absolute() { path.strip_prefix(cwd).unwrap_or(path) } else { path };
-    let text = shown.to_string_lossy().replace('\\', "/");
-    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
-}
-
-/// A gitignore-syntax file of paths celador does not walk into (beside `.gitignore`, which is
-/// honoured too): for deliberately insecure test fixtures, vendored charts, and the like.
-pub const IGNORE_FILE: &str = ".celadorignore";
-
-/// Walks the given paths (files and directories; `.gitignore`- and `.celadorignore`-aware,
-/// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
-/// reads every candidate file: one whose name marks a kind or a syntax that can be classified
-/// by content, or that a `[[kinds]]` glob of the configuration names.
-///
-/// Files are read through `scope`: a candidate that is a symbolic link resolving outside it,
-/// is larger than its size limit or (when named explicitly) is not a regular file is a
-/// problem, and is not opened. A walk passes over FIFOs, sockets and devices.
-pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
-    let mut found: Vec<(PathBuf, bool)> = Vec::new();
-    let mut discovered = Discovered::default();
-    for path in paths {
-        if path.is_dir() {
-            // A directory that is a link leading out of the scope is not walked: even the names
-            // of what it holds are not ours to list.
-            if let Err(e @ ReadError::Outside) = scope.resolve(path) {
-                discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
-                continue;
-            }
-            let mut builder = ignore::WalkBuilder::new(path);
-            builder
-                .hidden(false)
-                .require_git(false)
-                .git_global(false)
-                .add_custom_ignore_filename(IGNORE_FILE)
-                .filter_entry(|entry| {
-                    let name = entry.file_name().to_string_lossy();
-                    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-                    !(is_dir
-                        && (matches!(&*name, ".git" | "node_modules" | "target") || is_chart_templates(entry.path())))
-                });
-            let (tx, rx) = std::sync::mpsc::channel();
-            builder.build_parallel().run(|| {
-                let tx = tx.clone();
-                Box::new(move |entry| {
-                    let _ = tx.send(entry.map(ignore::DirEntry::into_path));
-                    ignore::WalkState::Continue
-                })
-            });
-            drop(tx);
-            for entry in rx {
-                match entry {
-                    Ok(p) if p.is_file() => found.push((p, false)),
-                    Ok(_) => {}
-                    Err(e) => discovered
-                        .problems
-                        .push(Problem::file(Some(display_name(path, cwd)), format!("cannot walk directory: {e}"))),
-                }
-            }
-        } else if path.exists() {
-            found.push((path.clone(), true));
-        } else {
-            discovered.problems.push(Problem::file(Some(display_name(path, cwd)), "no such file or directory"));
-        }
-    }
-    // One file reached twice (`d/x` and `./d/x`, or a directory and a file in it) is read once,
-    // under the first name it was reached by.
-    let mut seen = std::collections::HashSet::new();
-    found.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
-    found.sort();
-    let candidates: Vec<(PathBuf, String, bool, Option<InputKind>)> = found
-        .into_iter()
-        .filter_map(|(path, explicit)| {
-            let name = display_name(&path, cwd);
-            let configured = kinds.kind_of(&name, &path);
-            let readable = match classify_name(&path) {
-                Some((_, Some(_))) => true,
-                Some((syntax, None)) => classifies_by_content(syntax),
-                None => false,
-            };
-            if explicit || configured.is_some() || readable {
-                Some((path, name, explicit, configured))
-            } else {
-                discovered.skipped += 1;
-                None
-            }
-        })
-        .collect();
-    let read: Vec<Result<Input, Problem>> = candidates
-        .into_par_iter()
-        .map(|(path, name, explicit, kind)| match scope.read(&path) {
-            Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
-            Err(e) => Err(Problem::file(Some(name), e.to_string())),
-        })
-        .collect();
-    for r in read {
-        match r {
-            Ok(input) => discovered.inputs.push(input),
-            Err(p) => discovered.problems.push(p),
-        }
-    }
-    discovered
-}
-
-fn is_chart_templates(dir: &Path) -> bool {
-    dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file())
-}
-
-/// Loaded, classified documents of a run.
-#[derive(Debug, Default)]
-pub struct Loaded {
-    /// Documents of a known kind.
-    pub documents: Vec<Document>,
-    /// Malformed inputs of a known kind.
-    pub problems: Vec<Problem>,
-    /// Number of files read (context files excluded).
-    pub files: usize,
-    /// Files of a known kind (by name, `--kind`, configuration or content), malformed ones
-    /// included; the other files read were skipped.
-    pub checked: usize,
-    /// Skipped files worth a word to the user: named explicitly, or looking like
-    /// configuration although of no known kind.
-    pub skipped_files: Vec<SkippedFile>,
-    /// Files loaded only as context (compose files beside an env file checked alone, and the
-    /// env files only those reference): their findings are not reported. Env files a checked
-    /// compose file references are checked with it.
-    pub context: Vec<FileId>,
-}
-
-/// A file left out because it is of no known kind.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SkippedFile {
-    /// Its name as reports show it.
-    pub name: String,
-    /// The user named it on the command line (or pre-commit passed it).
-    pub explicit: bool,
-    /// It parsed, and holds what deployment configuration holds (`image`, `config:`, `env:`).
-    pub looks_like_configuration: bool,
-}
-
-impl Loaded {
-    /// Drops the findings located in context files.
-    pub fn retain_requested(&self, diagnostics: &mut Vec<Diagnostic>) {
-        diagnostics.retain(|d| !self.context.contains(&d.primary.span.file));
-    }
-}
-
-/// What loading one input gave.
-struct LoadedInput {
-    documents: Vec<Document>,
-    problems: Vec<Problem>,
-    /// `None` when the input is of a known kind; else why it was skipped.
-    skipped: Option<SkippedFile>,
-}
-
-/// Parses and classifies inputs in parallel. `kind` overrides every input's kind; YAML of no
-/// known name that configures an image `declared` names is Helm values. Files the inputs lead
-/// to (env files, compose files) are read through `scope`.
-pub fn load_inputs(
-    inputs: Vec<Input>,
-    sources: &SourceMap,
-    kind: Option<InputKind>,
-    scope: &ReadScope,
-    declared: &ComponentCatalog,
-) -> Loaded {
-    let files = inputs.len();
-    let results: Vec<LoadedInput> =
-        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared)).collect());
-    let mut loaded = Loaded { files, ..Loaded::default() };
-    for result in results {
-        loaded.documents.extend(result.documents);
-        loaded.problems.extend(result.problems);
-        match result.skipped {
-            None => loaded.checked += 1,
-            Some(skipped) if skipped.explicit || skipped.looks_like_configuration => {
-                loaded.skipped_files.push(skipped);
-            }
-            Some(_) => {}
-        }
-    }
-    load_referenced(&mut loaded, sources, scope);
-    loaded.documents.sort_by_key(|d| (d.file, d.index));
-    loaded
-}
-
-/// Loads the env files compose files reference that were not among the inputs, so a compose
-/// file checked alone (a pre-commit hook passes only changed files) still sees its variables,
-/// and reports their findings too: they are part of what was checked. Env files only context
-/// compose files reference stay context. A referenced file that does not exist is not an
-/// error: it is often a git-ignored `.env`.
-///
-/// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
-/// is an error at the `env_file` value, naming the reference as written; the target is
-/// neither read nor shown.
-fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
-    load_referencing_compose_files(loaded, sources, scope);
-    let known: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
-    let requested: std::collections::HashSet<String> = loaded
-        .documents
-        .iter()
-        .filter(|d| !loaded.context.contains(&d.file))
-        .flat_map(|d| referenced_env_files(d, sources))
-        .map(|r| r.name)
-        .collect();
-    let mut wanted: Vec<_> = loaded
-        .documents
-        .iter()
-        .flat_map(|d| referenced_env_files(d, sources))
-        .filter(|r| r.path.is_some() && !known.contains(&r.name))
-        .collect();
-    wanted.sort_by(|a, b| (&a.name, a.span.start).cmp(&(&b.name, b.span.start)));
-    // One read (and at most one error) per file, at its first reference.
-    wanted.dedup_by(|a, b| a.name == b.name);
-    for reference in wanted {
-        let Some(path) = reference.path else { continue };
-        let refused =
-            |problem: String| Problem::at(reference.span, format!("env_file `{}` {problem}", reference.written));
-        if !scope.contains_lexically(&path) {
-            loaded.problems.push(refused(ReadError::Outside.to_string()));
-            continue;
-        }
-        match scope.read(&path) {
-            Ok(bytes) => {
-                let checked = requested.contains(&reference.name);
-                let input = Input {
-                    name: reference.name,
-                    path: Some(path),
-                    bytes,
-                    explicit: false,
-                    kind: Some(InputKind::Env),
-                };
-                let result = load_input(input, sources, None, &ComponentCatalog::default());
-                if checked {
-                    loaded.files += 1;
-                    loaded.checked += 1;
-                } else {
-                    loaded.context.extend(result.documents.iter().map(|d| d.file));
-                }
-                loaded.documents.extend(result.documents);
-                loaded.problems.extend(result.problems);
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => loaded.problems.push(refused(e.to_string())),
-        }
-    }
-}
-
-/// Reads one input: its kind comes from `--kind`, the configuration, its name or its content,
-/// in that order. An input of a known kind that cannot be read is a located error; any other
-/// input that cannot be read or classified is skipped, like every file that is not ours.
-fn load_input(
-    input: Input,
-    sources: &SourceMap,
-    kind_override: Option<InputKind>,
-    declared: &ComponentCatalog,
-) -> LoadedInput {
-    let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
-    let name_kind = input.kind.or(kind_override).or(by_name.and_then(|(_, k)| k));
-    let skip = |looks_like_configuration: bool| LoadedInput {
-        documents: Vec::new(),
-        problems: Vec::new(),
-        skipped: Some(SkippedFile { name: input.name.clone(), explicit: input.explicit, looks_like_configuration }),
-    };
-    let fail = |problem: Problem| LoadedInput { documents: Vec::new(), problems: vec![problem], skipped: None };
-    if input.bytes.contains(&0) {
-        return match name_kind {
-            Some(_) => fail(Problem::file(Some(input.name.clone()), "not a text file (binary content)")),
-            None => skip(false),
-        };
-    }
-    let text: &str = match std::str::from_utf8(&input.bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            // Locate the first invalid byte in a lossy copy: everything before it is unchanged.
-            let lossy = String::from_utf8_lossy(&input.bytes).into_owned();
-            let syntax = by_name.map_or_else(|| sniff_syntax(&lossy), |(syntax, _)| syntax);
-            if name_kind.is_none() && evident_kind(syntax, &lossy).is_none() {
-                return skip(false);
-            }
-            let at = e.valid_up_to() - if lossy.starts_with('\u{feff}') { 3 } else { 0 };
-            let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), &lossy));
-            let span = Span::new(file, at, at + lossy[at..].chars().next().map_or(0, char::len_utf8));
-            return fail(Problem::at(span, "not valid UTF-8 (save the file as UTF-8)"));
-        }
-    };
-    let syntax = match (name_kind, by_name) {
-        (Some(kind), by_name) => syntax_for(kind, by_name.map(|(syntax, _)| syntax), text),
-        (None, Some((syntax, _))) => syntax,
-        (None, None) => sniff_syntax(text),
-    };
-    let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), text));
-    let source = sources.get(file);
-    let parsed: Result<Vec<(Node, Option<String>)>, ParseError> = match syntax {
-        Syntax::Yaml => {
-            load_yaml(file, &source.text).map(|docs| docs.into_iter().map(|d| (d.root, d.helm_source)).collect())
-        }
-        Syntax::Json => load_json(file, &source.text).map(|n| vec![(n, None)]),
-        Syntax::Toml => load_toml(file, &source.text).map(|n| vec![(n, None)]),
-        Syntax::Env => load_env(file, &source.text).map(|n| vec![(n, None)]),
-    };
-    let roots = match parsed {
-        Ok(roots) => roots,
-        Err(e) if name_kind.is_some() || evident_kind(syntax, text).is_some() => {
-            return fail(Problem::at(e.span, e.message));
-        }
-        Err(_) => return skip(false),
-    };
-    let mut documents = Vec::new();
-    let mut configuration_like = false;
-    for (index, (root, helm_source)) in roots.into_iter().enumerate() {
-        if root.value == Value::Null && syntax == Syntax::Yaml {
-            continue;
-        }
-        match name_kind.or_else(|| classify_content(&root, syntax, declared)) {
-            Some(kind) => documents.push(Document::new(file, index, kind, root, helm_source)),
-            None => configuration_like |= looks_like_configuration(&root),
-        }
-    }
-    if documents.is_empty() && name_kind.is_none() {
-        return skip(configuration_like);
-    }
-    LoadedInput { documents, problems: Vec::new(), skipped: None }
-}
-
-/// Loads, as context, the compose files beside an env file that no loaded compose file
-/// references: an env file checked alone (pre-commit passes only changed files) is then still
-/// attributed to its service instead of being judged as a complete configuration.
-///
-/// A neighbour that is a link leading outside `scope` is an error, and is not read.
-fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
-    let loaded_names: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
-    let mut dirs: Vec<PathBuf> = loaded
-        .documents
-        .iter()
-        .filter(|d| d.kind == InputKind::Env)
-        .filter_map(|d| sources.get(d.file).path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)))
-        .collect();
-    dirs.sort();
-    dirs.dedup();
-    for dir in dirs {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        let mut candidates: Vec<PathBuf> = entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file() && matches!(classify_name(p), Some((_, Some(InputKind::Compose)))))
-            .collect();
-        candidates.sort();
-        for path in candidates {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            let name = display_name(&path, &cwd);
-            if loaded_names.contains(&name) {
-                continue;
-            }
-            let bytes = match scope.read(&path) {
-                Ok(bytes) => bytes,
-                Err(ReadError::Outside) => {
-                    loaded.problems.push(Problem::file(Some(name), ReadError::Outside.to_string()));
-                    continue;
-                }
-                Err(_) => continue,
-            };
-            let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
-            let result = load_input(input, sources, None, &ComponentCatalog::default());
-            // A broken neighbour is the user's business only when they check it.
-            if result.problems.is_empty() {
-                loaded.context.extend(result.documents.iter().map(|d| d.file));
-                loaded.documents.extend(result.documents);
-            }
-        }
-    }
-}
 
 /// Evaluates rules over loaded documents.
 pub struct Checker {
@@ -766,7 +367,7 @@ fn pool() -> Option<&'static rayon::ThreadPool> {
 /// Runs `work` on [`pool`], or where it is when that is already a rayon pool's thread (the
 /// webhook evaluates each object on its slot's own one-thread pool, so that an expensive
 /// object never waits for, or holds up, another's rules).
-fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn on_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
     if rayon::current_thread_index().is_some() {
         return work();
     }
@@ -1002,6 +603,7 @@ fn sort_and_dedup(diagnostics: &mut Vec<Diagnostic>, sources: &SourceMap) {
 mod tests {
     use super::*;
     use crate::pack::{PackFile, load_pack};
+    use crate::read::ReadScope;
 
     /// Documents' CEL values and the checker are shared by the threads that evaluate them.
     #[test]

@@ -1,0 +1,142 @@
+//! Discovery: the files of the paths given, as inputs to load.
+
+use crate::diagnostic::Problem;
+use crate::kind::{InputKind, KindGlobs, classifies_by_content, classify_name};
+use crate::read::{ReadError, ReadScope};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// One input to check: a file's content with the name reports show.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Name shown in reports (relative to the working directory when under it, `/`-separated).
+    pub name: String,
+    /// Where it was read from; `None` for stdin and embedded fixtures.
+    pub path: Option<PathBuf>,
+    /// The raw content.
+    pub bytes: Vec<u8>,
+    /// Whether the user named this input explicitly (then an unknown kind is an error).
+    pub explicit: bool,
+    /// A kind that overrides classification.
+    pub kind: Option<InputKind>,
+}
+
+/// What discovery found: readable inputs, problems, and files skipped as not ours.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Inputs to load.
+    pub inputs: Vec<Input>,
+    /// Unreadable paths.
+    pub problems: Vec<Problem>,
+    /// Files found while walking directories whose name marks nothing celador reads; not read.
+    pub skipped: usize,
+}
+
+/// The name a path is shown by: relative to `cwd` when under it, with `/` separators.
+pub fn display_name(path: &Path, cwd: &Path) -> String {
+    let shown = if path.is_absolute() { path.strip_prefix(cwd).unwrap_or(path) } else { path };
+    let text = shown.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").map(str::to_owned).unwrap_or(text)
+}
+
+/// A gitignore-syntax file of paths celador does not walk into (beside `.gitignore`, which is
+/// honoured too): for deliberately insecure test fixtures, vendored charts, and the like.
+pub const IGNORE_FILE: &str = ".celadorignore";
+
+/// Walks the given paths (files and directories; `.gitignore`- and `.celadorignore`-aware,
+/// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
+/// reads every candidate file: one whose name marks a kind or a syntax that can be classified
+/// by content, or that a `[[kinds]]` glob of the configuration names.
+///
+/// Files are read through `scope`: a candidate that is a symbolic link resolving outside it,
+/// is larger than its size limit or (when named explicitly) is not a regular file is a
+/// problem, and is not opened. A walk passes over FIFOs, sockets and devices.
+pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
+    let mut found: Vec<(PathBuf, bool)> = Vec::new();
+    let mut discovered = Discovered::default();
+    for path in paths {
+        if path.is_dir() {
+            // A directory that is a link leading out of the scope is not walked: even the names
+            // of what it holds are not ours to list.
+            if let Err(e @ ReadError::Outside) = scope.resolve(path) {
+                discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
+                continue;
+            }
+            let mut builder = ignore::WalkBuilder::new(path);
+            builder
+                .hidden(false)
+                .require_git(false)
+                .git_global(false)
+                .add_custom_ignore_filename(IGNORE_FILE)
+                .filter_entry(|entry| {
+                    let name = entry.file_name().to_string_lossy();
+                    let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+                    !(is_dir
+                        && (matches!(&*name, ".git" | "node_modules" | "target") || is_chart_templates(entry.path())))
+                });
+            let (tx, rx) = std::sync::mpsc::channel();
+            builder.build_parallel().run(|| {
+                let tx = tx.clone();
+                Box::new(move |entry| {
+                    let _ = tx.send(entry.map(ignore::DirEntry::into_path));
+                    ignore::WalkState::Continue
+                })
+            });
+            drop(tx);
+            for entry in rx {
+                match entry {
+                    Ok(p) if p.is_file() => found.push((p, false)),
+                    Ok(_) => {}
+                    Err(e) => discovered
+                        .problems
+                        .push(Problem::file(Some(display_name(path, cwd)), format!("cannot walk directory: {e}"))),
+                }
+            }
+        } else if path.exists() {
+            found.push((path.clone(), true));
+        } else {
+            discovered.problems.push(Problem::file(Some(display_name(path, cwd)), "no such file or directory"));
+        }
+    }
+    // One file reached twice (`d/x` and `./d/x`, or a directory and a file in it) is read once,
+    // under the first name it was reached by.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    found.sort();
+    let candidates: Vec<(PathBuf, String, bool, Option<InputKind>)> = found
+        .into_iter()
+        .filter_map(|(path, explicit)| {
+            let name = display_name(&path, cwd);
+            let configured = kinds.kind_of(&name, &path);
+            let readable = match classify_name(&path) {
+                Some((_, Some(_))) => true,
+                Some((syntax, None)) => classifies_by_content(syntax),
+                None => false,
+            };
+            if explicit || configured.is_some() || readable {
+                Some((path, name, explicit, configured))
+            } else {
+                discovered.skipped += 1;
+                None
+            }
+        })
+        .collect();
+    let read: Vec<Result<Input, Problem>> = candidates
+        .into_par_iter()
+        .map(|(path, name, explicit, kind)| match scope.read(&path) {
+            Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
+            Err(e) => Err(Problem::file(Some(name), e.to_string())),
+        })
+        .collect();
+    for r in read {
+        match r {
+            Ok(input) => discovered.inputs.push(input),
+            Err(p) => discovered.problems.push(p),
+        }
+    }
+    discovered
+}
+
+fn is_chart_templates(dir: &Path) -> bool {
+    dir.file_name().is_some_and(|n| n == "templates") && dir.parent().is_some_and(|p| p.join("Chart.yaml").is_file())
+}

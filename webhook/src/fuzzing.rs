@@ -21,7 +21,12 @@ fn decide(review: &Review<'_>, policy: &Policy) -> kube::core::admission::Admiss
     let Some(object) = review.object else { return review::allow(review, Vec::new()) };
     let evaluation = match policy.evaluate(&name, object.get(), review.old_object.map(|o| o.get())) {
         Ok(evaluation) => evaluation,
-        Err(message) => return review::deny(review, 500, "InternalError", message, Vec::new()),
+        Err(failure) => {
+            let message = match failure {
+                crate::policy::Failure::Invalid(message) | crate::policy::Failure::Stopped { message, .. } => message,
+            };
+            return review::deny(review, 500, "InternalError", message, Vec::new());
+        }
     };
     let deny_on = Severity::High;
     let denying: Vec<_> = evaluation.findings.iter().filter(|f| f.severity >= deny_on).collect();

@@ -3,14 +3,13 @@
 //! (which decides its kind, as on disk); the rest is its content.
 #![no_main]
 
-use celador_engine::check::{Checker, Input, load_inputs, take_rule_errors};
+use celador_engine::check::Input;
 use celador_engine::config::Config;
 use celador_engine::pack::{Rule, load_pack};
+use celador_engine::pipeline::Pipeline;
 use celador_engine::read::ReadScope;
 use celador_engine::report::{self, HumanOptions, Report, Summary};
-use celador_engine::secrets::Secrets;
 use celador_engine::source::SourceMap;
-use celador_engine::suppress;
 use libfuzzer_sys::fuzz_target;
 use std::sync::{Arc, OnceLock};
 
@@ -37,34 +36,30 @@ fn rules() -> &'static [Arc<Rule>] {
     })
 }
 
-fn checker() -> &'static Checker {
-    static CHECKER: OnceLock<Checker> = OnceLock::new();
-    CHECKER.get_or_init(|| Checker::new(rules().to_vec()))
+/// The pipeline `celador check` runs: load, check, collect secrets, suppress.
+fn pipeline() -> &'static Pipeline {
+    static PIPELINE: OnceLock<Pipeline> = OnceLock::new();
+    PIPELINE.get_or_init(|| {
+        let known = rules().iter().map(|r| r.id.clone()).collect();
+        Pipeline::new(rules().to_vec(), Config::default(), known)
+    })
 }
 
 // Compiling the built-in pack takes seconds under the sanitizer: done before the first input,
 // so it does not count against libFuzzer's per-input timeout.
-fuzz_target!(init: { checker(); }, |data: &[u8]| {
+fuzz_target!(init: { pipeline(); }, |data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else { return };
     let name = NAMES[usize::from(selector) % NAMES.len()];
     let sources = SourceMap::new();
     let input = Input { name: name.to_owned(), path: None, bytes: bytes.to_vec(), explicit: true, kind: None };
-    let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing());
-    let mut problems = loaded.problems.clone();
-    let mut diagnostics = checker().check(&loaded.documents, &sources);
-    problems.extend(take_rule_errors(&mut diagnostics));
-    let secrets = Secrets::collect(&sources, &loaded.documents, &diagnostics);
-    let files: Vec<_> =
-        loaded.documents.iter().map(|d| d.file).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    let known: Vec<&str> = rules().iter().map(|r| &*r.id).collect();
-    let mut outcome = suppress::apply(diagnostics, &sources, &files, &Config::default(), (2026, 1, 1), &known);
-    let masked = secrets.mask(&sources, &mut outcome.kept, &mut problems);
+    let mut outcome = pipeline().run(vec![input], &sources, &ReadScope::nothing());
+    let masked = outcome.secrets.mask(&sources, &mut outcome.kept, &mut outcome.problems);
     let names = vec![name.to_owned()];
     let report = Report {
         sources: &masked,
         rules: rules(),
         diagnostics: &outcome.kept,
-        problems: &problems,
+        problems: &outcome.problems,
         summary: Summary { findings: outcome.kept.len(), ..Summary::default() },
         files: &names,
     };

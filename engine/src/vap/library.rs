@@ -189,6 +189,51 @@ pub struct Unsupported {
     pub message: String,
 }
 
+/// The variables the API server binds for a policy's expressions.
+const POLICY_VARIABLES: [&str; 7] =
+    ["object", "oldObject", "params", "namespaceObject", "request", "variables", "authorizer"];
+
+/// The mistakes of `program` that are knowable before it runs, found by the pack checker
+/// ([`crate::pack::typecheck`]) in the standard environment plus the variables a policy reads:
+/// unknown identifiers (`objct`), wrong arity of standard functions, and type errors between
+/// known types (`size(true)`, `'a' + 1`). Which functions exist is [`check`]'s to say: the
+/// checker's verdicts on names (unknown functions and methods, overloads the Kubernetes
+/// libraries add) are left out.
+pub fn type_errors(program: &Program) -> Vec<crate::pack::typecheck::ExprProblem> {
+    use crate::pack::environment::{Environment, Type};
+    static ENVIRONMENT: std::sync::OnceLock<Environment> = std::sync::OnceLock::new();
+    let env = ENVIRONMENT.get_or_init(|| {
+        let mut env = Environment::standard();
+        for name in POLICY_VARIABLES {
+            env.declare_variable(name, Type::Dyn);
+        }
+        env
+    });
+    // A name the Kubernetes libraries (not the standard one) declare may have overloads the
+    // checker's environment lacks (`list.indexOf`, `quantity.sign`).
+    let kubernetes = |message: &str| {
+        FUNCTIONS.iter().filter(|d| d.library != "standard").any(|d| {
+            let short = d.name.rsplit('.').next().unwrap_or(d.name);
+            message.contains(&format!("`{short}`"))
+                || message.contains(&format!("`{short}("))
+                || message.contains(&format!(".{short}("))
+        })
+    };
+    let about_names = |message: &str| {
+        ["unknown function", "unknown method", "is not a method", "is a method", "has no field"]
+            .iter()
+            .any(|p| message.starts_with(p))
+            || (message.starts_with("no overload of") && kubernetes(message))
+            || (message.contains(" takes ") && kubernetes(message))
+            || NAMESPACES.iter().any(|n| message.starts_with(&format!("unknown identifier `{n}`")))
+    };
+    crate::pack::typecheck::check_program(env, program)
+        .problems
+        .into_iter()
+        .filter(|p| !about_names(&p.message))
+        .collect()
+}
+
 /// The calls of `program` to functions that are undeclared or unimplemented, and its uses of
 /// variables celador cannot bind.
 pub fn check(program: &Program) -> Vec<Unsupported> {

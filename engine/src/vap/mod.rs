@@ -590,7 +590,14 @@ fn compile(node: &Node, source: &SourceFile, env: &cel::Env, problems: &mut Vec<
         Ok(program) => {
             let unsupported = library::check(&program);
             if unsupported.is_empty() {
-                return Some(program);
+                let mistakes = library::type_errors(&program);
+                if mistakes.is_empty() {
+                    return Some(program);
+                }
+                for mistake in mistakes {
+                    problems.push(Problem::at(map.char_span(mistake.start), mistake.message));
+                }
+                return None;
             }
             let chars: Vec<char> = text.chars().collect();
             for u in unsupported {

@@ -248,3 +248,23 @@ fn a_bindings_match_resources_narrow_the_policy() {
     let pods_only = "  matchResources:\n    resourceRules:\n    - {apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}\n";
     assert!(check(&format!("{text}{pods_only}"), DEPLOYMENT).1.is_empty());
 }
+
+#[test]
+fn type_errors_and_unknown_identifiers_are_located_inside_the_expression() {
+    // `  - expression: ` is 16 characters: the expression starts at column 17 of line 13.
+    let found = problems(&policy("  - expression: object.spec.replicas > 0 && size(true) > 0\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (13, 45), "{found:?}");
+    assert!(found[0].2.contains("size"), "{found:?}");
+
+    let found = problems(&policy("  - expression: objct.spec.replicas <= 5\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (13, 17), "{found:?}");
+    assert!(found[0].2.contains("unknown identifier `objct`") && found[0].2.contains("`object`"), "{found:?}");
+
+    let found = problems(&policy("  - expression: \"object.metadata.name + 1 == 'x'\"\n"));
+    assert!(found.is_empty(), "a document value is of any type: {found:?}");
+    let found = problems(&policy("  - expression: \"'web' + 1 == 'x'\"\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].0, found[0].1), (13, 24), "{found:?}");
+}

@@ -48,6 +48,10 @@ struct App {
 /// object's entries starts to take measurable time.
 const LARGE_OBJECT: usize = 256 << 10;
 
+/// How much lower large objects' evaluation threads run than the others' (`nice` 10): while
+/// a 2 MB object is evaluated, ordinary reviews keep their latency.
+const LARGE_OBJECT_NICENESS: i32 = 10;
+
 /// A bound, not yet serving, webhook server.
 pub struct Server {
     app: Arc<App>,
@@ -83,8 +87,9 @@ impl Server {
         let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let mut excluded: HashSet<String> = options.exclude_namespaces.iter().cloned().collect();
         excluded.extend(policy.settings().exclude_namespaces.iter().cloned());
-        let slots = Slots::new(options.evaluation_slots);
-        let large_slots = Slots::new(options.evaluation_slots.div_ceil(2));
+        let slots = Slots::new(options.evaluation_slots, 0);
+        // Large objects (rare, and the cost bombs) yield the CPU to ordinary reviews.
+        let large_slots = Slots::new(options.evaluation_slots.div_ceil(2), LARGE_OBJECT_NICENESS);
         let app = App {
             policy: Arc::new(policy),
             options,

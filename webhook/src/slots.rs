@@ -42,8 +42,9 @@ impl Slot {
 }
 
 impl Slots {
-    /// `total` slots (at least one).
-    pub(crate) fn new(total: usize) -> Arc<Self> {
+    /// `total` slots (at least one), whose threads run at `niceness` (0: the process's own;
+    /// higher yields the CPU to the other threads, as `nice` does).
+    pub(crate) fn new(total: usize, niceness: i32) -> Arc<Self> {
         let total = total.max(1);
         let pools = (0..total)
             .filter_map(|_| {
@@ -51,6 +52,7 @@ impl Slots {
                     .num_threads(1)
                     .thread_name(|_| "celador-slot".to_owned())
                     .stack_size(EVALUATION_STACK)
+                    .start_handler(move |_| lower_priority(niceness))
                     .build()
                     .ok()
             })
@@ -117,4 +119,21 @@ mod tests {
         drop(second);
         assert_eq!(slots.busy(), 0);
     }
+}
+
+/// Lowers the calling thread's scheduling priority by `niceness` (Linux: a thread's own nice
+/// value); nothing elsewhere, or when it is 0.
+#[allow(unsafe_code)]
+fn lower_priority(niceness: i32) {
+    #[cfg(target_os = "linux")]
+    if niceness > 0 {
+        // SAFETY: gettid and setpriority only read their arguments; a failure leaves the
+        // thread at its priority, which is harmless.
+        unsafe {
+            let thread = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, niceness);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
 }

@@ -108,7 +108,7 @@ mod tests {
 
     #[tokio::test]
     async fn full_since_the_last_slot_was_taken_until_one_is_freed() {
-        let slots = Slots::new(2);
+        let slots = Slots::new(2, 0);
         let first = slots.acquire().await;
         assert_eq!((slots.busy(), slots.full_for()), (1, None));
         let second = slots.acquire().await;

@@ -345,13 +345,14 @@ async fn decide(app: &App, headers: &HeaderMap, body: Body) -> Outcome {
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    // Parsing megabytes takes milliseconds: off the async workers, or the reviews queued
-    // behind this one on its worker would wait for it.
+    // Parsing megabytes takes milliseconds: on a large-object slot's thread (at a lower
+    // priority), off the async workers, or the reviews queued behind this one would wait for it.
     let parse = || review::parse(&bytes);
     let parsed = if bytes.len() > LARGE_OBJECT
         && tokio::runtime::Handle::current().runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
     {
-        tokio::task::block_in_place(parse)
+        let slot = app.large_slots.acquire().await;
+        tokio::task::block_in_place(|| slot.run(parse))
     } else {
         parse()
     };

@@ -214,12 +214,7 @@ impl Checker {
                         Some(admission) => self.run_admission(index, admission, doc, unit, &cluster, cancel),
                         None => self.run(index, unit, cancel),
                     };
-                    for failure in failures {
-                        let (path, origin) = placer.place(failure.span);
-                        let mut diagnostic = to_diagnostic(rule, failure, path);
-                        diagnostic.origin = origin;
-                        out.push(diagnostic);
-                    }
+                    out.extend(failures.into_iter().map(|failure| placer.diagnostic(rule, failure)));
                 }
                 out
             })
@@ -285,12 +280,9 @@ impl Checker {
                     }
                     let catalog = self.catalog_of[index];
                     let unit = deployment_unit(&members, rule.uses, deployment, catalog, &self.catalogs[catalog]);
-                    for failure in self.run(index, &unit, cancel) {
-                        let (path, origin) = placer.place(failure.span);
-                        let mut diagnostic = to_diagnostic(rule, failure, path);
-                        diagnostic.origin = origin;
-                        out.push(diagnostic);
-                    }
+                    out.extend(
+                        self.run(index, &unit, cancel).into_iter().map(|failure| placer.diagnostic(rule, failure)),
+                    );
                     out
                 })
                 .collect();
@@ -560,6 +552,14 @@ impl<'d> Placer<'d> {
             docs.sort_by_key(|d| d.root.span.start);
         }
         Self { by_file }
+    }
+
+    /// The diagnostic of `rule`'s `failure`, with its logical path and `# Source:`.
+    fn diagnostic(&self, rule: &Rule, failure: crate::eval::Failure) -> Diagnostic {
+        let (path, origin) = self.place(failure.span);
+        let mut diagnostic = to_diagnostic(rule, failure, path);
+        diagnostic.origin = origin;
+        diagnostic
     }
 
     fn place(&self, span: Span) -> (String, Option<String>) {

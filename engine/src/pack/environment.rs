@@ -479,7 +479,7 @@ fn parse_signature(signature: &str, member: bool) -> Result<(String, Overload), 
         (None, head)
     };
     let mut parsed = Vec::new();
-    for param in split_top_level(params) {
+    for param in split_top_level(params, ',') {
         let param = param.trim();
         if param.is_empty() {
             continue;
@@ -494,8 +494,8 @@ fn parse_signature(signature: &str, member: bool) -> Result<(String, Overload), 
     Ok((name.trim().to_owned(), Overload { receiver, params: parsed, result }))
 }
 
-/// Splits at commas outside parentheses.
-fn split_top_level(text: &str) -> Vec<&str> {
+/// Splits at `separator`s outside parentheses.
+fn split_top_level(text: &str, separator: char) -> Vec<&str> {
     let mut parts = Vec::new();
     let mut depth = 0usize;
     let mut start = 0;
@@ -503,7 +503,7 @@ fn split_top_level(text: &str) -> Vec<&str> {
         match c {
             '(' => depth += 1,
             ')' => depth = depth.saturating_sub(1),
-            ',' if depth == 0 => {
+            c if c == separator && depth == 0 => {
                 parts.push(&text[start..i]);
                 start = i + 1;
             }
@@ -517,31 +517,14 @@ fn split_top_level(text: &str) -> Vec<&str> {
 /// Parses `string`, `list(string)`, `map(string, dyn)`, `string|null`.
 fn parse_type(text: &str) -> Result<Type, String> {
     let text = text.trim();
-    let options = {
-        let mut options = Vec::new();
-        let mut depth = 0usize;
-        let mut start = 0;
-        for (i, c) in text.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => depth = depth.saturating_sub(1),
-                '|' if depth == 0 => {
-                    options.push(&text[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        options.push(&text[start..]);
-        options
-    };
+    let options = split_top_level(text, '|');
     if options.len() > 1 {
         return options.into_iter().map(parse_type).collect::<Result<Vec<_>, _>>().map(Type::OneOf);
     }
     let (name, args) = match text.split_once('(') {
         Some((name, rest)) => {
             let args = rest.strip_suffix(')').ok_or_else(|| format!("no closing `)` in `{text}`"))?;
-            (name.trim(), split_top_level(args).into_iter().map(parse_type).collect::<Result<Vec<_>, _>>()?)
+            (name.trim(), split_top_level(args, ',').into_iter().map(parse_type).collect::<Result<Vec<_>, _>>()?)
         }
         None => (text, Vec::new()),
     };

@@ -116,3 +116,9 @@ pub const SNIPPET_CONTEXT_CHARS: usize = 120;
 
 /// The most lines a snippet's label may cover; a longer span is shown by its first line.
 pub const SNIPPET_MAX_LINES: usize = 12;
+
+/// The most related locations one finding keeps (after dropping its own place). A rule that
+/// relates every API of a deployment of thousands would otherwise repeat thousands of
+/// locations in each finding: output quadratic in the input. The first ones, in the rule's
+/// order, are kept.
+pub const MAX_RELATED: usize = 10;

@@ -16,6 +16,13 @@
 //!               `roles` are the roles the rule's pack declares (`[[component]]`) of the
 //!               containers of the pods it selects (same namespace, every selector label equal),
 //!               `workloads` the `Kind/name` of those workloads; `object` is the Service itself
+//! k8s.workloads { kind, name, namespace, object, pod, labels, roles, networkPolicies } per
+//!               object with a pod template (Pod, Deployment, StatefulSet, DaemonSet,
+//!               ReplicaSet, ReplicationController, Job, CronJob): `pod` is the template (the
+//!               Pod itself for a Pod), `labels` its labels, `networkPolicies` the
+//!               NetworkPolicies of its namespace whose `podSelector` selects those labels
+//!               (`matchLabels` and `matchExpressions`; an empty or absent selector selects every
+//!               pod), indexed by namespace
 //! ```
 //!
 //! Every node keeps its location, so a finding on `s.object.spec.type` points into the file.
@@ -55,15 +62,17 @@ fn string_pairs(map: Option<&Node>) -> Vec<(String, String)> {
 }
 
 /// A workload's pods, for selector matching.
-struct Workload {
+struct Workload<'a> {
+    object: &'a Node,
+    template: &'a Node,
     namespace: String,
     labels: Vec<(String, String)>,
     roles: Vec<Arc<str>>,
     name: String,
 }
 
-impl Workload {
-    fn of(object: &Node, catalog: &ComponentCatalog) -> Option<Self> {
+impl<'a> Workload<'a> {
+    fn of(object: &'a Node, catalog: &ComponentCatalog) -> Option<Self> {
         let template = pod_template(object)?;
         let labels = string_pairs(template.path(&["metadata", "labels"]));
         let mut roles: Vec<Arc<str>> = ["containers", "initContainers"]
@@ -77,11 +86,45 @@ impl Workload {
         roles.dedup();
         let kind = object.get("kind").and_then(Node::as_str).unwrap_or("?");
         let name = name_of(object).and_then(Node::scalar_text).unwrap_or_else(|| "?".to_owned());
-        Some(Self { namespace: namespace_of(object), labels, roles, name: format!("{kind}/{name}") })
+        Some(Self { object, template, namespace: namespace_of(object), labels, roles, name: format!("{kind}/{name}") })
     }
 
     fn has_label(&self, key: &str, value: &str) -> bool {
         self.labels.iter().any(|(k, v)| k == key && v == value)
+    }
+
+    fn label(&self, key: &str) -> Option<&str> {
+        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a NetworkPolicy's `podSelector` selects these pods, as Kubernetes matches a
+    /// `LabelSelector`: every `matchLabels` pair and every `matchExpressions` requirement.
+    /// An absent or empty selector selects every pod; parts that are not well-formed are
+    /// ignored rather than excluding the pods (a rule then errs towards "governed").
+    fn selected_by(&self, selector: Option<&Node>) -> bool {
+        let Some(selector) = selector.filter(|s| s.as_map().is_some()) else { return true };
+        let labels_match = string_pairs(selector.get("matchLabels"))
+            .iter()
+            .all(|(k, v)| self.has_label(k, v));
+        let expressions = selector.get("matchExpressions").and_then(Node::as_list).unwrap_or_default();
+        labels_match
+            && expressions.iter().all(|e| {
+                let (Some(key), Some(operator)) =
+                    (e.get("key").and_then(Node::scalar_text), e.get("operator").and_then(Node::as_str))
+                else {
+                    return true;
+                };
+                let values: Option<Vec<&str>> =
+                    e.get("values").and_then(Node::as_list).map(|v| v.iter().filter_map(Node::as_str).collect());
+                let label = self.label(&key);
+                match operator {
+                    "In" => label.zip(values).is_some_and(|(l, values)| values.contains(&l)),
+                    "NotIn" => !label.zip(values).is_some_and(|(l, values)| values.contains(&l)),
+                    "Exists" => label.is_some(),
+                    "DoesNotExist" => label.is_none(),
+                    _ => true,
+                }
+            })
     }
 }
 
@@ -159,13 +202,62 @@ pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span, catalog: &ComponentCa
             at,
         ));
     }
+    let workload_nodes = workload_relations(&objects, &workloads, anchor);
     Node::map(
         vec![
             entry("objects", None, Node::list(objects, anchor)),
             entry("services", None, Node::list(services, anchor)),
+            entry("workloads", None, Node::list(workload_nodes, anchor)),
         ],
         anchor,
     )
+}
+
+/// `k8s.workloads`: each workload with the NetworkPolicies of its namespace that select its
+/// pods. Policies are grouped by namespace first, so the cost is the workloads times the
+/// policies of their own namespace, not of the whole deployment.
+fn workload_relations(objects: &[Node], workloads: &[Workload], anchor: Span) -> Vec<Node> {
+    let mut policies_in: HashMap<String, Vec<&Node>> = HashMap::new();
+    for object in objects {
+        if object.get("kind").and_then(Node::as_str) == Some("NetworkPolicy") {
+            policies_in.entry(namespace_of(object)).or_default().push(object);
+        }
+    }
+    workloads
+        .iter()
+        .map(|w| {
+            let at = w.object.span;
+            let policies = policies_in
+                .get(&w.namespace)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter(|p| w.selected_by(p.path(&["spec", "podSelector"])))
+                .map(|p| (*p).clone())
+                .collect();
+            let kind = w.object.get("kind").cloned().unwrap_or_else(|| Node::string("", at));
+            let name = name_of(w.object).cloned().unwrap_or_else(|| Node::string("", at));
+            let labels = w
+                .template
+                .path(&["metadata", "labels"])
+                .filter(|l| l.as_map().is_some())
+                .cloned()
+                .unwrap_or_else(|| Node::map(Vec::new(), at));
+            Node::map(
+                vec![
+                    entry("kind", None, kind),
+                    entry("name", None, name),
+                    entry("namespace", None, Node::string(w.namespace.as_str(), at)),
+                    entry("object", None, w.object.clone()),
+                    entry("pod", None, w.template.clone()),
+                    entry("labels", None, labels),
+                    entry("roles", None, Node::list(w.roles.iter().map(|r| Node::string(&**r, at)).collect(), at)),
+                    entry("networkPolicies", None, Node::list(policies, anchor)),
+                ],
+                at,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -253,5 +345,69 @@ items:
         let k8s = kubernetes(objects(text), Span::default(), &pulumi());
         let services = k8s.get("services").and_then(Node::as_list).unwrap();
         assert!(texts(services[0].get("workloads").unwrap()).is_empty());
+    }
+
+    #[test]
+    fn workloads_have_the_network_policies_of_their_namespace_selecting_their_pods() {
+        let text = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: pulumi}
+spec:
+  template:
+    metadata: {labels: {app: api, tier: web}}
+    spec: {containers: [{name: api, image: 'pulumi/service:1'}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: by-label, namespace: pulumi}
+spec: {podSelector: {matchLabels: {app: api}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: every-pod, namespace: pulumi}
+spec: {podSelector: {}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: by-expression, namespace: pulumi}
+spec:
+  podSelector:
+    matchExpressions:
+    - {key: tier, operator: In, values: [web, db]}
+    - {key: canary, operator: DoesNotExist}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: other-label, namespace: pulumi}
+spec: {podSelector: {matchLabels: {app: console}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: not-in, namespace: pulumi}
+spec: {podSelector: {matchExpressions: [{key: tier, operator: NotIn, values: [web]}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: other-namespace, namespace: elsewhere}
+spec: {podSelector: {}}
+";
+        let k8s = kubernetes(objects(text), Span::default(), &pulumi());
+        let workloads = k8s.get("workloads").and_then(Node::as_list).unwrap();
+        assert_eq!(workloads.len(), 1);
+        let api = &workloads[0];
+        assert_eq!(api.get("kind").and_then(Node::as_str), Some("Deployment"));
+        assert_eq!(api.get("namespace").and_then(Node::as_str), Some("pulumi"));
+        assert_eq!(texts(api.get("roles").unwrap()), ["api"]);
+        let names: Vec<String> = api
+            .get("networkPolicies")
+            .and_then(Node::as_list)
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.path(&["metadata", "name"]).and_then(Node::scalar_text))
+            .collect();
+        assert_eq!(names, ["by-label", "every-pod", "by-expression"]);
+        // The name keeps its place in the file.
+        assert_eq!(api.get("name").map(|n| n.span.start), text.find("api, namespace").map(|i| i as u32));
     }
 }

@@ -21,6 +21,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
 use std::sync::Arc;
 use value::{Access, Loc, loc_of_val, reset_access};
+use crate::limits::MAX_RELATED;
 use variables::LazyVariables;
 
 /// The variables and identity of one evaluation unit.
@@ -193,10 +194,7 @@ impl Evaluator {
                     .and_then(|a| a.message_expression.as_deref())
                     .and_then(|program| message_expression(program, ctx))
                     .unwrap_or_else(|| rule.message.render(|p| render_value(p, ctx)));
-                let mut related = rule.related.as_ref().map(|r| related_values(r, ctx)).unwrap_or_default();
-                // A related place that is the finding's own place adds nothing (a rule relating
-                // a component's env block, when the finding is in that block).
-                related.retain(|(at, _)| *at != span);
+                let related = rule.related.as_ref().map(|r| related_values(r, ctx, span)).unwrap_or_default();
                 let secret = match &rule.secret {
                     Secret::Never => false,
                     Secret::Always => true,
@@ -300,20 +298,26 @@ fn message_expression(program: &Program, ctx: &Context) -> Option<String> {
     (!text.trim().is_empty()).then_some(text)
 }
 
-fn related_values(program: &Program, ctx: &Context) -> Vec<(Span, String)> {
+/// The related places `program` yields, other than `own` (a rule relating a component's env
+/// block, when the finding is in that block, adds nothing), at most [`MAX_RELATED`].
+fn related_values(program: &Program, ctx: &Context, own: Span) -> Vec<(Span, String)> {
     let Ok(val) = Value::resolve_val(program.expression(), ctx) else { return Vec::new() };
     let Some(iterable) = val.as_iterable() else { return Vec::new() };
     let mut out = Vec::new();
     let mut iter = iterable.iter();
-    while let Some(item) = iter.next() {
+    while out.len() < MAX_RELATED
+        && let Some(item) = iter.next()
+    {
         if let Some(loc) = loc_of_val(item) {
-            out.push((loc.anchor(), String::new()));
+            if loc.anchor() != own {
+                out.push((loc.anchor(), String::new()));
+            }
             continue;
         }
         // `{'at': value, 'message': 'what it is'}` labels the related place.
         let Some(indexer) = item.as_indexer() else { continue };
         let Ok(at) = indexer.get(&CelString::from("at".to_owned())) else { continue };
-        let Some(loc) = loc_of_val(&*at) else { continue };
+        let Some(loc) = loc_of_val(&*at).filter(|loc| loc.anchor() != own) else { continue };
         let message = indexer
             .get(&CelString::from("message".to_owned()))
             .ok()

@@ -251,7 +251,11 @@ impl Environment {
         );
         env.declare_variable(
             "k8s",
-            Type::record([("objects", Type::list(Type::Dyn)), ("services", Type::list(Type::Dyn))]),
+            Type::record([
+                ("objects", Type::list(Type::Dyn)),
+                ("services", Type::list(Type::Dyn)),
+                ("workloads", Type::list(Type::Dyn)),
+            ]),
         );
         env.declare_variable("deployment", Type::record([("complete", Type::Bool)]));
         env
@@ -334,7 +338,7 @@ pub const TYPE_NAMES: &[&str] =
     &["bool", "bytes", "double", "int", "uint", "string", "list", "map", "null_type", "type", "optional_type"];
 
 /// CEL's standard global functions and those of the extensions celador enables (`strings`,
-/// `lists`, `math`), as `cel` 0.15 declares them (without its `chrono` feature: no
+/// `lists`, `math`, `sets`), as `cel` 0.15 declares them (without its `chrono` feature: no
 /// timestamps or durations). Operators are checked by [`super::typecheck`] itself.
 const STANDARD_GLOBAL: &[&str] = &[
     "size(string) -> int",
@@ -355,6 +359,9 @@ const STANDARD_GLOBAL: &[&str] = &[
     "optional.ofNonZeroValue(dyn) -> optional",
     "lists.range(int) -> list(int)",
     "strings.quote(string) -> string",
+    "sets.contains(list, list) -> bool",
+    "sets.equivalent(list, list) -> bool",
+    "sets.intersects(list, list) -> bool",
     "math.ceil(double) -> double",
     "math.floor(double) -> double",
     "math.round(double) -> double",

@@ -43,7 +43,9 @@ pub fn cel_env() -> Arc<Env> {
     static ENV: OnceLock<Arc<Env>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Env::stdlib();
-        for extension in [cel::extensions::strings, cel::extensions::lists, cel::extensions::math] {
+        for extension in
+            [cel::extensions::strings, cel::extensions::lists, cel::extensions::math, cel::extensions::sets]
+        {
             // The built-in extensions never conflict with the standard library.
             let _ = env.add_extension(extension);
         }

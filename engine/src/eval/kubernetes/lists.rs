@@ -1,5 +1,6 @@
-//! The Kubernetes lists library (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`) and
-//! cel-go's sets library (`sets.contains`, `sets.equivalent`, `sets.intersects`).
+//! The Kubernetes lists library (`isSorted`, `sum`, `min`, `max`, `indexOf`, `lastIndexOf`).
+//! cel-go's sets library (`sets.contains`, …) is the vendored cel's `sets` extension (hashed,
+//! linear), registered with the other extensions.
 
 use super::{RawFunction, boolean, exactly, int};
 use cel::common::types::{CelDouble, CelInt, CelUInt};
@@ -14,12 +15,6 @@ pub(super) fn functions() -> Vec<(&'static str, RawFunction)> {
         ("min", Box::new(|f| extreme(f, "min", Ordering::Less))),
         ("max", Box::new(|f| extreme(f, "max", Ordering::Greater))),
         ("includes", Box::new(includes)),
-        ("sets.contains", Box::new(|f| sets(f, "sets.contains", |a, b| all_in(b, a)))),
-        ("sets.equivalent", Box::new(|f| sets(f, "sets.equivalent", |a, b| all_in(a, b) && all_in(b, a)))),
-        (
-            "sets.intersects",
-            Box::new(|f| sets(f, "sets.intersects", |a, b| a.iter().any(|x| b.iter().any(|y| x.equals(*y))))),
-        ),
     ]
 }
 
@@ -54,25 +49,6 @@ fn includes<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal<'c, 'v>,
         return boolean(items("includes", target)?.iter().any(|item| item.equals(wanted)));
     }
     boolean(target.equals(wanted))
-}
-
-/// Whether every element of `some` equals an element of `all`.
-fn all_in(some: &[&dyn Val], all: &[&dyn Val]) -> bool {
-    some.iter().all(|x| all.iter().any(|y| x.equals(*y)))
-}
-
-/// `sets.contains(a, b)` (every element of `b` is in `a`), `sets.equivalent(a, b)`,
-/// `sets.intersects(a, b)`: lists as sets, elements compared with `==`.
-fn sets<'c, 'v>(
-    ftx: &mut FunctionContext<'c, 'v>,
-    name: &str,
-    test: fn(&[&dyn Val], &[&dyn Val]) -> bool,
-) -> Result<CowVal<'c, 'v>, ExecutionError> {
-    let args = exactly(ftx, 2)?;
-    let (a, b) = (items(name, args[0])?, items(name, args[1])?);
-    let a: Vec<&dyn Val> = a.into_iter().map(|v| v as &dyn Val).collect();
-    let b: Vec<&dyn Val> = b.into_iter().map(|v| v as &dyn Val).collect();
-    boolean(test(&a, &b))
 }
 
 fn compare(name: &str, a: &dyn Val, b: &dyn Val) -> Result<Ordering, ExecutionError> {

@@ -1,7 +1,8 @@
 //! The lists extension library: member functions on `list`, `lists.range`
 //! and the `sortBy` macro, following cel-go's `ext.Lists()`.
 
-use super::{arg, iterable};
+use super::{arg, iterable, HashKey};
+use std::collections::HashSet;
 use crate::common::ast::{CallExpr, ComprehensionExpr, Expr, IdedExpr, ListExpr, LiteralValue};
 use crate::common::types::{CelInt, CelList, Kind, INT_TYPE, LIST_TYPE};
 use crate::common::value::{CowVal, Val};
@@ -195,13 +196,24 @@ fn flatten_into<'v>(
 }
 
 /// The first of each set of equal elements, in order. Equality is CEL's, so
-/// `1`, `1u` and `1.0` are one element.
+/// `1`, `1u` and `1.0` are one element. Scalars are deduplicated through a hash
+/// set (linear); lists and maps by comparison with those kept so far.
 fn distinct<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, ExecutionError> {
     let [list] = take_args(args)?;
     let mut items = iterable(list.as_ref())?.iter();
+    let mut seen = HashSet::new();
+    let mut compound: Vec<&dyn Val> = Vec::new();
     let mut unique: Vec<&dyn Val> = Vec::new();
     while let Some(item) = items.next() {
-        if !unique.iter().any(|seen| item.equals(*seen)) {
+        let new = match HashKey::of(item) {
+            Some(key) => seen.insert(key),
+            None if compound.iter().any(|kept| item.equals(*kept)) => false,
+            None => {
+                compound.push(item);
+                true
+            }
+        };
+        if new {
             unique.push(item);
         }
     }

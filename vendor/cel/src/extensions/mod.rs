@@ -2,15 +2,18 @@
 mod encoders;
 mod lists;
 mod math;
+mod sets;
 mod strings;
 
 #[cfg(feature = "ext_encoders")]
 pub use encoders::extension as encoders;
 pub use lists::extension as lists;
 pub use math::extension as math;
+pub use sets::extension as sets;
 pub use strings::extension as strings;
 
 use crate::common::traits::Iterable;
+use crate::common::types::{CelBool, CelDouble, CelInt, CelNull, CelString, CelUInt};
 use crate::common::value::{FromVal, Val};
 use crate::ExecutionError;
 
@@ -31,6 +34,47 @@ fn arg<'b, 'v, T: FromVal<'b, 'v> + Val>(val: &'b (dyn Val + 'v)) -> Result<&'b 
             got: val.get_type().name().to_owned(),
             want: T::cel_type().name().to_owned(),
         })
+}
+
+/// A scalar's identity under CEL equality, for hashing: `1`, `1u` and `1.0` are one key,
+/// `'1'` another. Lists, maps and other values have none (compare them with
+/// [`Val::equals`]); so has NaN, which equals nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum HashKey<'b> {
+    Str(&'b str),
+    Int(i128),
+    Double(u64),
+    Bool(bool),
+    Null,
+}
+
+impl<'b> HashKey<'b> {
+    pub(crate) fn of(val: &'b dyn Val) -> Option<Self> {
+        if let Some(s) = val.downcast_ref::<CelString>() {
+            return Some(HashKey::Str(s.inner()));
+        }
+        if let Some(i) = val.downcast_ref::<CelInt>() {
+            return Some(HashKey::Int(i128::from(*i.inner())));
+        }
+        if let Some(u) = val.downcast_ref::<CelUInt>() {
+            return Some(HashKey::Int(i128::from(*u.inner())));
+        }
+        if let Some(d) = val.downcast_ref::<CelDouble>() {
+            let d = *d.inner();
+            if d.is_nan() {
+                return None;
+            }
+            // Integral doubles in the integers' range are the integers they equal.
+            if d.fract() == 0.0 && d.abs() < 1.7e38 {
+                return Some(HashKey::Int(d as i128));
+            }
+            return Some(HashKey::Double(d.to_bits()));
+        }
+        if let Some(b) = val.downcast_ref::<CelBool>() {
+            return Some(HashKey::Bool(*b.inner()));
+        }
+        val.downcast_ref::<CelNull>().map(|_| HashKey::Null)
+    }
 }
 
 #[cfg(test)]

@@ -378,6 +378,7 @@ pub mod tests {
     use crate::common::types::list::DefaultList;
     use crate::common::types::{self, CelDouble, CelInt, CelString, CelUInt, Type};
     use crate::common::value::{CowVal, Val};
+    use std::sync::Arc;
     use crate::ExecutionError;
     use crate::ExecutionError::{IndexOutOfBounds, UnexpectedType, UnsupportedIndex};
 

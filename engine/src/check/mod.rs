@@ -22,7 +22,7 @@ use crate::limits::EVALUATION_STACK;
 use crate::pack::{Rule, Scope, Uses};
 use crate::source::{FileId, SourceMap, Span};
 use crate::tree::{Node, Value};
-use cel::common::types::CelString;
+use cel::common::types::{CelList, CelString};
 use cel::common::value::Val;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -412,7 +412,9 @@ impl<'a> PreparedDoc<'a> {
         Self {
             doc,
             file_name: sources.get(doc.file).name.clone(),
-            root: needs.doc.then(|| to_cel(&doc.root)),
+            // Shared by the document's rules and by its deployment's (`docs`), so the CEL view
+            // of a document is built once, not once per rule.
+            root: (needs.doc || needs.docs).then(|| to_cel(&doc.root)),
             components_val: components
                 .iter()
                 .zip(wanted)
@@ -457,19 +459,21 @@ struct Deployment<'a> {
     /// Every object of the deployment is in sight (not stdin, not the webhook's one object).
     complete: bool,
     /// `k8s` per catalogue (its services' `roles` are a pack's), built by the first rule that
-    /// reads it, from every document of the deployment.
-    k8s: Vec<OnceLock<Node>>,
+    /// reads it, from every document of the deployment, and its CEL view, shared by the rules.
+    k8s: Vec<OnceLock<(Node, Box<dyn Val>)>>,
 }
 
 impl Deployment<'_> {
-    fn k8s(&self, index: usize, catalog: &ComponentCatalog) -> &Node {
+    fn k8s(&self, index: usize, catalog: &ComponentCatalog) -> &(Node, Box<dyn Val>) {
         self.k8s[index].get_or_init(|| {
             let anchor = self.docs[0].doc.root.span;
             let objects = crate::relations::kubernetes_objects(
                 self.docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
                 self.docs.iter().flat_map(|d| d.resources.iter()),
             );
-            crate::relations::kubernetes(objects, anchor, catalog)
+            let k8s = crate::relations::kubernetes(objects, anchor, catalog);
+            let val = to_cel(&k8s);
+            (k8s, val)
         })
     }
 }
@@ -489,19 +493,31 @@ fn deployment_unit(
             Node::map(vec![crate::tree::entry("complete", None, Node::new(Value::Bool(complete), anchor))], anchor);
         vars.push(("deployment", to_cel(&deployment)));
     }
+    // The documents' own CEL values, shared with their other rules: a deployment's rules
+    // convert nothing that another rule has converted already.
     if uses.components {
-        let components: Vec<Node> = docs.iter().flat_map(|d| d.components[index].iter().cloned()).collect();
-        vars.push(("components", to_cel(&Node::list(components, anchor))));
+        let components = docs.iter().flat_map(|d| match &d.components_val[index] {
+            Some(val) => items_of(&**val),
+            None => d.components[index].iter().map(to_cel).collect(),
+        });
+        vars.push(("components", Box::new(CelList::from(components.collect::<Vec<_>>()))));
     }
     if uses.resources {
-        let resources: Vec<Node> = docs.iter().flat_map(|d| d.resources.iter().cloned()).collect();
-        vars.push(("resources", to_cel(&Node::list(resources, anchor))));
+        let resources = docs.iter().flat_map(|d| match &d.resources_val {
+            Some(val) => items_of(&**val),
+            None => d.resources.iter().map(to_cel).collect(),
+        });
+        vars.push(("resources", Box::new(CelList::from(resources.collect::<Vec<_>>()))));
     }
     if uses.docs {
-        vars.push(("docs", to_cel(&Node::list(docs.iter().map(|d| d.doc.root.clone()).collect(), anchor))));
+        let roots = docs.iter().map(|d| match &d.root {
+            Some(val) => val.clone_as_boxed(),
+            None => to_cel(&d.doc.root),
+        });
+        vars.push(("docs", Box::new(CelList::from(roots.collect::<Vec<_>>()))));
     }
     if uses.k8s {
-        vars.push(("k8s", to_cel(deployment.k8s(index, catalog))));
+        vars.push(("k8s", deployment.k8s(index, catalog).1.clone_as_boxed()));
     }
     if uses.documents {
         let documents = docs
@@ -522,6 +538,18 @@ fn deployment_unit(
     }
     let size = docs.iter().map(|d| input_size(d.doc)).sum();
     Unit { vars, loc: Loc { span: first_line(&docs[0].doc.root), key_span: None }, size }
+}
+
+/// The elements of a CEL list, sharing their values (a document's map is an `Arc`).
+fn items_of(list: &(dyn Val + 'static)) -> Vec<Box<dyn Val>> {
+    let mut out = Vec::new();
+    if let Some(iterable) = list.as_iterable() {
+        let mut items = iterable.iter();
+        while let Some(item) = items.next() {
+            out.push(item.clone_as_boxed());
+        }
+    }
+    out
 }
 
 /// The bytes of text a document was read from, which its rules' evaluation budget grows with.

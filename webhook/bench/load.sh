@@ -8,6 +8,7 @@
 #
 #   webhook/bench/load.sh                       # builds target/release/celador if needed
 #   DURATION=20s CONNECTIONS=16 THREADS=2 webhook/bench/load.sh
+#   SERVE_ARGS="--config my.toml" webhook/bench/load.sh   # extra arguments to `celador serve`
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -16,6 +17,7 @@ CONNECTIONS="${CONNECTIONS:-8}"
 THREADS="${THREADS:-2}"
 PORT="${PORT:-18443}"
 BIN="${BIN:-target/release/celador}"
+read -r -a SERVE_ARGS <<<"${SERVE_ARGS:-}"
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 2; }
 [[ -x "$BIN" ]] || cargo build --release -p celador
@@ -31,7 +33,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$work/tls.key" -out "$work/tls.crt" -subj "/CN=celador-webhook.celador.svc" \
   -addext "subjectAltName=DNS:celador-webhook.celador.svc,IP:127.0.0.1" 2>/dev/null
 "$BIN" serve --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --listen "127.0.0.1:$PORT" \
-  --metrics-listen off 2>"$work/log.jsonl" &
+  --metrics-listen off "${SERVE_ARGS[@]}" 2>"$work/log.jsonl" &
 server=$!
 for _ in $(seq 50); do
   curl -fsk "https://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break

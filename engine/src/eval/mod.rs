@@ -111,9 +111,20 @@ impl Evaluator {
             scope.add_variable_as_val("variables", Box::new(unit_variables.clone()));
         }
         let Some(each) = &rule.each else {
-            self.check_element(rule, &scope, unit.loc.anchor(), &mut failures);
+            self.check_element(rule, &scope, unit.loc.anchor(), true, &mut failures);
             return failures;
         };
+        // A precondition on the unit alone decides for every element, before they are selected.
+        if let Some(when) = rule.when.as_ref().filter(|_| !rule.when_reads_element) {
+            match eval_bool(when, &scope) {
+                Ok(true) => {}
+                Ok(false) => return failures,
+                Err(e) => {
+                    failures.push(rule_error(rule, unit.loc.anchor(), "when", &e));
+                    return failures;
+                }
+            }
+        }
         let selected = match Value::resolve_val(each.expression(), &scope) {
             Ok(v) => v,
             Err(e) => {
@@ -156,7 +167,7 @@ impl Evaluator {
             if let Some(key) = element.key {
                 inner.add_variable_as_val("key", Box::new(CelString::from(key)));
             }
-            self.check_element(rule, &inner, element.span, &mut failures);
+            self.check_element(rule, &inner, element.span, rule.when_reads_element, &mut failures);
             if failures.last().is_some_and(|f| f.stopped) {
                 break;
             }
@@ -164,8 +175,10 @@ impl Evaluator {
         failures
     }
 
-    fn check_element(&self, rule: &Rule, ctx: &Context, span: Span, failures: &mut Vec<Failure>) {
-        if let Some(when) = &rule.when {
+    /// Checks one element (or the unit, without `each`); `when` is evaluated here if
+    /// `with_when`, else it was on the unit.
+    fn check_element(&self, rule: &Rule, ctx: &Context, span: Span, with_when: bool, failures: &mut Vec<Failure>) {
+        if let Some(when) = rule.when.as_ref().filter(|_| with_when) {
             match eval_bool(when, ctx) {
                 Ok(true) => {}
                 Ok(false) => return,

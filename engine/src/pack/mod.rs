@@ -148,6 +148,10 @@ pub struct Rule {
     pub scope: Scope,
     /// Precondition, evaluated with the element bound; the element is skipped when false.
     pub when: Option<Arc<Program>>,
+    /// Whether `when` may read the element (`as`, `key`, or a variable that reads it). When it
+    /// cannot (`deployment.complete`), it is evaluated once per unit, before `each`: a rule
+    /// that does not apply to the admission webhook's one object never selects its elements.
+    pub when_reads_element: bool,
     /// Selector of the elements to check; `None` checks the scope once.
     pub each: Option<Arc<Program>>,
     /// The name the element is bound to.
@@ -253,6 +257,7 @@ impl Rule {
             kinds: rule.kinds.clone(),
             scope: rule.scope,
             when: rule.when.clone(),
+            when_reads_element: rule.when_reads_element,
             each: rule.each.clone(),
             bind: rule.bind.clone(),
             assert: rule.assert.clone(),
@@ -777,6 +782,13 @@ fn compile_rule(
     let params = rule
         .params
         .map_or_else(|| Node::map(Vec::new(), id_span), |t| schema::toml_to_node(&toml::Value::Table(t), id_span));
+    let bind = rule.bind.unwrap_or_else(|| "it".to_owned());
+    let when_reads_element = when.as_ref().and_then(Option::as_ref).is_some_and(|when| {
+        let reads = when.references();
+        reads.has_variable(&bind)
+            || reads.has_variable("key")
+            || (reads.has_variable("variables") && variables.iter().any(|v| v.per_element))
+    });
     Ok(Rule {
         id: Arc::from(rule.id.into_inner()),
         title: Arc::from(rule.title),
@@ -784,8 +796,9 @@ fn compile_rule(
         kinds,
         scope,
         when: when.flatten().map(Arc::new),
+        when_reads_element,
         each: each.flatten().map(Arc::new),
-        bind: Arc::from(rule.bind.unwrap_or_else(|| "it".to_owned())),
+        bind: Arc::from(bind),
         assert: Arc::new(assert),
         locate: locate.flatten().map(Arc::new),
         related: related.flatten().map(Arc::new),

@@ -427,6 +427,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 kinds: vec![InputKind::Kubernetes],
                 scope: Scope::Document,
                 when: compiled.when.clone(),
+                when_reads_element: true,
                 each: None,
                 bind: Arc::from("it"),
                 assert: assert.clone(),

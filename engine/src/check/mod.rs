@@ -675,6 +675,36 @@ mod tests {
         assert_eq!(found[0].logical_path, "#0/PULUMI_LICENSE_KEY");
     }
 
+    /// A `when` that cannot read the element decides for the unit before `each` selects
+    /// anything (an `each` that would fail is never evaluated); one that reads it is checked
+    /// per element.
+    #[test]
+    fn a_when_on_the_unit_alone_is_evaluated_before_each() {
+        let sources = SourceMap::new();
+        let rule = |id: &str, when: &str, each: &str| {
+            format!("[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nwhen = '{when}'\neach = '{each}'\nas = 'p'\nassert = 'false'\nmessage = '{id}'\n")
+        };
+        let pack = format!(
+            "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n{}{}{}",
+            rule("T-UNIT", "doc.kind == \"Secret\"", "doc.spec.ports.map(x, 1 / 0)"),
+            rule("T-ELEMENT", "p.port > 100", "doc.spec.ports"),
+            rule("T-FAILS", "doc.kind == \"Service\"", "doc.spec.ports.map(x, 1 / 0)"),
+        );
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
+        let rules = load_pack(vec![file], &sources).unwrap().rules;
+        assert_eq!(rules.iter().map(|r| r.when_reads_element).collect::<Vec<_>>(), [false, true, false]);
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 80\n  - port: 443\n";
+        let input = Input { name: "s.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
+        let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
+        let found = Checker::new(rules).check(&loaded.documents, &sources);
+        let ids: Vec<&str> = found.iter().map(|d| &*d.rule).collect();
+        // T-UNIT's `each` would fail like T-FAILS' does: it was never evaluated.
+        assert_eq!(ids, ["rule-error", "T-ELEMENT"], "{found:?}");
+        assert!(found[0].message.starts_with("rule T-FAILS failed to evaluate its `each`"), "{}", found[0].message);
+        let at = sources.start(found[1].primary.span);
+        assert_eq!((at.line, at.column), (7, 5), "only the port over 100");
+    }
+
     /// `[[rule.variables]]`: read as `variables.NAME`, each seeing those before it; a variable
     /// that reads the element is evaluated per element, the others once per unit.
     #[test]

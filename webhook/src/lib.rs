@@ -20,6 +20,7 @@
 #[doc(hidden)]
 pub mod fuzzing;
 mod log;
+mod malformed;
 mod memory;
 mod metrics;
 mod policy;

@@ -41,9 +41,27 @@ const SCANNING_FUNCTIONS: &[&str] = &[
     "descendants",
 ];
 
-/// CEL's type identifiers (`type(x) == map`): constants, not input.
-const TYPE_NAMES: &[&str] =
-    &["int", "uint", "double", "bool", "string", "bytes", "list", "map", "null_type", "type", "dyn"];
+/// CEL's type identifiers (`type(x) == map`) and the namespaces of extension functions
+/// (`lists.range(…)`): constants, not input.
+const TYPE_NAMES: &[&str] = &[
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "dyn",
+    "lists",
+    "math",
+    "strings",
+    "sets",
+    "base64",
+    "optional",
+];
 
 /// Where a value comes from, for how large it can be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -513,5 +531,132 @@ fn estimate_element(
     }
     for (index, program) in rule.message.programs().enumerate() {
         consider(estimate(program.expression(), element).0, Part::Message(index));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{PackFile, load_pack};
+    use crate::source::SourceMap;
+    use std::sync::Arc;
+
+    /// The degree of `expr` evaluated once per unit.
+    fn degree(expr: &str) -> u32 {
+        let program = crate::eval::functions::cel_env().compile(expr).unwrap_or_else(|e| panic!("{expr}: {e:?}"));
+        estimate(program.expression(), &mut Names::default()).0.degree
+    }
+
+    #[test]
+    fn loops_over_the_input_multiply_and_constant_ones_do_not() {
+        let cases: &[(&str, u32)] = &[
+            ("doc.kind == 'Service'", 0),
+            ("size(doc.spec.ports) > 0", 0),
+            ("doc.spec.ports.all(p, p.port > 0)", 1),
+            ("['a', 'b'].all(k, k in doc.metadata.labels)", 0),
+            ("lists.range(3).all(i, i < 5)", 0),
+            ("params.names.all(n, n != doc.metadata.name)", 0),
+            ("[doc].map(d, d.spec.ports.all(p, p.port > 0))", 1),
+            ("docs.all(a, docs.exists(b, a.kind == b.kind))", 2),
+            ("docs.all(a, docs.exists(b, docs.exists(c, a == c)))", 3),
+            ("lists.range(size(docs)).all(i, docs.exists(d, d == docs[i]))", 2),
+            // A scan inside a loop counts once more.
+            ("docs.all(a, a.kind in docs.map(d, d.kind))", 2),
+            ("docs.all(a, docs.map(d, d.kind).join(',') != '')", 2),
+            // Matching a part of an element is amortised over its loop; a string from elsewhere is
+            // scanned on every iteration.
+            ("docs.all(a, docs.exists(b, b.metadata.name.matches(a.metadata.name)))", 2),
+            ("docs.all(a, docs.exists(b, deployment.name.matches('^x')))", 3),
+            // `in` on a field of the input may be a map lookup.
+            ("docs.all(a, 'x' in a.metadata.labels)", 1),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(degree(expr), *expected, "{expr}");
+        }
+    }
+
+    #[test]
+    fn walking_down_the_element_of_a_loop_does_not_multiply_once() {
+        let cases: &[(&str, u32)] = &[
+            ("docs.all(d, d.spec.containers.all(c, c.env.all(e, e.name != '')))", 1),
+            ("docs.all(d, lists.range(size(d.items)).all(i, d.items[i].x.all(y, y > 0)))", 1),
+            ("docs.all(d, d.items.all(x, x.name.matches('^a')))", 1),
+            // Two walks of the same element, one inside the other: pairs of its parts.
+            ("docs.all(d, d.a.all(x, d.b.all(y, x == y)))", 2),
+            // A part of an outer loop's element, inside a loop over the whole input.
+            ("docs.all(d, docs.all(e, d.a.all(x, x == e)))", 2),
+        ];
+        for (expr, expected) in cases {
+            assert_eq!(degree(expr), *expected, "{expr}");
+        }
+    }
+
+    const HEADER: &str = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n";
+
+    fn load(rule: &str) -> Result<Vec<Arc<crate::pack::Rule>>, Vec<(usize, usize, String)>> {
+        let sources = SourceMap::new();
+        let text = format!(
+            "{HEADER}[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = \"deployment\"\nmessage = 'm'\n{rule}"
+        );
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+        load_pack(vec![file], &sources).map(|p| p.rules).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|p| {
+                    let at = sources.start(p.span.expect("located"));
+                    (at.line, at.column, p.message)
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_rule_costs_its_costliest_expression_with_the_loop_of_each() {
+        let rules = load("each = 'docs'\nas = 'd'\nassert = 'docs.exists(o, o.kind == d.kind)'\n").unwrap();
+        assert_eq!(rules[0].cost.describe(crate::pack::Scope::Deployment), "O(n²) in the deployment's size (assert)");
+        let rules = load("each = 'docs'\nas = 'd'\nassert = 'd.spec.ports.all(p, p.port > 0)'\n").unwrap();
+        assert_eq!(rules[0].cost.describe(crate::pack::Scope::Deployment), "O(n) in the deployment's size (each)");
+        let rules = load(
+            "assert = 'variables.kinds.size() > 0'\n[[rule.variables]]\nname = \"kinds\"\nexpression = 'docs.filter(a, docs.exists(b, a != b))'\n",
+        )
+        .unwrap();
+        assert_eq!(
+            rules[0].cost.describe(crate::pack::Scope::Deployment),
+            "O(n²) in the deployment's size (variables.kinds)"
+        );
+        // A variable is evaluated once: reading it in a loop costs nothing more.
+        let rules = load(
+            "each = 'docs'\nas = 'd'\nassert = 'd.kind in variables.kinds'\n[[rule.variables]]\nname = \"kinds\"\nexpression = 'docs.map(a, a.kind)'\n",
+        )
+        .unwrap();
+        assert_eq!(rules[0].cost.growth.degree, 2, "the scan of the list, per element");
+    }
+
+    #[test]
+    fn a_cubic_expression_is_refused_at_its_innermost_multiplying_loop() {
+        // Line 14 is `assert`: each × docs × docs, at the `(` of `exists`.
+        let problems =
+            load("each = 'docs'\nas = 'd'\nassert = 'docs.all(a, a == d || docs.exists(b, b == a))'\n").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        let (line, column, message) = &problems[0];
+        assert_eq!((*line, *column), (14, 44));
+        assert!(message.starts_with("this expression's cost grows as O(n³) in the size of the input"), "{message}");
+        assert!(message.contains("`k8s.services`"), "{message}");
+        // In a variable, at its own position.
+        let problems = load(
+            "assert = 'variables.x'\n[[rule.variables]]\nname = \"x\"\nexpression = 'docs.all(a, docs.all(b, docs.all(c, a == b)))'\n",
+        )
+        .unwrap_err();
+        assert_eq!(problems.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>(), [(15, 47)]);
+        // A pack variable, where the pack declares it.
+        let sources = SourceMap::new();
+        let text = format!(
+            "{HEADER}[[variables]]\nname = \"pairs\"\nexpression = 'docs.map(a, docs.filter(b, b.kind in docs.map(c, c.kind)))'\n"
+        );
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
+        let problems = load_pack(vec![file], &sources).unwrap_err();
+        let at = sources.start(problems[0].span.unwrap());
+        // At the `(` of the innermost loop, `docs.map(c, …)`.
+        assert_eq!((at.line, at.column), (7, 60), "{}", problems[0].message);
     }
 }

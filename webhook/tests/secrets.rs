@@ -112,7 +112,7 @@ async fn a_malformed_review_is_answered_without_quoting_it() {
             "truncated in a string",
             {
                 let text = String::from_utf8(edited(|v| secret_at(v, "/request/name", json!(SECRET)))).unwrap();
-                text[..text.find(SECRET).unwrap() + SECRET.len()].as_bytes().to_vec()
+                text.as_bytes()[..text.find(SECRET).unwrap() + SECRET.len()].to_vec()
             },
             "malformed JSON: EOF while parsing a string, at line 1 column ",
         ),

@@ -5,18 +5,23 @@
 //! document, or the deployment): each comprehension (`all`, `exists`, `map`, `filter`, …)
 //! whose list comes from the input multiplies what it runs per element by `n`; a list
 //! literal, `lists.range(<literal>)` or `params` multiplies by a constant. A call to a host
-//! function that scans its operand (`matches`, `contains`, `join`, `x in list`, …) costs `n`
-//! once more. Walking down the input does not multiply: a comprehension over a part of the
-//! element of the loop around it (`containers.all(c, c.env.all(e, …))`) runs at most `n`
-//! times in all, however the parts are split. A rule's `each` is such a loop around its
-//! element's expressions; `variables` are evaluated once per unit or per element and read
-//! for free after that.
+//! function that scans a list or a string (`x in list`, `matches`, `join`, `distinct`, …)
+//! costs `n` once more. Walking down the input does not multiply: a comprehension over a part
+//! of the element of a loop around it (`containers.all(c, c.env.all(e, …))`) runs at most `n`
+//! times in all, however the parts are split (once per loop: a second walk of the same
+//! element nested in the first makes pairs, and multiplies). A rule's `each` is such a loop
+//! around its element's expressions; `variables` are evaluated once per unit or per element
+//! and read for free after that.
 //!
 //! The estimate is an upper bound: a comprehension over a list the input bounds small (the
-//! containers of one Pod) counts as `n`, and `in` on a map as a scan. Expressions of degree
+//! containers of one Pod) counts as `n`. It has no types: `in` counts as a scan when its right
+//! side is known to be a list, and a field of the input is not (it may be a map, where `in` is
+//! a lookup), so a scan of a list read from the input is missed. Expressions of degree
 //! [`MAX_COST_DEGREE`] + 1 and more are refused at load ([`too_costly_message`]): evaluated
 //! on a large deployment they exhaust the runtime budget, and an indexed relation
-//! (`k8s.services`) or a bound loop expresses the same check in linear time.
+//! (`k8s.services`) or a bound loop expresses the same check in linear time. Rules of a
+//! ValidatingAdmissionPolicy pack ([`crate::vap`]) are estimated, not refused: the API
+//! server's own cost limits govern them.
 
 use crate::limits::MAX_COST_DEGREE;
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, LiteralValue};
@@ -146,12 +151,12 @@ impl Growth {
 
 /// What the estimate of one expression knows about the names it reads.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Names {
+struct Names {
     /// Names bound to a value of known source (the rule's element, comprehension variables).
     bound: Vec<(String, Value)>,
     /// `variables.NAME`: the source of each variable's value.
     variables: BTreeMap<String, Value>,
-    /// How many loops enclose the expression (the rule's `each` is the first).
+    /// The loops that enclose the expression (the rule's `each` is the first).
     loops: Vec<Loop>,
 }
 
@@ -593,7 +598,10 @@ mod tests {
 
     const HEADER: &str = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n";
 
-    fn load(rule: &str) -> Result<Vec<Arc<crate::pack::Rule>>, Vec<(usize, usize, String)>> {
+    /// A pack's problems as `(line, column, message)`.
+    type Located = Vec<(usize, usize, String)>;
+
+    fn load(rule: &str) -> Result<Vec<Arc<crate::pack::Rule>>, Located> {
         let sources = SourceMap::new();
         let text = format!(
             "{HEADER}[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = \"deployment\"\nmessage = 'm'\n{rule}"

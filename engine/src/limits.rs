@@ -13,6 +13,7 @@
 //! | [`MAX_ALIAS_EXPANSION`] | nodes reached through YAML aliases per file | YAML loader |
 //! | [`MAX_EXPRESSION_NESTING`], [`MAX_EXPRESSION_DEPTH`] | nesting of a rule's CEL expression | pack loader |
 //! | [`MAX_COMPREHENSION_NESTING`] | comprehensions running inside each other's loops | pack loader |
+//! | [`MAX_COST_DEGREE`] | a rule's estimated cost, as a degree in the input's size | pack loader ([`crate::pack::cost`]) |
 //! | [`SNIPPET_CONTEXT_CHARS`], [`SNIPPET_MAX_LINES`] | text a snippet shows | human report |
 //! | [`COMPILER_STACK`], [`EVALUATION_STACK`] | stacks for parsing and evaluating CEL | pack loader, checker |
 //! | [`MAX_EVALUATION_STEPS`], [`MAX_EVALUATION_BYTES`] | work and memory of one rule on one document or deployment | evaluator ([`crate::eval::budget`]) |
@@ -68,6 +69,16 @@ pub const MAX_EXPRESSION_DEPTH: usize = 128;
 /// position of the comprehension past the limit; the runtime budget
 /// ([`MAX_EVALUATION_STEPS`]) bounds the rest.
 pub const MAX_COMPREHENSION_NESTING: usize = 5;
+
+/// The highest degree in the input's size `n` a rule's estimated cost may have: 2, O(n²).
+///
+/// A rule whose loops over the input nest three deep (a comprehension over the input inside
+/// another's loop, inside `each`, or with a scan such as `in` or `matches` inside) does about
+/// 10⁹ steps on a deployment of 1,000 objects, and fails on its runtime budget
+/// ([`MAX_EVALUATION_STEPS`]) where a linear rule takes milliseconds. The estimate is made
+/// when the pack loads ([`crate::pack::cost`]); an expression above it is refused, at the
+/// position of its innermost multiplying loop.
+pub const MAX_COST_DEGREE: u32 = 2;
 
 /// The stack of the thread that compiles a pack: 128 MiB, only what is used committed.
 /// Parsing an expression at [`MAX_EXPRESSION_NESTING`] takes tens of MiB in a debug build,

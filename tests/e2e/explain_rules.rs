@@ -116,3 +116,35 @@ fn explain_a_rule_of_a_custom_pack() {
     p.run(&["explain", "PSH-SEC-001", "--pack", "pack.toml"]).assert_code(0);
     p.run(&["explain", "PSH-SEC-001", "--pack", "pack.toml", "--no-builtin"]).assert_code(2);
 }
+
+/// A deployment rule comparing every pair of objects, with its docs.
+const PAIRS_PACK: &str = r#"[pack]
+id = "pairs"
+version = "1"
+title = "Pairs"
+
+[[rule]]
+id = "PAIRS-001"
+title = "Two objects share a name"
+severity = "low"
+kinds = ["kubernetes"]
+scope = "deployment"
+each = "docs"
+as = "d"
+assert = "!docs.exists(o, o != d && o.metadata.name == d.metadata.name)"
+message = "another object is named {{ d.metadata.name }}"
+
+[rule.docs]
+what = "Objects of a deployment must have distinct names."
+"#;
+
+#[test]
+fn explain_shows_the_estimated_cost_of_the_costliest_expression() {
+    let p = Project::new();
+    p.file("pairs.toml", PAIRS_PACK);
+    let run = p.run(&["explain", "--no-builtin", "--pack", "pairs.toml", "PAIRS-001"]);
+    run.assert_code(0);
+    insta::assert_snapshot!("explain_cost", run.stdout);
+    // A built-in rule walking each component's environment once is linear.
+    p.run(&["explain", "PSH-TLS-008"]).assert_code(0).assert_stdout_contains("\nCost: O(n) in the");
+}

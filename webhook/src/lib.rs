@@ -20,6 +20,8 @@
 #[doc(hidden)]
 pub mod fuzzing;
 mod log;
+mod malformed;
+mod memory;
 mod metrics;
 mod policy;
 mod review;
@@ -28,6 +30,7 @@ mod slots;
 mod tls;
 
 pub use log::{JsonLog, LogSink, MemoryLog};
+pub use memory::disable_transparent_huge_pages;
 pub use policy::{Evaluation, Failure, Finding, Policy, Settings};
 pub use server::{Server, run, shutdown_signal};
 

@@ -6,6 +6,7 @@
 //! response whose uid differs); then into kube's `AdmissionRequest`. The object's raw JSON
 //! text is what the engine loads, so findings keep their positions and field paths.
 
+use crate::malformed;
 use crate::policy::{Evaluation, Finding};
 use celador_engine::diagnostic::Severity;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview};
@@ -25,6 +26,7 @@ pub(crate) const WARNINGS_TOTAL_MAX: usize = 4096;
 const DENY_LIST_MAX: usize = 20;
 
 #[derive(Deserialize)]
+#[serde(expecting = "an AdmissionReview object")]
 struct Envelope<'a> {
     #[serde(rename = "apiVersion")]
     api_version: Option<serde_json::Value>,
@@ -98,17 +100,24 @@ impl Review<'_> {
     }
 }
 
-/// Parses a body.
+/// Parses a body. Errors say where and what was expected, never what was found
+/// ([`crate::malformed`]); the uid is echoed (the API server matches answers by it) and the
+/// apiVersion when it has the shape of one.
 pub(crate) fn parse(body: &[u8]) -> Result<Review<'_>, BadRequest> {
     let bad =
         |uid: Option<String>, api_version: Option<String>, message: String| BadRequest { uid, api_version, message };
-    let envelope: Envelope = serde_json::from_slice(body)
-        .map_err(|e| bad(None, None, format!("malformed JSON: {e} (expected an AdmissionReview object)")))?;
-    let api_version = envelope.api_version.as_ref().and_then(|v| v.as_str()).map(str::to_owned);
+    let envelope: Envelope = malformed::parse(body, body, "").map_err(|e| bad(None, None, e))?;
+    let api_version =
+        envelope.api_version.as_ref().and_then(|v| v.as_str()).filter(|v| is_api_version(v)).map(str::to_owned);
     let head: Option<RequestHead> = envelope.request.and_then(|raw| serde_json::from_str(raw.get()).ok());
     let uid = head.as_ref().and_then(|h| h.uid.as_ref()).and_then(|u| u.as_str()).map(str::to_owned);
-    if api_version.as_deref() != Some(API_VERSION) {
-        let found = envelope.api_version.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+    if envelope.api_version.as_ref().and_then(|v| v.as_str()) != Some(API_VERSION) {
+        let found = match (&api_version, &envelope.api_version) {
+            (Some(version), _) => version.clone(),
+            (None, None) => "(none)".to_owned(),
+            (None, Some(serde_json::Value::String(_))) => "(a string that is not an API version)".to_owned(),
+            (None, Some(other)) => format!("({})", json_type(other)),
+        };
         return Err(bad(
             uid,
             api_version,
@@ -118,13 +127,13 @@ pub(crate) fn parse(body: &[u8]) -> Result<Review<'_>, BadRequest> {
         ));
     }
     if envelope.kind.as_ref().and_then(|k| k.as_str()) != Some(KIND) {
-        let found = envelope.kind.as_ref().map_or_else(|| "none".to_owned(), ToString::to_string);
+        let found = envelope.kind.as_ref().map_or("none", json_type);
         return Err(bad(uid, api_version, format!("expected kind AdmissionReview, found {found}")));
     }
     let Some(raw_request) = envelope.request else {
         return Err(bad(uid, api_version, "the AdmissionReview has no request".to_owned()));
     };
-    let mut request: AdmissionRequest<DynamicObject> = serde_json::from_str(raw_request.get())
+    let mut request: AdmissionRequest<DynamicObject> = malformed::parse(body, raw_request.get().as_bytes(), "request")
         .map_err(|e| bad(uid.clone(), api_version.clone(), format!("invalid AdmissionReview request: {e}")))?;
     if request.uid.is_empty() {
         return Err(bad(uid, api_version, "the AdmissionReview request has no uid".to_owned()));
@@ -132,6 +141,32 @@ pub(crate) fn parse(body: &[u8]) -> Result<Review<'_>, BadRequest> {
     request.types = TypeMeta { api_version: API_VERSION.to_owned(), kind: KIND.to_owned() };
     let head = head.unwrap_or(RequestHead { uid: None, object: None, old_object: None });
     Ok(Review { request, object: not_null(head.object), old_object: not_null(head.old_object) })
+}
+
+/// `group/version` as Kubernetes writes it (`admission.k8s.io/v1beta1`): what may be echoed
+/// of an apiVersion this webhook does not speak.
+fn is_api_version(text: &str) -> bool {
+    text.len() <= 63
+        && text.split_once('/').is_some_and(|(group, version)| {
+            !group.is_empty()
+                && group.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+                && version.strip_prefix('v').is_some_and(|v| {
+                    v.starts_with(|c: char| c.is_ascii_digit())
+                        && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                })
+        })
+}
+
+/// A found value's JSON type, not the value.
+fn json_type(value: &serde_json::Value) -> &'static str {
+    match value {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "another string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 fn not_null(raw: Option<&RawValue>) -> Option<&RawValue> {

@@ -65,11 +65,13 @@ pub struct Server {
 
 impl Server {
     /// Loads the certificate and binds both ports (port 0 picks a free one; see
-    /// [`Server::local_addr`]).
+    /// [`Server::local_addr`]). Turns transparent huge pages off for the process, so that its
+    /// resident memory stays flat ([`crate::memory`]).
     ///
     /// # Errors
     /// Unreadable or invalid certificate files, or an address that cannot be bound.
     pub async fn bind(options: Options, policy: Policy, log: Arc<dyn LogSink>) -> Result<Self, Error> {
+        crate::memory::disable_transparent_huge_pages();
         let contents = Contents::read(&options.tls).map_err(Error::Tls)?;
         let config = tls::server_config(&options.tls, &contents).map_err(Error::Tls)?;
         let listener = std::net::TcpListener::bind(options.listen)

@@ -66,3 +66,90 @@ async fn no_planted_secret_appears_in_an_answer_or_the_log() {
         server.stop().await;
     }
 }
+
+/// The insecure review's body with `edit` applied to its JSON value.
+fn edited(edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+    let mut review = fixture("insecure");
+    edit(&mut review);
+    body(&review)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_review_is_answered_without_quoting_it() {
+    const SECRET: &str = "Zq7hunter2Secret";
+    let server = TestServer::start(Setup::default()).await;
+    let valid = body(&fixture("insecure"));
+    let secret_at = |v: &mut Value, pointer: &str, value: Value| *v.pointer_mut(pointer).unwrap() = value;
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "a string for a boolean",
+            edited(|v| secret_at(v, "/request/dryRun", json!(SECRET))),
+            "expected a boolean, found a string, at line 1 column ",
+        ),
+        (
+            "an unknown operation",
+            edited(|v| secret_at(v, "/request/operation", json!(SECRET))),
+            "unknown value, expected one of `CREATE`, `UPDATE`, `DELETE`, `CONNECT`, at line 1 column ",
+        ),
+        (
+            "a string for the object",
+            edited(|v| secret_at(v, "/request/object", json!(SECRET))),
+            "expected an object, found a string, at line 1 column ",
+        ),
+        (
+            "a string for a list",
+            edited(|v| secret_at(v, "/request/userInfo/groups", json!(SECRET))),
+            "expected a list, found a string, at line 1 column ",
+        ),
+        (
+            "an unknown apiVersion",
+            edited(|v| secret_at(v, "/apiVersion", json!(SECRET))),
+            "apiVersion (a string that is not an API version)",
+        ),
+        ("an unknown kind", edited(|v| secret_at(v, "/kind", json!(SECRET))), "found another string"),
+        ("a string for the review", body(&json!(SECRET)), "expected an AdmissionReview object, found a string"),
+        (
+            "truncated in a string",
+            {
+                let text = String::from_utf8(edited(|v| secret_at(v, "/request/name", json!(SECRET)))).unwrap();
+                text.as_bytes()[..text.find(SECRET).unwrap() + SECRET.len()].to_vec()
+            },
+            "malformed JSON: EOF while parsing a string, at line 1 column ",
+        ),
+        (
+            "a control character in a string",
+            {
+                let text = String::from_utf8(edited(|v| secret_at(v, "/request/name", json!(SECRET)))).unwrap();
+                text.replacen(SECRET, &format!("{SECRET}\u{1}"), 1).into_bytes()
+            },
+            "malformed JSON: control character",
+        ),
+        (
+            "bad UTF-8 in a string",
+            {
+                let mut bytes = edited(|v| secret_at(v, "/request/name", json!(SECRET)));
+                let at = String::from_utf8_lossy(&bytes).find(SECRET).unwrap() + SECRET.len();
+                bytes.splice(at..at, [0xff, 0xfe]);
+                bytes
+            },
+            "malformed JSON: invalid unicode code point, at line 1 column ",
+        ),
+        (
+            "trailing text",
+            [valid.as_slice(), b" ", SECRET.as_bytes()].concat(),
+            "malformed JSON: trailing characters, at line 1 column ",
+        ),
+    ];
+    for (case, request, expected) in &cases {
+        let answer = server.client().post("/validate", request.clone()).await.unwrap();
+        let text = answer.text();
+        assert_eq!(answer.status, hyper::StatusCode::BAD_REQUEST, "{case}: {text}");
+        assert!(!text.contains(SECRET), "{case}: the answer quotes the request:\n{text}");
+        let message = answer.json()["response"]["status"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(expected), "{case}: {message}");
+    }
+    let log = server.log.lines().join("\n");
+    assert_eq!(server.log.lines().iter().filter(|l| l.contains("invalid request")).count(), cases.len(), "{log}");
+    assert!(!log.contains(SECRET), "the log quotes a request:\n{log}");
+    server.stop().await;
+}

@@ -92,6 +92,19 @@ async fn denies_with_rule_ids_field_paths_and_the_source_file() {
 /// judged (an API with a certificate and key but no minimum TLS version serves plain HTTP),
 /// while rules that would conclude from objects out of sight (no Ingress terminating TLS, no
 /// NetworkPolicy) do not fire.
+/// Huge pages would make the server's resident memory grow for ever (webhook/src/memory.rs).
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_runs_without_transparent_huge_pages() {
+    let server = TestServer::start(Setup::default()).await;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    // Reported since Linux 5.0; PR_SET_THP_DISABLE itself is older.
+    if let Some(enabled) = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")) {
+        assert_eq!(enabled.trim(), "0");
+    }
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rule_judges_the_object_as_a_deployment_of_one() {
     let server = TestServer::start(Setup::default()).await;

@@ -17,6 +17,10 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let Some(rule) = packs.iter().flat_map(|p| p.rules.iter()).find(|r| r.id.to_ascii_uppercase() == wanted) else {
         anyhow::bail!("no rule `{}` (run `celador rules` to list them)", args.rule);
     };
-    emit(&rule_markdown(rule))?;
+    // The estimate follows the header lines (severity, inputs, guide, docs).
+    let markdown = rule_markdown(rule);
+    let header_end = markdown.find("\n\n## ").map_or(markdown.len(), |i| i + 1);
+    let cost = format!("Cost: {}\n", rule.cost.describe(rule.scope));
+    emit(&format!("{}{cost}{}", &markdown[..header_end], &markdown[header_end..]))?;
     Ok(ExitStatus::Success)
 }

@@ -12,6 +12,8 @@ use celador_webhook::{JsonLog, Mode, OnError, Options, Policy, TlsFiles};
 use std::sync::Arc;
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
+    // Before the packs are loaded, so that none of the server's memory is in huge pages.
+    celador_webhook::disable_transparent_huge_pages();
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let sources = SourceMap::new();
     let mut problems = Vec::new();

@@ -11,6 +11,7 @@
 //! [`crate::vap`] into the same rules.
 
 mod components;
+pub mod cost;
 mod docs;
 pub mod environment;
 mod expr;
@@ -194,6 +195,8 @@ pub struct Rule {
     /// For a rule compiled from a Kubernetes ValidatingAdmissionPolicy: the binding's scope,
     /// params and actions (see [`crate::vap`]).
     pub admission: Option<Arc<crate::vap::Admission>>,
+    /// Its estimated cost on one unit, as a degree in the unit's size ([`cost`]).
+    pub cost: cost::RuleCost,
 }
 
 /// A named expression of a pack (`[[variables]]`) or a rule (`[[rule.variables]]`), the shape of
@@ -277,6 +280,7 @@ impl Rule {
             span: rule.span,
             uses: rule.uses,
             admission: rule.admission.clone(),
+            cost: rule.cost.clone(),
         }
     }
 }
@@ -567,6 +571,17 @@ fn compile_pack_variables(
         })
         .collect();
     let (order, types) = verify::check_named(&verify::pack_environment(), &named, &Default::default(), &[], problems);
+    let mut sources = cost::VariableSources::default();
+    for &i in &order {
+        let growth = sources.add_unit_variable(named[i].name, named[i].program);
+        if growth.degree > crate::limits::MAX_COST_DEGREE {
+            let start = growth.at.and_then(|id| named[i].program.source_info().offset_for(id)).map_or(0, |(s, _)| s);
+            problems.push(Problem::at(
+                named[i].place.span(start as usize, start as usize + 1),
+                cost::too_costly_message(growth),
+            ));
+        }
+    }
     let compiled = order
         .into_iter()
         .map(|i| Variable { name: Arc::from(compiled[i].0), program: compiled[i].1.clone(), per_element: false })
@@ -789,8 +804,18 @@ fn compile_rule(
             || reads.has_variable("key")
             || (reads.has_variable("variables") && variables.iter().any(|v| v.per_element))
     });
-    Ok(Rule {
-        id: Arc::from(rule.id.into_inner()),
+    let tokens = ExpressionTokens {
+        each: rule.each.as_ref(),
+        when: rule.when.as_ref(),
+        assert: &rule.assert,
+        locate: rule.locate.as_ref(),
+        related: rule.related.as_ref(),
+        secret: secret_token.as_ref(),
+        message: &rule.message,
+        variables: &rule.variables,
+    };
+    let mut compiled = Rule {
+        id: Arc::from(rule.id.clone().into_inner()),
         title: Arc::from(rule.title),
         severity,
         kinds,
@@ -822,7 +847,64 @@ fn compile_rule(
         span: id_span,
         uses,
         admission: None,
-    })
+        cost: cost::RuleCost::default(),
+    };
+    compiled.cost = cost::rule_cost(&compiled);
+    if compiled.cost.too_costly() {
+        return Err(vec![cost_problem(&compiled, &tokens, source, file)]);
+    }
+    Ok(compiled)
+}
+
+/// Where a rule's expressions are in its pack file.
+struct ExpressionTokens<'a> {
+    each: Option<&'a toml::Spanned<String>>,
+    when: Option<&'a toml::Spanned<String>>,
+    assert: &'a toml::Spanned<String>,
+    locate: Option<&'a toml::Spanned<String>>,
+    related: Option<&'a toml::Spanned<String>>,
+    secret: Option<&'a toml::Spanned<String>>,
+    message: &'a toml::Spanned<String>,
+    variables: &'a [schema::VariableToml],
+}
+
+/// The problem of a rule refused for its estimated cost, at the innermost multiplying loop of
+/// its costliest expression.
+fn cost_problem(compiled: &Rule, rule: &ExpressionTokens<'_>, source: &SourceFile, file: FileId) -> Problem {
+    use cost::Part;
+    let message_hole = |i: usize| compiled.message.holes().nth(i);
+    let (program, token, offset): (Option<&Program>, Option<&toml::Spanned<String>>, usize) = match &compiled.cost.part
+    {
+        Part::Each => (compiled.each.as_deref(), rule.each, 0),
+        Part::When => (compiled.when.as_deref(), rule.when, 0),
+        Part::Assert => (Some(&*compiled.assert), Some(rule.assert), 0),
+        Part::Locate => (compiled.locate.as_deref(), rule.locate, 0),
+        Part::Related => (compiled.related.as_deref(), rule.related, 0),
+        Part::Secret => match &compiled.secret {
+            Secret::When(program) => (Some(&**program), rule.secret, 0),
+            _ => (None, None, 0),
+        },
+        Part::Message(i) => match message_hole(*i) {
+            Some((program, offset)) => (Some(program), Some(rule.message), offset),
+            None => (None, None, 0),
+        },
+        Part::Variable(name) => (
+            compiled.variables.iter().find(|v| v.name == *name).map(|v| &*v.program),
+            rule.variables.iter().find(|v| v.name.get_ref().as_str() == &**name).map(|v| &v.expression),
+            0,
+        ),
+    };
+    let message = cost::too_costly_message(compiled.cost.growth);
+    match (program, token) {
+        (Some(program), Some(token)) => {
+            let start =
+                compiled.cost.growth.at.and_then(|id| program.source_info().offset_for(id)).map_or(0, |(s, _)| s);
+            let place = verify::Place { source, file, token, offset };
+            Problem::at(place.span(start as usize, start as usize + 1), message)
+        }
+        // A pack variable, refused where the pack's variables are compiled.
+        _ => Problem::at(compiled.span, message),
+    }
 }
 
 /// A rule's compiled expressions, for [`check_rule_expressions`].

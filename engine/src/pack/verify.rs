@@ -25,7 +25,7 @@ pub(super) struct Place<'a> {
 
 impl Place<'_> {
     /// The span in the pack file of characters `start..end` of the expression.
-    fn span(&self, start: usize, end: usize) -> Span {
+    pub(super) fn span(&self, start: usize, end: usize) -> Span {
         let text = self.token.get_ref();
         let expr = &text[self.offset.min(text.len())..];
         let byte = |chars: usize| self.offset + expr.char_indices().nth(chars).map_or(expr.len(), |(b, _)| b);

@@ -420,7 +420,7 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 scope: scope.clone(),
             };
             let span = validation.expression.span;
-            rules.push(Arc::new(Rule {
+            let mut rule = Rule {
                 id: Arc::from(id.as_str()),
                 title: Arc::from(format!("ValidatingAdmissionPolicy '{}' validation {index}", policy.name)),
                 severity: severity(binding.actions),
@@ -470,7 +470,10 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 uses: Uses { doc: true, ..Uses::default() },
                 admission: Some(Arc::new(admission)),
                 components: Arc::default(),
-            }));
+                cost: crate::pack::cost::RuleCost::default(),
+            };
+            rule.cost = crate::pack::cost::rule_cost(&rule);
+            rules.push(Arc::new(rule));
         }
     }
     if !problems.is_empty() {

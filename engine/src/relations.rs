@@ -130,24 +130,28 @@ impl<'a> Workload<'a> {
 
 /// Every Kubernetes object among `roots` (documents of the deployment) and `resources` (the
 /// cloud resources of its state): `List`s are expanded, state resources contribute their object.
+/// Each comes with the index of the root it is, when it is a whole document, so that a caller
+/// holding the documents' CEL values can share them.
 pub(crate) fn kubernetes_objects<'a>(
     roots: impl Iterator<Item = &'a Node>,
     resources: impl Iterator<Item = &'a Node>,
-) -> Vec<Node> {
+) -> Vec<(Node, Option<usize>)> {
     let is_object = |n: &Node| n.get("kind").and_then(Node::as_str).is_some() && n.get("apiVersion").is_some();
     let mut objects = Vec::new();
-    for root in roots {
+    for (index, root) in roots.enumerate() {
         if root.get("kind").and_then(Node::as_str) == Some("List") {
             let items = root.get("items").and_then(Node::as_list).unwrap_or_default();
-            objects.extend(items.iter().filter(|o| o.get("kind").and_then(Node::as_str).is_some()).cloned());
+            objects.extend(
+                items.iter().filter(|o| o.get("kind").and_then(Node::as_str).is_some()).map(|o| (o.clone(), None)),
+            );
         } else if is_object(root) {
-            objects.push(root.clone());
+            objects.push((root.clone(), Some(index)));
         }
     }
     for resource in resources {
         let kubernetes = resource.get("type").and_then(Node::as_str).is_some_and(|t| t.starts_with("kubernetes:"));
         if let Some(attrs) = resource.get("attrs").filter(|a| kubernetes && is_object(a)) {
-            objects.push(attrs.clone());
+            objects.push((attrs.clone(), None));
         }
     }
     objects
@@ -271,7 +275,7 @@ mod tests {
         let file = sources.add(SourceFile::new("k.yaml", None, text));
         let docs = load_yaml(file, &sources.get(file).text).expect("valid YAML");
         let roots: Vec<Node> = docs.into_iter().map(|d| d.root).collect();
-        kubernetes_objects(roots.iter(), std::iter::empty())
+        kubernetes_objects(roots.iter(), std::iter::empty()).into_iter().map(|(object, _)| object).collect()
     }
 
     fn pulumi() -> ComponentCatalog {

@@ -22,7 +22,7 @@ use crate::limits::EVALUATION_STACK;
 use crate::pack::{Rule, Scope, Uses};
 use crate::source::{FileId, SourceMap, Span};
 use crate::tree::{Node, Value};
-use cel::common::types::{CelList, CelString};
+use cel::common::types::{CelList, CelMap, CelMapKey, CelString};
 use cel::common::value::Val;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
@@ -458,22 +458,41 @@ struct Deployment<'a> {
     docs: Vec<&'a PreparedDoc<'a>>,
     /// Every object of the deployment is in sight (not stdin, not the webhook's one object).
     complete: bool,
-    /// `k8s` per catalogue (its services' `roles` are a pack's), built by the first rule that
-    /// reads it, from every document of the deployment, and its CEL view, shared by the rules.
-    k8s: Vec<OnceLock<(Node, Box<dyn Val>)>>,
+    /// `k8s` per catalogue (its services' `roles` are a pack's) as CEL, built by the first rule
+    /// that reads it, from every document of the deployment, and shared by the rules.
+    k8s: Vec<OnceLock<Box<dyn Val>>>,
 }
 
 impl Deployment<'_> {
-    fn k8s(&self, index: usize, catalog: &ComponentCatalog) -> &(Node, Box<dyn Val>) {
-        self.k8s[index].get_or_init(|| {
+    /// `k8s`: its `objects` are the documents' own CEL values where an object is a whole
+    /// document (shared with `docs` and the document-scope rules), its relations built here.
+    fn k8s(&self, index: usize, catalog: &ComponentCatalog) -> &(dyn Val + 'static) {
+        &**self.k8s[index].get_or_init(|| {
             let anchor = self.docs[0].doc.root.span;
-            let objects = crate::relations::kubernetes_objects(
-                self.docs.iter().filter(|d| d.doc.kind == InputKind::Kubernetes).map(|d| &d.doc.root),
+            let manifests: Vec<&PreparedDoc> =
+                self.docs.iter().copied().filter(|d| d.doc.kind == InputKind::Kubernetes).collect();
+            let found = crate::relations::kubernetes_objects(
+                manifests.iter().map(|d| &d.doc.root),
                 self.docs.iter().flat_map(|d| d.resources.iter()),
             );
-            let k8s = crate::relations::kubernetes(objects, anchor, catalog);
-            let val = to_cel(&k8s);
-            (k8s, val)
+            let shared: Vec<Box<dyn Val>> = found
+                .iter()
+                .map(|(object, root)| match root.and_then(|i| manifests[i].root.as_ref()) {
+                    Some(val) => val.clone_as_boxed(),
+                    None => to_cel(object),
+                })
+                .collect();
+            let k8s = crate::relations::kubernetes(found.into_iter().map(|(object, _)| object).collect(), anchor, catalog);
+            let relation = |name: &str| k8s.get(name).map_or_else(|| to_cel(&Node::list(Vec::new(), anchor)), to_cel);
+            let entries: HashMap<CelMapKey, Box<dyn Val>> = [
+                ("objects", Box::new(CelList::from(shared)) as Box<dyn Val>),
+                ("services", relation("services")),
+                ("workloads", relation("workloads")),
+            ]
+            .into_iter()
+            .map(|(name, val)| (CelMapKey::String(CelString::from(name.to_owned())), val))
+            .collect();
+            Box::new(CelMap::from(entries))
         })
     }
 }
@@ -517,7 +536,7 @@ fn deployment_unit(
         vars.push(("docs", Box::new(CelList::from(roots.collect::<Vec<_>>()))));
     }
     if uses.k8s {
-        vars.push(("k8s", deployment.k8s(index, catalog).1.clone_as_boxed()));
+        vars.push(("k8s", deployment.k8s(index, catalog).clone_as_boxed()));
     }
     if uses.documents {
         let documents = docs

@@ -167,6 +167,66 @@ impl Checker {
         on_pool(|| self.check_on_pool(documents, sources, cancel))
     }
 
+    /// The deployments of `documents`, each a list of indices in load order and whether every
+    /// object of it is in sight: the files of one directory, split into alternatives
+    /// ([`crate::deployment::partition`]); unnamed stdin on its own, and each object on its
+    /// own for the webhook, both incomplete.
+    fn deployments(&self, documents: &[Document], sources: &SourceMap) -> Vec<(bool, Vec<usize>)> {
+        let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (index, doc) in documents.iter().enumerate() {
+            let file = sources.get(doc.file);
+            let key = if self.single_objects {
+                format!("{INCOMPLETE}{index}")
+            } else if file.path.is_none() && file.name == "<stdin>" {
+                format!("{INCOMPLETE}stdin")
+            } else {
+                deployment_of(&file.name)
+            };
+            by_key.entry(key).or_default().push(index);
+        }
+        let split = self.rules.iter().any(|r| r.scope == Scope::Deployment);
+        by_key
+            .into_iter()
+            .flat_map(|(key, indices)| {
+                let complete = !key.starts_with(INCOMPLETE);
+                if !complete || !split {
+                    return vec![(complete, indices)];
+                }
+                let members: Vec<&Document> = indices.iter().map(|&i| &documents[i]).collect();
+                let names: HashMap<FileId, String> =
+                    members.iter().map(|d| (d.file, sources.get(d.file).name.clone())).collect();
+                crate::deployment::partition(&members, |d| names[&d.file].as_str())
+                    .into_iter()
+                    .map(|part| (true, part.into_iter().map(|i| indices[i]).collect()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The findings of the document-scope rules on one document.
+    fn document_rules(
+        &self,
+        doc: &PreparedDoc,
+        cluster: &crate::vap::Cluster,
+        placer: &Placer,
+        cancel: &Cancel,
+    ) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let units: Vec<Unit> = (0..self.catalogs.len()).map(|c| doc.unit(c)).collect();
+        for (index, rule) in self.rules.iter().enumerate() {
+            if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
+                continue;
+            }
+            let unit = &units[self.catalog_of[index]];
+            let failures = match &rule.admission {
+                Some(admission) => self.run_admission(index, admission, doc, unit, cluster, cancel),
+                None => self.run(index, unit, cancel),
+            };
+            out.extend(failures.into_iter().map(|failure| placer.diagnostic(rule, failure)));
+        }
+        out
+    }
+
     fn check_on_pool(&self, documents: &[Document], sources: &SourceMap, cancel: &Cancel) -> Vec<Diagnostic> {
         let uses_for = |kind: InputKind, catalog: Option<usize>| {
             self.rules
@@ -188,106 +248,73 @@ impl Checker {
             }
         }
         let placer = Placer::new(documents);
-        let prepared: Vec<PreparedDoc> = documents
-            .par_iter()
-            .zip(derived)
-            .map(|(doc, components)| {
-                let wanted: Vec<bool> =
-                    (0..self.catalogs.len()).map(|c| uses_for(doc.kind, Some(c)).components).collect();
-                PreparedDoc::new(doc, components, &wanted, uses_for(doc.kind, None), sources)
-            })
-            .collect();
-        let mut diagnostics: Vec<Diagnostic> = prepared
-            .par_iter()
-            // Documents differ a lot in size (a 5 MB plan beside a 10-line .env): small pieces let
-            // an idle thread take over work instead of waiting for the other's half.
-            .with_max_len(4)
-            .flat_map_iter(|doc| {
-                let mut out = Vec::new();
-                let units: Vec<Unit> = (0..self.catalogs.len()).map(|c| doc.unit(c)).collect();
-                for (index, rule) in self.rules.iter().enumerate() {
-                    if rule.scope != Scope::Document || !rule.kinds.contains(&doc.doc.kind) {
-                        continue;
-                    }
-                    let unit = &units[self.catalog_of[index]];
-                    let failures = match &rule.admission {
-                        Some(admission) => self.run_admission(index, admission, doc, unit, &cluster, cancel),
-                        None => self.run(index, unit, cancel),
+        let groups = self.deployments(documents, sources);
+        // A document in several deployments (a file shared by alternatives) has its
+        // document-scope rules run with the first.
+        let mut owner = vec![usize::MAX; documents.len()];
+        for (g, (_, members)) in groups.iter().enumerate() {
+            for &i in members {
+                if owner[i] == usize::MAX {
+                    owner[i] = g;
+                }
+            }
+        }
+        let deployment_rules: Vec<(usize, &Arc<Rule>)> =
+            self.rules.iter().enumerate().filter(|(_, r)| r.scope == Scope::Deployment).collect();
+        // Deployments differ a lot in size (a directory of 25 state files against one of a
+        // single manifest): the largest first, each thread taking the next when it is free.
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_by_key(|&g| std::cmp::Reverse(groups[g].1.len()));
+        // One deployment at a time per thread: its documents' CEL views are built for its
+        // rules and dropped when they are done, so memory follows the deployments in flight,
+        // not the whole tree.
+        let mut diagnostics: Vec<Diagnostic> = order
+            .into_par_iter()
+            .flat_map_iter(|g| {
+                let (complete, members) = &groups[g];
+                let prepared: Vec<PreparedDoc> = members
+                    .par_iter()
+                    .map(|&i| {
+                        let doc = &documents[i];
+                        let wanted: Vec<bool> =
+                            (0..self.catalogs.len()).map(|c| uses_for(doc.kind, Some(c)).components).collect();
+                        PreparedDoc::new(doc, derived[i].clone(), &wanted, uses_for(doc.kind, None), sources)
+                    })
+                    .collect();
+                let mut out: Vec<Diagnostic> = prepared
+                    .par_iter()
+                    .zip(members.par_iter())
+                    // Documents differ a lot in size (a 5 MB plan beside a 10-line .env): small
+                    // pieces let an idle thread take over work instead of waiting.
+                    .with_max_len(4)
+                    .filter(|(_, i)| owner[**i] == g)
+                    .flat_map_iter(|(doc, _)| self.document_rules(doc, &cluster, &placer, cancel))
+                    .collect();
+                if !deployment_rules.is_empty() {
+                    let deployment = Deployment {
+                        complete: *complete,
+                        docs: prepared.iter().collect(),
+                        k8s: self.catalogs.iter().map(|_| OnceLock::new()).collect(),
                     };
-                    out.extend(failures.into_iter().map(|failure| placer.diagnostic(rule, failure)));
+                    let more: Vec<Diagnostic> = deployment_rules
+                        .par_iter()
+                        .flat_map_iter(|&(index, rule)| {
+                            let members: Vec<&PreparedDoc> =
+                                deployment.docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
+                            if members.is_empty() {
+                                return Vec::new();
+                            }
+                            let catalog = self.catalog_of[index];
+                            let unit =
+                                deployment_unit(&members, rule.uses, &deployment, catalog, &self.catalogs[catalog]);
+                            self.run(index, &unit, cancel).into_iter().map(|f| placer.diagnostic(rule, f)).collect()
+                        })
+                        .collect();
+                    out.extend(more);
                 }
                 out
             })
             .collect();
-        let deployment_rules: Vec<(usize, &Arc<Rule>)> =
-            self.rules.iter().enumerate().filter(|(_, r)| r.scope == Scope::Deployment).collect();
-        if !deployment_rules.is_empty() {
-            let sources_names: HashMap<FileId, String> =
-                prepared.iter().map(|d| (d.doc.file, d.file_name.clone())).collect();
-            let mut groups: BTreeMap<String, Vec<&PreparedDoc>> = BTreeMap::new();
-            for (index, doc) in prepared.iter().enumerate() {
-                let file = sources.get(doc.doc.file);
-                // Unnamed stdin is a deployment of its own, and an incomplete one; named, it
-                // belongs where its name says.
-                let key = if self.single_objects {
-                    format!("{INCOMPLETE}{index}")
-                } else if file.path.is_none() && file.name == "<stdin>" {
-                    format!("{INCOMPLETE}stdin")
-                } else {
-                    deployment_of(&file.name)
-                };
-                groups.entry(key).or_default().push(doc);
-            }
-            let groups: Vec<(String, Vec<&PreparedDoc>)> = groups
-                .into_iter()
-                .flat_map(|(key, docs)| {
-                    if key.starts_with(INCOMPLETE) {
-                        return vec![(key, docs)];
-                    }
-                    let members: Vec<&Document> = docs.iter().map(|d| d.doc).collect();
-                    crate::deployment::partition(&members, |d| sources_names[&d.file].as_str())
-                        .into_iter()
-                        .map(|part| (key.clone(), part.into_iter().map(|i| docs[i]).collect()))
-                        .collect()
-                })
-                .collect();
-            // One task per (deployment, rule): a large directory does not keep one thread busy
-            // with every rule while the other idles.
-            let deployments: Vec<Deployment> = groups
-                .into_iter()
-                .map(|(key, docs)| Deployment {
-                    complete: !key.starts_with(INCOMPLETE),
-                    docs,
-                    k8s: self.catalogs.iter().map(|_| OnceLock::new()).collect(),
-                })
-                .collect();
-            let mut tasks: Vec<_> = deployments
-                .iter()
-                .flat_map(|deployment| deployment_rules.iter().map(move |rule| (deployment, rule)))
-                .collect();
-            // Tasks differ a lot in cost (a directory of 25 state files against one of a single
-            // manifest): the largest first, each thread taking the next when it is free.
-            tasks.sort_by_key(|(deployment, _)| std::cmp::Reverse(deployment.docs.len()));
-            let more: Vec<Diagnostic> = tasks
-                .into_iter()
-                .par_bridge()
-                .flat_map_iter(|(deployment, &(index, rule))| {
-                    let members: Vec<&PreparedDoc> =
-                        deployment.docs.iter().copied().filter(|d| rule.kinds.contains(&d.doc.kind)).collect();
-                    let mut out = Vec::new();
-                    if members.is_empty() {
-                        return out;
-                    }
-                    let catalog = self.catalog_of[index];
-                    let unit = deployment_unit(&members, rule.uses, deployment, catalog, &self.catalogs[catalog]);
-                    out.extend(
-                        self.run(index, &unit, cancel).into_iter().map(|failure| placer.diagnostic(rule, failure)),
-                    );
-                    out
-                })
-                .collect();
-            diagnostics.extend(more);
-        }
         sort_and_dedup(&mut diagnostics, sources);
         diagnostics
     }

@@ -208,7 +208,7 @@ impl Found {
         while let Some(node) = stack.pop() {
             match &node.value {
                 Value::List(items) => {
-                    if seen.insert(Arc::as_ptr(items) as usize) {
+                    if seen.insert(Arc::as_ptr(items) as *const u8 as usize) {
                         stack.extend(items.iter());
                     }
                 }

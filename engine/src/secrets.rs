@@ -24,7 +24,7 @@
 
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Tag, Value};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rayon::prelude::*;
@@ -356,19 +356,19 @@ impl Secrets {
     ///
     /// A masked character becomes a mask character of the same UTF-8 length (`*` for ASCII),
     /// and whitespace stays, so every offset, line and column stays where it was.
+    ///
+    /// A file is masked when a renderer first reads it: a report that quotes no file (JSON,
+    /// a run without findings) never copies a 50 MiB manifest.
     pub fn mask(&self, sources: &SourceMap, diagnostics: &mut [Diagnostic], problems: &mut [Problem]) -> MaskedSources {
         self.scrub_messages(diagnostics, problems);
-        let files = sources
-            .ids()
-            .map(|id| {
-                let file = sources.get(id);
-                match self.ranges.get(&id) {
-                    Some(ranges) if !ranges.is_empty() => Arc::new(file.with_text(&mask_ranges(&file.text, ranges))),
-                    _ => file,
-                }
-            })
+        let files: Vec<Arc<SourceFile>> = sources.ids().map(|id| sources.get(id)).collect();
+        let ranges = files
+            .iter()
+            .enumerate()
+            .map(|(i, _)| self.ranges.get(&FileId(i as u32)).cloned().unwrap_or_default())
             .collect();
-        MaskedSources(SourceMap::from_files(files))
+        let masked = files.iter().map(|_| OnceLock::new()).collect();
+        MaskedSources { files, ranges, masked }
     }
 
     /// Scrubs the messages of `diagnostics` (and their labels) and of `problems`: for outputs
@@ -404,7 +404,14 @@ fn stands_alone(text: &str, start: usize, end: usize) -> bool {
 /// [`Secrets::mask`] makes one (or [`MaskedSources::without_secrets`], for runs that read no
 /// input).
 #[derive(Debug)]
-pub struct MaskedSources(SourceMap);
+pub struct MaskedSources {
+    /// The files as read, by id: only their names, lines and columns are ever handed out.
+    files: Vec<Arc<SourceFile>>,
+    /// Per file, the secret byte ranges to mask.
+    ranges: Vec<Vec<Range<usize>>>,
+    /// Per file, its masked copy once a renderer asked for it.
+    masked: Vec<OnceLock<Arc<SourceFile>>>,
+}
 
 impl MaskedSources {
     /// For reports of runs in which no input was read (pack errors, configuration errors): the
@@ -424,11 +431,38 @@ impl MaskedSources {
     }
 }
 
-impl std::ops::Deref for MaskedSources {
-    type Target = SourceMap;
+impl MaskedSources {
+    /// The file behind an id, its secrets masked.
+    ///
+    /// # Panics
+    /// If the id is not one of the run's files.
+    pub fn get(&self, id: FileId) -> Arc<SourceFile> {
+        let index = id.0 as usize;
+        self.masked[index]
+            .get_or_init(|| {
+                let (file, ranges) = (&self.files[index], &self.ranges[index]);
+                if ranges.is_empty() {
+                    file.clone()
+                } else {
+                    Arc::new(file.with_text(&mask_ranges(&file.text, ranges)))
+                }
+            })
+            .clone()
+    }
 
-    fn deref(&self) -> &SourceMap {
-        &self.0
+    /// The name a file is reported by.
+    pub fn name(&self, id: FileId) -> &str {
+        &self.files[id.0 as usize].name
+    }
+
+    /// Line and column of a byte offset of a file (masking keeps both).
+    pub fn line_col(&self, id: FileId, offset: usize) -> crate::source::LineCol {
+        self.files[id.0 as usize].line_col(offset)
+    }
+
+    /// The text a span covers, masked.
+    pub fn slice(&self, span: Span) -> String {
+        self.get(span.file).text.get(span.range()).unwrap_or_default().to_owned()
     }
 }
 

@@ -2,9 +2,9 @@
 //! every report is rendered from.
 //!
 //! A [`Report`](crate::report::Report) holds [`MaskedSources`], which only
-//! [`Secrets::mask`] makes: a copy of the run's files in which every secret byte range is
-//! replaced, and the messages of the findings and problems passed along scrubbed of every
-//! secret value. Renderers therefore cannot show a secret, whatever they print: snippets,
+//! [`Secrets::mask`] makes: the run's files, each copied with every secret byte range replaced
+//! when a renderer first reads its text, and the messages of the findings and problems passed
+//! along scrubbed of every secret value. Renderers therefore cannot show a secret, whatever they print: snippets,
 //! context lines, SARIF regions, messages.
 //!
 //! What is a secret ([`Secrets::collect`]), whether or not a finding about it is reported

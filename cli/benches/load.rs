@@ -2,7 +2,7 @@
 //! classify, nothing evaluated — the path `helm template` output of a whole platform takes.
 //!
 //! The manifest is generated in memory, deterministically: Deployments, Services, Secrets and
-//! ConfigMaps under `# Source:` comments, about 16 MiB. `CELADOR_BENCH_MANIFEST=FILE` loads that
+//! ConfigMaps under `# Source:` comments, about 4 MiB. `CELADOR_BENCH_MANIFEST=FILE` loads that
 //! file instead (for instance `bench/gen_corpus.py OUT --huge`'s `huge.yaml`).
 //!
 //! ```console

@@ -82,9 +82,8 @@ fn is_booleanish(value: &str) -> bool {
 
 /// Finds any of [`SECRET_WORDS`], whatever the case, in one pass: every key of every input is
 /// asked about, and nearly all of them name no secret.
-static SECRET_WORD: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::builder().ascii_case_insensitive(true).build(SECRET_WORDS).expect("valid patterns")
-});
+static SECRET_WORD: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::builder().ascii_case_insensitive(true).build(SECRET_WORDS).expect("valid patterns"));
 
 /// Whether a key names a secret (see [`SECRET_WORDS`], [`SWITCH_WORDS`], [`REFERENCE_ENDINGS`]).
 pub fn is_secret_key(key: &str) -> bool {

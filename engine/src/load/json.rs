@@ -147,7 +147,9 @@ impl Loader<'_> {
             };
             let earlier = match &mut first_seen {
                 Some(first_seen) => first_seen.insert(key, key_range.start),
-                None => entries.iter().find(|e| &*e.key == key).and_then(|e| e.value.key_span).map(|s| s.start as usize),
+                None => {
+                    entries.iter().find(|e| &*e.key == key).and_then(|e| e.value.key_span).map(|s| s.start as usize)
+                }
             };
             if let Some(first) = earlier {
                 let line = line_of(self.text, first);

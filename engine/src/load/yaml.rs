@@ -446,7 +446,10 @@ impl<'a> Loader<'a> {
         };
         if duplicate && let Some(earlier) = defined.iter().find(|e| e.key == name) {
             let line = line_of(self.text, earlier.value.anchor_span().start as usize);
-            return Err(ParseError::new(key_node.span, format!("duplicate key `{name}` (first defined on line {line})")));
+            return Err(ParseError::new(
+                key_node.span,
+                format!("duplicate key `{name}` (first defined on line {line})"),
+            ));
         }
         self.entries.push(entry(name, Some(key_node.span), node));
         Ok(())
@@ -776,7 +779,9 @@ mod tests {
     }
 
     /// What parsing `text` in pieces cut before every `---` line gives, beside one pass.
-    fn in_pieces_and_whole(text: &str) -> (Result<Vec<YamlDocument>, ParseError>, Result<Vec<YamlDocument>, ParseError>) {
+    fn in_pieces_and_whole(
+        text: &str,
+    ) -> (Result<Vec<YamlDocument>, ParseError>, Result<Vec<YamlDocument>, ParseError>) {
         let whole = Loader::new(FileId(0), text, 0..text.len()).run().map(|piece| piece.documents);
         (load_in_pieces(FileId(0), text, 1), whole)
     }
@@ -816,7 +821,8 @@ mod tests {
     #[test]
     fn the_repository_s_yaml_parses_in_pieces_like_one_pass() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let mut pending: Vec<std::path::PathBuf> = ["rules", "examples", "tests"].iter().map(|d| root.join(d)).collect();
+        let mut pending: Vec<std::path::PathBuf> =
+            ["rules", "examples", "tests"].iter().map(|d| root.join(d)).collect();
         let mut seen = 0;
         while let Some(path) = pending.pop() {
             if path.is_dir() {

@@ -150,7 +150,7 @@ const FREE_FORM: &[&str] = &[
 fn camel_case(node: &Node) -> Node {
     let mut out = node.clone();
     out.value = match &node.value {
-        Value::Map(entries) => Value::Map(Arc::new(
+        Value::Map(entries) => Value::Map(
             entries
                 .iter()
                 .map(|e| {
@@ -161,8 +161,8 @@ fn camel_case(node: &Node) -> Node {
                     }
                 })
                 .collect(),
-        )),
-        Value::List(items) => Value::List(Arc::new(items.iter().map(camel_case).collect())),
+        ),
+        Value::List(items) => Value::List(items.iter().map(camel_case).collect()),
         other => other.clone(),
     };
     out

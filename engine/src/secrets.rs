@@ -2,9 +2,9 @@
 //! every report is rendered from.
 //!
 //! A [`Report`](crate::report::Report) holds [`MaskedSources`], which only
-//! [`Secrets::mask`] makes: a copy of the run's files in which every secret byte range is
-//! replaced, and the messages of the findings and problems passed along scrubbed of every
-//! secret value. Renderers therefore cannot show a secret, whatever they print: snippets,
+//! [`Secrets::mask`] makes: the run's files, each copied with every secret byte range replaced
+//! when a renderer first reads its text, and the messages of the findings and problems passed
+//! along scrubbed of every secret value. Renderers therefore cannot show a secret, whatever they print: snippets,
 //! context lines, SARIF regions, messages.
 //!
 //! What is a secret ([`Secrets::collect`]), whether or not a finding about it is reported
@@ -24,13 +24,14 @@
 
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
-use crate::source::{FileId, SourceMap, Span};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Tag, Value};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 /// Words that make a key's value a likely secret.
 const SECRET_WORDS: &[&str] = &[
@@ -79,8 +80,16 @@ fn is_booleanish(value: &str) -> bool {
     matches!(&*value, "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0")
 }
 
+/// Finds any of [`SECRET_WORDS`], whatever the case, in one pass: every key of every input is
+/// asked about, and nearly all of them name no secret.
+static SECRET_WORD: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::builder().ascii_case_insensitive(true).build(SECRET_WORDS).expect("valid patterns"));
+
 /// Whether a key names a secret (see [`SECRET_WORDS`], [`SWITCH_WORDS`], [`REFERENCE_ENDINGS`]).
 pub fn is_secret_key(key: &str) -> bool {
+    if !SECRET_WORD.is_match(key) {
+        return false;
+    }
     let key = key.to_ascii_lowercase();
     if !SECRET_WORDS.iter().any(|w| key.contains(w)) || SWITCH_WORDS.iter().any(|w| key.contains(w)) {
         return false;
@@ -122,9 +131,11 @@ static DSN_PASSWORD: LazyLock<regex::Regex> =
 pub struct Secrets {
     /// Sorted, disjoint byte ranges per file.
     ranges: HashMap<FileId, Vec<Range<usize>>>,
-    /// Finds the secret values at least [`MIN_SCRUBBED`] characters long in messages, all in
-    /// one pass (a run can know thousands); `None` when there are none.
-    values: Option<AhoCorasick>,
+    /// The secret values at least [`MIN_SCRUBBED`] characters long, searched for in messages.
+    values: Vec<String>,
+    /// Finds `values` in a message, all in one pass (a run can know thousands); built when the
+    /// first message is scrubbed, as a run without findings or problems has none.
+    matcher: OnceLock<Option<AhoCorasick>>,
 }
 
 /// What [`Secrets::collect`] gathers before sorting.
@@ -135,6 +146,15 @@ struct Found {
 }
 
 impl Found {
+    /// Adds what `other` found.
+    fn merge(mut self, other: Found) -> Found {
+        for (file, ranges) in other.ranges {
+            self.ranges.entry(file).or_default().extend(ranges);
+        }
+        self.values.extend(other.values);
+        self
+    }
+
     /// A secret at `span` (of `text`, the file's text); `value` is its decoded value.
     fn span(&mut self, text: &str, span: Span, value: Option<&str>) {
         let Some(raw) = text.get(span.range()) else { return };
@@ -182,12 +202,12 @@ impl Found {
     }
 
     /// Every scalar under `node` is secret.
-    fn all(&mut self, text: &str, node: &Node, seen: &mut HashSet<usize>) {
+    fn all(&mut self, text: &str, node: &Node, seen: &mut Seen) {
         let mut stack = vec![node];
         while let Some(node) = stack.pop() {
             match &node.value {
                 Value::List(items) => {
-                    if seen.insert(Arc::as_ptr(items) as usize) {
+                    if seen.insert(Arc::as_ptr(items) as *const u8 as usize) {
                         stack.extend(items.iter());
                     }
                 }
@@ -224,27 +244,42 @@ impl Secrets {
     /// masked spans of `diagnostics` (all of them: pass them before suppressions and baselines
     /// drop any), and of the text of every file of `sources`.
     pub fn collect(sources: &SourceMap, documents: &[Document], diagnostics: &[Diagnostic]) -> Self {
-        let mut found = Found::default();
-        let mut parsed = HashSet::new();
-        for document in documents {
-            parsed.insert(document.file);
-            let text = sources.get(document.file).text.clone();
-            walk(&mut found, &text, &document.root);
-            if let Some(previous) = &document.previous {
-                let text = sources.get(previous.span.file).text.clone();
-                parsed.insert(previous.span.file);
-                walk(&mut found, &text, previous);
-            }
-        }
+        let parsed: HashSet<FileId> = documents
+            .iter()
+            .flat_map(|d| std::iter::once(d.file).chain(d.previous.as_ref().map(|p| p.span.file)))
+            .collect();
+        // Documents and texts are searched in parallel: a run's first pass over every value.
+        let (in_documents, in_texts) = crate::check::on_pool(|| {
+            rayon::join(
+                || {
+                    documents
+                        .par_iter()
+                        .fold(Found::default, |mut found, document| {
+                            walk(&mut found, &sources.get(document.file).text, &document.root);
+                            if let Some(previous) = &document.previous {
+                                walk(&mut found, &sources.get(previous.span.file).text, previous);
+                            }
+                            found
+                        })
+                        .reduce(Found::default, Found::merge)
+                },
+                || {
+                    let ids: Vec<FileId> = sources.ids().collect();
+                    ids.into_par_iter()
+                        .fold(Found::default, |mut found, id| {
+                            scan_text(&mut found, id, &sources.get(id).text, !parsed.contains(&id));
+                            found
+                        })
+                        .reduce(Found::default, Found::merge)
+                },
+            )
+        });
+        let mut found = in_documents.merge(in_texts);
         for diagnostic in diagnostics {
             for span in &diagnostic.masked {
                 let text = sources.get(span.file).text.clone();
                 found.span(&text, *span, None);
             }
-        }
-        for id in sources.ids() {
-            let file = sources.get(id);
-            scan_text(&mut found, id, &file.text, !parsed.contains(&id));
         }
         let mut ranges = found.ranges;
         for list in ranges.values_mut() {
@@ -258,18 +293,25 @@ impl Secrets {
             }
             *list = merged;
         }
-        let values = (!found.values.is_empty())
-            .then(|| {
-                // A DFA's build time grows with the patterns' length times the alphabet; the NFA's
-                // is linear in the patterns.
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&found.values)
-                    .ok()
+        Self { ranges, values: found.values.into_iter().collect(), matcher: OnceLock::new() }
+    }
+
+    fn matcher(&self) -> Option<&AhoCorasick> {
+        self.matcher
+            .get_or_init(|| {
+                // A DFA's build time grows with the patterns' length times the alphabet; the
+                // NFA's is linear in the patterns.
+                (!self.values.is_empty())
+                    .then(|| {
+                        AhoCorasick::builder()
+                            .match_kind(MatchKind::LeftmostLongest)
+                            .kind(Some(AhoCorasickKind::ContiguousNFA))
+                            .build(&self.values)
+                            .ok()
+                    })
+                    .flatten()
             })
-            .flatten();
-        Self { ranges, values }
+            .as_ref()
     }
 
     /// The secret byte ranges of `file`, sorted and disjoint.
@@ -287,7 +329,10 @@ impl Secrets {
     /// `text` with every secret value that stands alone (not inside a longer word) replaced by
     /// `*`s.
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        let Some(values) = &self.values else { return Cow::Borrowed(text) };
+        if self.values.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let Some(values) = self.matcher() else { return Cow::Borrowed(text) };
         let mut out = String::new();
         let mut at = 0;
         for found in values.find_iter(text) {
@@ -310,19 +355,19 @@ impl Secrets {
     ///
     /// A masked character becomes a mask character of the same UTF-8 length (`*` for ASCII),
     /// and whitespace stays, so every offset, line and column stays where it was.
+    ///
+    /// A file is masked when a renderer first reads it: a report that quotes no file (JSON,
+    /// a run without findings) never copies a 50 MiB manifest.
     pub fn mask(&self, sources: &SourceMap, diagnostics: &mut [Diagnostic], problems: &mut [Problem]) -> MaskedSources {
         self.scrub_messages(diagnostics, problems);
-        let files = sources
-            .ids()
-            .map(|id| {
-                let file = sources.get(id);
-                match self.ranges.get(&id) {
-                    Some(ranges) if !ranges.is_empty() => Arc::new(file.with_text(&mask_ranges(&file.text, ranges))),
-                    _ => file,
-                }
-            })
+        let files: Vec<Arc<SourceFile>> = sources.ids().map(|id| sources.get(id)).collect();
+        let ranges = files
+            .iter()
+            .enumerate()
+            .map(|(i, _)| self.ranges.get(&FileId(i as u32)).cloned().unwrap_or_default())
             .collect();
-        MaskedSources(SourceMap::from_files(files))
+        let masked = files.iter().map(|_| OnceLock::new()).collect();
+        MaskedSources { files, ranges, masked }
     }
 
     /// Scrubs the messages of `diagnostics` (and their labels) and of `problems`: for outputs
@@ -358,7 +403,14 @@ fn stands_alone(text: &str, start: usize, end: usize) -> bool {
 /// [`Secrets::mask`] makes one (or [`MaskedSources::without_secrets`], for runs that read no
 /// input).
 #[derive(Debug)]
-pub struct MaskedSources(SourceMap);
+pub struct MaskedSources {
+    /// The files as read, by id: only their names, lines and columns are ever handed out.
+    files: Vec<Arc<SourceFile>>,
+    /// Per file, the secret byte ranges to mask.
+    ranges: Vec<Vec<Range<usize>>>,
+    /// Per file, its masked copy once a renderer asked for it.
+    masked: Vec<OnceLock<Arc<SourceFile>>>,
+}
 
 impl MaskedSources {
     /// For reports of runs in which no input was read (pack errors, configuration errors): the
@@ -378,11 +430,38 @@ impl MaskedSources {
     }
 }
 
-impl std::ops::Deref for MaskedSources {
-    type Target = SourceMap;
+impl MaskedSources {
+    /// The file behind an id, its secrets masked.
+    ///
+    /// # Panics
+    /// If the id is not one of the run's files.
+    pub fn get(&self, id: FileId) -> Arc<SourceFile> {
+        let index = id.0 as usize;
+        self.masked[index]
+            .get_or_init(|| {
+                let (file, ranges) = (&self.files[index], &self.ranges[index]);
+                if ranges.is_empty() {
+                    file.clone()
+                } else {
+                    Arc::new(file.with_text(&mask_ranges(&file.text, ranges)))
+                }
+            })
+            .clone()
+    }
 
-    fn deref(&self) -> &SourceMap {
-        &self.0
+    /// The name a file is reported by.
+    pub fn name(&self, id: FileId) -> &str {
+        &self.files[id.0 as usize].name
+    }
+
+    /// Line and column of a byte offset of a file (masking keeps both).
+    pub fn line_col(&self, id: FileId, offset: usize) -> crate::source::LineCol {
+        self.files[id.0 as usize].line_col(offset)
+    }
+
+    /// The text a span covers, masked.
+    pub fn slice(&self, span: Span) -> String {
+        self.get(span.file).text.get(span.range()).unwrap_or_default().to_owned()
     }
 }
 
@@ -428,10 +507,13 @@ fn ceil(text: &str, mut at: usize) -> usize {
     at
 }
 
+/// The containers a walk has been through, by address: an alias shares its anchor's.
+type Seen = HashSet<usize, foldhash::fast::RandomState>;
+
 /// Walks a document (without recursion, each shared container once) for secrets by key and
 /// by shape.
 fn walk(found: &mut Found, text: &str, root: &Node) {
-    let mut seen = HashSet::new();
+    let mut seen = Seen::default();
     let mut stack: Vec<&Node> = vec![root];
     if root.get("kind").and_then(Node::as_str) == Some("Secret") {
         for key in ["data", "stringData"] {
@@ -486,29 +568,44 @@ fn key_value_string(found: &mut Found, text: &str, node: &Node, value: &str) {
 
 /// Secrets a map holds by its shape rather than by a key: `name`/`value` pairs, Pulumi
 /// `secure:` values and envelopes, Terraform's sensitive values.
-fn shaped(found: &mut Found, text: &str, map: &Node, seen: &mut HashSet<usize>) {
-    let get = |key: &str| map.get(key);
-    if let (Some(name), Some(value)) = (get("name").and_then(Node::as_str), get("value"))
+fn shaped(found: &mut Found, text: &str, map: &Node, seen: &mut Seen) {
+    let Some(entries) = map.as_map() else { return };
+    // One pass for the keys a shape is made of (the last of equal keys counts, as in `get`).
+    let (mut name, mut value, mut secure, mut sensitive, mut attributes, mut sensitive_attributes) =
+        (None, None, None, None, None, None);
+    let (mut signed, mut mirrors) = (false, false);
+    for e in entries.iter() {
+        match &*e.key {
+            "name" => name = Some(&e.value),
+            "value" => value = Some(&e.value),
+            "secure" => secure = Some(&e.value),
+            "sensitive" => sensitive = Some(&e.value),
+            "attributes" => attributes = Some(&e.value),
+            "sensitive_attributes" => sensitive_attributes = Some(&e.value),
+            "sensitive_values" => mirrors = true,
+            PULUMI_SECRET_SIG => signed = true,
+            key => mirrors |= key.ends_with("_sensitive"),
+        }
+    }
+    if let (Some(name), Some(value)) = (name.and_then(Node::as_str), value)
         && is_secret_key(name)
     {
         found.all(text, value, seen);
     }
-    if let Some(secure) = get("secure") {
+    if let Some(secure) = secure {
         found.all(text, secure, seen);
     }
-    if let Some(entries) = map.as_map()
-        && entries.iter().any(|e| &*e.key == PULUMI_SECRET_SIG)
-    {
+    if signed {
         for entry in entries.iter().filter(|e| &*e.key != PULUMI_SECRET_SIG) {
             found.all(text, &entry.value, seen);
         }
     }
-    if matches!(get("sensitive").map(|n| &n.value), Some(Value::Bool(true)))
-        && let Some(value) = get("value")
+    if matches!(sensitive.map(|n| &n.value), Some(Value::Bool(true)))
+        && let Some(value) = value
     {
         found.all(text, value, seen);
     }
-    if let (Some(attributes), Some(paths)) = (get("attributes"), get("sensitive_attributes").and_then(Node::as_list)) {
+    if let (Some(attributes), Some(paths)) = (attributes, sensitive_attributes.and_then(Node::as_list)) {
         for path in paths {
             // State v4: a list of paths, each a list of steps `{type: get_attr|index, value}`.
             let steps = path.as_list().unwrap_or(std::slice::from_ref(path));
@@ -517,11 +614,11 @@ fn shaped(found: &mut Found, text: &str, map: &Node, seen: &mut HashSet<usize>) 
             }
         }
     }
-    if let Some(entries) = map.as_map() {
+    if mirrors {
         for entry in entries.iter() {
             let mirrored = match entry.key.strip_suffix("_sensitive") {
-                Some(base) => get(base),
-                None if &*entry.key == "sensitive_values" => get("values"),
+                Some(base) => map.get(base),
+                None if &*entry.key == "sensitive_values" => map.get("values"),
                 None => None,
             };
             if let Some(values) = mirrored {
@@ -547,7 +644,7 @@ fn follow<'n>(mut node: &'n Node, steps: &[Node]) -> Option<&'n Node> {
 
 /// Terraform plan's `after_sensitive` (and `sensitive_values`): the shape of the values, with
 /// `true` where a value is sensitive.
-fn sensitive_mirror(found: &mut Found, text: &str, values: &Node, mirror: &Node, seen: &mut HashSet<usize>) {
+fn sensitive_mirror(found: &mut Found, text: &str, values: &Node, mirror: &Node, seen: &mut Seen) {
     let mut stack = vec![(values, mirror)];
     while let Some((values, mirror)) = stack.pop() {
         match (&values.value, &mirror.value) {

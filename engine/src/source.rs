@@ -191,11 +191,6 @@ impl SourceMap {
         Self::default()
     }
 
-    /// A map of `files`, in order (their ids are their positions).
-    pub(crate) fn from_files(files: Vec<Arc<SourceFile>>) -> Self {
-        Self { files: RwLock::new(files) }
-    }
-
     /// The ids of every file added so far.
     pub fn ids(&self) -> impl Iterator<Item = FileId> + use<> {
         let len = self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner).len();

@@ -50,10 +50,11 @@ pub enum Value {
     /// A string.
     String(Arc<str>),
     /// A sequence. Shared, so cloning a subtree (components reuse containers, CEL values wrap
-    /// them) costs a reference count, not a copy.
-    List(Arc<Vec<Node>>),
+    /// them) costs a reference count, not a copy; a slice, so a collection is one allocation
+    /// of exactly its elements.
+    List(Arc<[Node]>),
     /// A mapping, in source order; shared like lists.
-    Map(Arc<Vec<Entry>>),
+    Map(Arc<[Entry]>),
 }
 
 /// One entry of a mapping.
@@ -84,12 +85,12 @@ impl Node {
 
     /// A sequence node.
     pub fn list(items: Vec<Node>, span: Span) -> Self {
-        Self::new(Value::List(Arc::new(items)), span)
+        Self::new(Value::List(Arc::from(items)), span)
     }
 
     /// A mapping node.
     pub fn map(entries: Vec<Entry>, span: Span) -> Self {
-        Self::new(Value::Map(Arc::new(entries)), span)
+        Self::new(Value::Map(Arc::from(entries)), span)
     }
 
     /// The span to report when this node is the nearest existing parent of something missing:
@@ -202,50 +203,30 @@ pub fn anchor_items(items: &mut [Node]) {
 /// their other owners.
 impl Drop for Node {
     fn drop(&mut self) {
-        let Some(children) = take_children(&mut self.value) else { return };
-        let mut pending = vec![children];
-        while let Some(top) = pending.last_mut() {
-            match top.next() {
-                Some(mut node) => {
-                    if let Some(children) = take_children(&mut node.value) {
-                        pending.push(children);
-                    }
-                    // `node` is dropped here, childless.
-                }
-                None => {
-                    pending.pop();
-                }
-            }
+        let Some(container) = take_container(&mut self.value) else { return };
+        let mut pending = vec![container];
+        while let Some(mut container) = pending.pop() {
+            // Each child this node owns alone gives up its own children first, so dropping
+            // the container drops childless nodes.
+            let children: &mut dyn Iterator<Item = &mut Node> = match &mut container {
+                Value::List(items) => match Arc::get_mut(items) {
+                    Some(items) => &mut items.iter_mut(),
+                    None => continue,
+                },
+                Value::Map(entries) => match Arc::get_mut(entries) {
+                    Some(entries) => &mut entries.iter_mut().map(|e| &mut e.value),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            pending.extend(children.filter_map(|child| take_container(&mut child.value)));
         }
     }
 }
 
-/// The children of a container this node owns alone, taken out of it.
-enum Children {
-    Items(std::vec::IntoIter<Node>),
-    Entries(std::vec::IntoIter<Entry>),
-}
-
-impl Iterator for Children {
-    type Item = Node;
-
-    fn next(&mut self) -> Option<Node> {
-        match self {
-            Self::Items(items) => items.next(),
-            Self::Entries(entries) => entries.next().map(|e| e.value),
-        }
-    }
-}
-
-fn take_children(value: &mut Value) -> Option<Children> {
-    if !matches!(value, Value::List(_) | Value::Map(_)) {
-        return None;
-    }
-    match std::mem::replace(value, Value::Null) {
-        Value::List(items) => Arc::into_inner(items).map(|items| Children::Items(items.into_iter())),
-        Value::Map(entries) => Arc::into_inner(entries).map(|entries| Children::Entries(entries.into_iter())),
-        _ => None,
-    }
+/// The value of a list or map node, replaced by `Null`.
+fn take_container(value: &mut Value) -> Option<Value> {
+    matches!(value, Value::List(_) | Value::Map(_)).then(|| std::mem::replace(value, Value::Null))
 }
 
 #[cfg(test)]

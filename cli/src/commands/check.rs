@@ -147,6 +147,9 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     let mut notes: Vec<String> = packs.iter().flat_map(|p| p.notes.iter().cloned()).collect();
     notes.extend(skip_notes(&loaded.skipped_files, &summary, problems.is_empty()));
     notes.append(&mut notes_after);
+    // The documents are not read again, and the process ends after the report: freeing
+    // millions of nodes one by one (a 50 MiB manifest has two) would be work for nothing.
+    std::mem::forget(loaded.documents);
     Ok(Scan {
         sources,
         rules,

@@ -200,7 +200,11 @@ fn load_input(
         (None, None) => sniff_syntax(text),
     };
     let file = sources.add(SourceFile::new(input.name.clone(), input.path.clone(), text));
+    // The source map holds the text now: the bytes read would double what a large file costs
+    // while it is parsed.
+    drop(input.bytes);
     let source = sources.get(file);
+    let text = &*source.text;
     let parsed: Result<Vec<(Node, Option<String>)>, ParseError> = match syntax {
         Syntax::Yaml => {
             load_yaml(file, &source.text).map(|docs| docs.into_iter().map(|d| (d.root, d.helm_source)).collect())

@@ -160,7 +160,7 @@ impl ComponentBuilder {
     /// Records an `envFrom`-like source celador cannot see into.
     pub fn env_from(&mut self, kind: &str, name: Node, at: Span) {
         self.env_from.push(Node::new(
-            Value::Map(Arc::new(vec![entry("kind", None, Node::string(kind, at)), entry("name", None, name)])),
+            Value::Map(Arc::from(vec![entry("kind", None, Node::string(kind, at)), entry("name", None, name)])),
             at,
         ));
     }
@@ -197,7 +197,7 @@ impl ComponentBuilder {
                 let mut at = Node::map(Vec::new(), span);
                 at.key_span = key_span;
                 if let Value::Map(fields) = &mut var.value.value {
-                    Arc::make_mut(fields).push(entry("block", None, at));
+                    *fields = fields.iter().cloned().chain([entry("block", None, at)]).collect();
                 }
                 var
             })

@@ -93,7 +93,7 @@ pub struct DocMap(Arc<MapInner>);
 #[derive(Debug)]
 struct MapInner {
     loc: Loc,
-    entries: Arc<Vec<Entry>>,
+    entries: Arc<[Entry]>,
     /// Indices of the entries that count: the last of each key (`.env` files may repeat one).
     live: OnceLock<Vec<usize>>,
     keys: OnceLock<Vec<CelString<'static>>>,
@@ -102,7 +102,7 @@ struct MapInner {
 }
 
 impl DocMap {
-    fn new(loc: Loc, entries: Arc<Vec<Entry>>) -> Self {
+    fn new(loc: Loc, entries: Arc<[Entry]>) -> Self {
         Self(Arc::new(MapInner {
             loc,
             entries,
@@ -117,7 +117,7 @@ impl DocMap {
     pub fn from_node(node: &Node) -> Self {
         match &node.value {
             NodeValue::Map(entries) => Self::new(Loc::of(node), entries.clone()),
-            _ => Self::new(Loc::of(node), Arc::new(Vec::new())),
+            _ => Self::new(Loc::of(node), Arc::from([])),
         }
     }
 
@@ -184,12 +184,12 @@ pub struct DocList(Arc<ListInner>);
 #[derive(Debug)]
 struct ListInner {
     loc: Loc,
-    items: Arc<Vec<Node>>,
+    items: Arc<[Node]>,
     values: OnceLock<Vec<Box<dyn Val>>>,
 }
 
 impl DocList {
-    fn new(loc: Loc, items: Arc<Vec<Node>>) -> Self {
+    fn new(loc: Loc, items: Arc<[Node]>) -> Self {
         Self(Arc::new(ListInner { loc, items, values: OnceLock::new() }))
     }
 

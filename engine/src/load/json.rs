@@ -12,6 +12,7 @@ use jsonc_parser::errors::ParseErrorKind;
 use jsonc_parser::{CollectOptions, ParseOptions, ParseStringErrorKind, parse_to_ast};
 
 use super::ParseError;
+use super::intern::Interner;
 use crate::limits::MAX_DEPTH;
 use crate::source::{FileId, Span};
 use crate::tree::{Entry, Node, Tag, Value, anchor_items, entry, map_node};
@@ -28,7 +29,7 @@ use crate::tree::{Entry, Node, Tag, Value, anchor_items, entry, map_node};
 /// empty document, or arrays and objects nested more than [`MAX_DEPTH`] levels deep, each
 /// located in `text`.
 pub fn load_json(file: FileId, text: &str) -> Result<Node, ParseError> {
-    let loader = Loader { file, text };
+    let mut loader = Loader { file, text, strings: Interner::default() };
     let parsed = parse_to_ast(text, &CollectOptions::default(), &strict_options())
         .map_err(|err| loader.error(err.range(), message_for(err.kind())))?;
     match parsed.value {
@@ -89,7 +90,13 @@ fn line_of(text: &str, offset: usize) -> usize {
 struct Loader<'t> {
     file: FileId,
     text: &'t str,
+    /// Keys and short strings, shared (a state file repeats `type`, `value`, `arn`…).
+    strings: Interner,
 }
+
+/// An object with more properties than this indexes its keys to find duplicates; a smaller
+/// one (nearly all of them) compares the few keys it has.
+const INDEXED_KEYS: usize = 16;
 
 impl Loader<'_> {
     fn span(&self, range: Range) -> Span {
@@ -101,7 +108,7 @@ impl Loader<'_> {
     }
 
     /// Converts `value`, a collection at nesting level `depth` (1 for the root) if it is one.
-    fn value(&self, value: &ast::Value<'_>, depth: usize) -> Result<Node, ParseError> {
+    fn value(&mut self, value: &ast::Value<'_>, depth: usize) -> Result<Node, ParseError> {
         if let ast::Value::Array(ast::Array { range, .. }) | ast::Value::Object(ast::Object { range, .. }) = value
             && depth > MAX_DEPTH
         {
@@ -113,7 +120,7 @@ impl Loader<'_> {
             ast::Value::NumberLit(n) => self.number(n.value, n.range),
             ast::Value::StringLit(s) => {
                 self.check_control_chars(s.range)?;
-                Node::string(s.value.as_ref(), self.span(s.range))
+                Node::string(self.strings.intern(&s.value), self.span(s.range))
             }
             ast::Value::Array(array) => {
                 let mut items: Vec<Node> =
@@ -127,8 +134,8 @@ impl Loader<'_> {
 
     /// Builds a mapping, rejecting a key that appears twice in the same object: most JSON
     /// consumers silently keep the last one, which hides mistakes.
-    fn object(&self, object: &ast::Object<'_>, depth: usize) -> Result<Node, ParseError> {
-        let mut first_seen: HashMap<&str, usize> = HashMap::new();
+    fn object(&mut self, object: &ast::Object<'_>, depth: usize) -> Result<Node, ParseError> {
+        let mut first_seen: Option<HashMap<&str, usize>> = (object.properties.len() > INDEXED_KEYS).then(HashMap::new);
         let mut entries: Vec<Entry> = Vec::with_capacity(object.properties.len());
         for prop in &object.properties {
             let (key, key_range) = match &prop.name {
@@ -138,13 +145,18 @@ impl Loader<'_> {
                 }
                 ObjectPropName::Word(word) => (word.value, word.range),
             };
-            if let Some(&first) = first_seen.get(key) {
+            let earlier = match &mut first_seen {
+                Some(first_seen) => first_seen.insert(key, key_range.start),
+                None => {
+                    entries.iter().find(|e| &*e.key == key).and_then(|e| e.value.key_span).map(|s| s.start as usize)
+                }
+            };
+            if let Some(first) = earlier {
                 let line = line_of(self.text, first);
                 return Err(self.error(key_range, format!("duplicate key `{key}` (first defined on line {line})")));
             }
-            first_seen.insert(key, key_range.start);
             let value = self.value(&prop.value, depth + 1)?;
-            entries.push(entry(key, Some(self.span(key_range)), value));
+            entries.push(entry(self.strings.intern(key), Some(self.span(key_range)), value));
         }
         Ok(map_node(entries, self.span(object.range)))
     }

@@ -5,7 +5,9 @@
 
 mod dotenv;
 mod embedded;
+mod intern;
 mod json;
+mod split;
 mod toml;
 mod yaml;
 

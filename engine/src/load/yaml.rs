@@ -16,11 +16,15 @@
 //! laughs" is an error at the alias that exceeds it); see [`crate::limits`].
 
 use super::ParseError;
+use super::intern::Interner;
+use super::split::document_ranges;
 use crate::limits::{MAX_ALIAS_EXPANSION, MAX_DEPTH};
 use crate::source::{FileId, Span};
 use crate::tree::{Entry, Node, Tag, Value, anchor_items, entry};
+use rayon::prelude::*;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError};
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::sync::Arc;
 
 /// One document of a YAML stream.
@@ -37,11 +41,78 @@ pub struct YamlDocument {
 /// Parses every document of a YAML stream. Empty documents (and documents holding only
 /// `null`) are left out, so a stream of a million `---` costs no memory; `index` counts them.
 ///
+/// A long stream is cut before `---` lines into pieces of about [`PIECE`] bytes, parsed in
+/// parallel (see [`super::split`]); the documents, their indices, `# Source:` comments and
+/// errors are those of parsing it in one piece, which it falls back to when a piece fails.
+///
 /// # Errors
 /// The first syntax error, duplicate key, undefined alias, unrendered template, collection
 /// nested deeper than [`MAX_DEPTH`] or alias past the [`MAX_ALIAS_EXPANSION`] budget, located.
 pub fn load_yaml(file: FileId, text: &str) -> Result<Vec<YamlDocument>, ParseError> {
-    Loader::new(file, text).run()
+    load_in_pieces(file, text, PIECE)
+}
+
+/// The size of the pieces a long stream is parsed in, in parallel: large enough that a piece
+/// costs far more than handing it to a thread, small enough to keep both cores busy.
+const PIECE: usize = 1 << 20;
+
+fn load_in_pieces(file: FileId, text: &str, piece: usize) -> Result<Vec<YamlDocument>, ParseError> {
+    let whole = || Loader::new(file, text, 0..text.len()).run().map(|piece| piece.documents);
+    let ranges = if text.len() > piece { document_ranges(text, piece) } else { Vec::new() };
+    if ranges.len() < 2 {
+        return whole();
+    }
+    let pieces: Vec<Result<Piece, ParseError>> =
+        ranges.into_par_iter().map(|range| Loader::new(file, text, range).run()).collect();
+    match pieces.into_iter().collect::<Result<Vec<Piece>, ParseError>>() {
+        Ok(pieces) if within_alias_budget(&pieces) => Ok(join(text, pieces)),
+        // The error (or the alias past the budget) exactly as one pass finds it: a piece cut
+        // after a directive, say, fails where the whole stream does not.
+        _ => whole(),
+    }
+}
+
+fn within_alias_budget(pieces: &[Piece]) -> bool {
+    pieces.iter().fold(0u64, |sum, piece| sum.saturating_add(piece.expanded)) <= MAX_ALIAS_EXPANSION
+}
+
+/// The documents of consecutive pieces, numbered across the stream, each piece's first one
+/// with the `# Source:` comment a single pass would find for it: the gap before it starts
+/// where the last document of the previous piece ended (after the `---` that a single pass
+/// ends that document at, or after its explicit `...`).
+fn join(text: &str, pieces: Vec<Piece>) -> Vec<YamlDocument> {
+    let mut documents = Vec::with_capacity(pieces.iter().map(|p| p.documents.len()).sum());
+    let mut index = 0;
+    let mut previous_end: Option<usize> = None;
+    for piece in pieces {
+        for mut document in piece.documents {
+            if document.index == 0
+                && let Some(end) = previous_end
+            {
+                let gap_start = if end == piece.start { (end + 3).min(text.len()) } else { end };
+                let content_start = (document.root.span.start as usize).max(gap_start);
+                document.helm_source = helm_source(&text[gap_start..content_start]);
+            }
+            document.index += index;
+            documents.push(document);
+        }
+        index += piece.count;
+        previous_end = Some(piece.end);
+    }
+    documents
+}
+
+/// What parsing one piece of a stream gave.
+struct Piece {
+    documents: Vec<YamlDocument>,
+    /// Documents in the piece, empty ones included.
+    count: usize,
+    /// Where the piece starts in the stream.
+    start: usize,
+    /// Where its last document ended (its start when it has none).
+    end: usize,
+    /// Nodes reached through aliases.
+    expanded: u64,
 }
 
 /// Maps saphyr's character indices to byte offsets.
@@ -86,19 +157,25 @@ impl Weight {
     }
 }
 
+/// A mapping with more entries than this indexes its keys to find duplicates; a smaller one
+/// (nearly all of them) compares the few keys it has.
+const INDEXED_KEYS: usize = 16;
+
+/// A collection being built. Its children are the tail of the loader's `items` (or
+/// `entries`) from `first` on, so building one allocates exactly its own vector, once.
 enum Frame {
     Seq {
         start: usize,
         anchor: usize,
-        items: Vec<Node>,
+        first: usize,
         weight: Weight,
     },
     Map {
         start: usize,
         anchor: usize,
-        entries: Vec<Entry>,
-        /// The keys of `entries`, to find duplicates without a quadratic search.
-        keys: HashSet<Arc<str>>,
+        first: usize,
+        /// The keys of the entries, once there are more than [`INDEXED_KEYS`].
+        keys: Option<HashSet<Arc<str>>>,
         key: Option<Node>,
         merges: Vec<Node>,
         weight: Weight,
@@ -107,25 +184,49 @@ enum Frame {
 
 struct Loader<'a> {
     file: FileId,
+    /// The whole stream; every span and offset is into it.
     text: &'a str,
+    /// The part of `text` this loader parses.
+    range: Range<usize>,
+    /// Character indices of `range` to byte offsets from its start.
     offsets: CharToByte,
     anchors: HashMap<usize, (Node, Weight)>,
     stack: Vec<Frame>,
-    /// Nodes reached through aliases so far in this file.
+    /// The items of the sequences being built, innermost last.
+    items: Vec<Node>,
+    /// The entries of the mappings being built, innermost last.
+    entries: Vec<Entry>,
+    strings: Interner,
+    /// Nodes reached through aliases so far.
     expanded: u64,
 }
 
 impl<'a> Loader<'a> {
-    fn new(file: FileId, text: &'a str) -> Self {
-        Self { file, text, offsets: CharToByte::new(text), anchors: HashMap::new(), stack: Vec::new(), expanded: 0 }
+    fn new(file: FileId, text: &'a str, range: Range<usize>) -> Self {
+        Self {
+            file,
+            text,
+            offsets: CharToByte::new(&text[range.clone()]),
+            range,
+            anchors: HashMap::new(),
+            stack: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
+            strings: Interner::default(),
+            expanded: 0,
+        }
+    }
+
+    fn offset(&self, char_index: usize) -> usize {
+        self.range.start + self.offsets.byte(char_index)
     }
 
     fn span(&self, span: saphyr_parser::Span) -> Span {
-        Span::new(self.file, self.offsets.byte(span.start.index()), self.offsets.byte(span.end.index()))
+        Span::new(self.file, self.offset(span.start.index()), self.offset(span.end.index()))
     }
 
     fn scan_error(&self, error: &ScanError) -> ParseError {
-        let at = self.offsets.byte(error.marker().index()).min(self.text.len());
+        let at = self.offset(error.marker().index()).min(self.text.len());
         let end = self.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
         let span = Span::new(self.file, at, end);
         // saphyr's own limit: 255 nested flow collections, which is `MAX_DEPTH`.
@@ -148,13 +249,13 @@ impl<'a> Loader<'a> {
         Some(Span::new(self.file, line.start + open, line.start + close))
     }
 
-    fn run(mut self) -> Result<Vec<YamlDocument>, ParseError> {
-        let mut parser = Parser::new_from_str(self.text);
+    fn run(mut self) -> Result<Piece, ParseError> {
+        let mut parser = Parser::new_from_str(&self.text[self.range.clone()]);
         let mut documents = Vec::new();
         let mut index = 0;
         let mut root: Option<Node> = None;
-        let mut doc_start = 0usize;
-        let mut previous_end = 0usize;
+        let mut doc_start = self.range.start;
+        let mut previous_end = self.range.start;
         while let Some(event) = parser.next_event() {
             let (event, raw_span) = event.map_err(|e| self.scan_error(&e))?;
             let span = self.span(raw_span);
@@ -193,24 +294,26 @@ impl<'a> Loader<'a> {
                 Event::SequenceStart(anchor, _) => {
                     self.enter(span)?;
                     let weight = Weight { nodes: 1, height: 1 };
-                    self.stack.push(Frame::Seq { start: span.start as usize, anchor, items: Vec::new(), weight });
+                    let first = self.items.len();
+                    self.stack.push(Frame::Seq { start: span.start as usize, anchor, first, weight });
                 }
                 Event::MappingStart(anchor, _) => {
                     self.enter(span)?;
                     self.stack.push(Frame::Map {
                         start: span.start as usize,
                         anchor,
-                        entries: Vec::new(),
-                        keys: HashSet::new(),
+                        first: self.entries.len(),
+                        keys: None,
                         key: None,
                         merges: Vec::new(),
                         weight: Weight { nodes: 1, height: 1 },
                     });
                 }
                 Event::SequenceEnd => {
-                    let Some(Frame::Seq { start, anchor, mut items, weight }) = self.stack.pop() else {
+                    let Some(Frame::Seq { start, anchor, first, weight }) = self.stack.pop() else {
                         return Err(ParseError::new(span, "invalid YAML: unbalanced sequence"));
                     };
+                    let mut items: Vec<Node> = self.items.drain(first..).collect();
                     let end =
                         items.last().map_or(span.end as usize, |n| n.span.end as usize).max(self.flow_end(start, span));
                     anchor_items(&mut items);
@@ -221,11 +324,14 @@ impl<'a> Loader<'a> {
                     self.push_value(node, weight, &mut root)?;
                 }
                 Event::MappingEnd => {
-                    let Some(Frame::Map { start, anchor, mut entries, keys, merges, weight, .. }) = self.stack.pop()
-                    else {
+                    let Some(Frame::Map { start, anchor, first, merges, weight, .. }) = self.stack.pop() else {
                         return Err(ParseError::new(span, "invalid YAML: unbalanced mapping"));
                     };
-                    apply_merges(&mut entries, keys, merges);
+                    let mut entries: Vec<Entry> = self.entries.drain(first..).collect();
+                    if !merges.is_empty() {
+                        apply_merges(&mut entries, merges);
+                        entries.shrink_to_fit();
+                    }
                     let end = entries
                         .iter()
                         .map(|e| e.value.span.end as usize)
@@ -240,7 +346,7 @@ impl<'a> Loader<'a> {
                 }
             }
         }
-        Ok(documents)
+        Ok(Piece { documents, count: index, start: self.range.start, end: previous_end, expanded: self.expanded })
     }
 
     /// Checks that a collection starting at `span` is not nested too deep.
@@ -292,52 +398,60 @@ impl<'a> Loader<'a> {
     }
 
     fn push_value(&mut self, node: Node, node_weight: Weight, root: &mut Option<Node>) -> Result<(), ParseError> {
-        match self.stack.last_mut() {
-            None => *root = Some(node),
-            Some(Frame::Seq { items, weight, .. }) => {
+        let Some(frame) = self.stack.last_mut() else {
+            *root = Some(node);
+            return Ok(());
+        };
+        let (first, keys, key, merges, weight) = match frame {
+            Frame::Seq { weight, .. } => {
                 weight.add_child(node_weight);
-                items.push(node);
+                self.items.push(node);
+                return Ok(());
             }
-            Some(Frame::Map { key, entries, keys, merges, weight, .. }) => match key.take() {
-                None => {
-                    if matches!(node.value, Value::Map(_) | Value::List(_)) {
-                        return Err(self.complex_key(&node));
-                    }
-                    *key = Some(node);
-                }
-                Some(key_node) => {
-                    let name: Arc<str> = match &key_node.value {
-                        Value::String(s) => s.clone(),
-                        Value::Null => Arc::from(""),
-                        _ => Arc::from(&self.text[key_node.span.range()]),
-                    };
-                    weight.add_child(node_weight);
-                    if &*name == "<<"
-                        && key_node.tag == Tag::None
-                        && matches!(node.value, Value::Map(_) | Value::List(_))
-                    {
-                        merges.push(node);
-                        return Ok(());
-                    }
-                    // `key:` with no value is null; point at the key rather than at an empty
-                    // span after the colon.
-                    let mut node = node;
-                    if node.value == Value::Null && node.span.is_empty() {
-                        node.span = key_node.span;
-                    }
-                    if !keys.insert(name.clone())
-                        && let Some(first) = entries.iter().find(|e| e.key == name)
-                    {
-                        let line = line_of(self.text, first.value.anchor_span().start as usize);
-                        return Err(ParseError::new(
-                            key_node.span,
-                            format!("duplicate key `{name}` (first defined on line {line})"),
-                        ));
-                    }
-                    entries.push(entry(name, Some(key_node.span), node));
-                }
-            },
+            Frame::Map { first, keys, key, merges, weight, .. } => (*first, keys, key, merges, weight),
+        };
+        let Some(key_node) = key.take() else {
+            if matches!(node.value, Value::Map(_) | Value::List(_)) {
+                return Err(self.complex_key(&node));
+            }
+            *key = Some(node);
+            return Ok(());
+        };
+        let name: Arc<str> = match &key_node.value {
+            Value::String(s) => s.clone(),
+            Value::Null => self.strings.intern(""),
+            _ => self.strings.intern(&self.text[key_node.span.range()]),
+        };
+        weight.add_child(node_weight);
+        if &*name == "<<" && key_node.tag == Tag::None && matches!(node.value, Value::Map(_) | Value::List(_)) {
+            merges.push(node);
+            return Ok(());
         }
+        // `key:` with no value is null; point at the key rather than at an empty span after
+        // the colon.
+        let mut node = node;
+        if node.value == Value::Null && node.span.is_empty() {
+            node.span = key_node.span;
+        }
+        let defined = &self.entries[first..];
+        let duplicate = match keys {
+            Some(keys) => !keys.insert(name.clone()),
+            None => {
+                let duplicate = defined.iter().any(|e| e.key == name);
+                if !duplicate && defined.len() >= INDEXED_KEYS {
+                    *keys = Some(defined.iter().map(|e| e.key.clone()).chain([name.clone()]).collect());
+                }
+                duplicate
+            }
+        };
+        if duplicate && let Some(earlier) = defined.iter().find(|e| e.key == name) {
+            let line = line_of(self.text, earlier.value.anchor_span().start as usize);
+            return Err(ParseError::new(
+                key_node.span,
+                format!("duplicate key `{name}` (first defined on line {line})"),
+            ));
+        }
+        self.entries.push(entry(name, Some(key_node.span), node));
         Ok(())
     }
 
@@ -348,12 +462,12 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn scalar(&self, value: &str, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>, span: Span) -> Node {
+    fn scalar(&mut self, value: &str, style: ScalarStyle, tag: Option<&saphyr_parser::Tag>, span: Span) -> Node {
         let explicit = tag.filter(|t| t.handle == "tag:yaml.org,2002:" || t.handle == "!!").map(|t| t.suffix.as_str());
         let resolved = match (style, explicit) {
-            (_, Some("str")) => Value::String(Arc::from(value)),
-            (ScalarStyle::Plain, _) => resolve_plain(value),
-            _ => Value::String(Arc::from(value)),
+            (_, Some("str")) => Value::String(self.strings.intern(value)),
+            (ScalarStyle::Plain, _) => resolve_plain(value, &mut self.strings),
+            _ => Value::String(self.strings.intern(value)),
         };
         let mut node = Node::new(resolved, span);
         if let Value::String(s) = &node.value
@@ -366,7 +480,7 @@ impl<'a> Loader<'a> {
 }
 
 /// Resolves a plain scalar by the YAML 1.2 core schema.
-fn resolve_plain(value: &str) -> Value {
+fn resolve_plain(value: &str, strings: &mut Interner) -> Value {
     match value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
@@ -378,7 +492,7 @@ fn resolve_plain(value: &str) -> Value {
     }
     let digits = value.strip_prefix(['-', '+']).unwrap_or(value);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse::<i64>().map_or_else(|_| Value::String(Arc::from(value)), Value::Int);
+        return value.parse::<i64>().map_or_else(|_| Value::String(strings.intern(value)), Value::Int);
     }
     if let Some(hex) = value.strip_prefix("0x")
         && let Ok(i) = i64::from_str_radix(hex, 16)
@@ -395,7 +509,7 @@ fn resolve_plain(value: &str) -> Value {
     {
         return Value::Float(f);
     }
-    Value::String(Arc::from(value))
+    Value::String(strings.intern(value))
 }
 
 /// `(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?` without the sign.
@@ -417,10 +531,10 @@ fn is_core_float(s: &str) -> bool {
     mantissa_ok && exponent_ok && (mantissa.contains('.') || exponent.is_some())
 }
 
-/// Adds the entries of merged mappings that the mapping does not define itself (`keys` are
-/// the keys it defines). Earlier sources in `<<: [*a, *b]` win over later ones, as the
-/// merge-key spec says.
-fn apply_merges(entries: &mut Vec<Entry>, mut keys: HashSet<Arc<str>>, merges: Vec<Node>) {
+/// Adds the entries of merged mappings that the mapping does not define itself. Earlier
+/// sources in `<<: [*a, *b]` win over later ones, as the merge-key spec says.
+fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+    let mut keys: HashSet<Arc<str>> = entries.iter().map(|e| e.key.clone()).collect();
     for merge in merges {
         let sources: Vec<Node> = match &merge.value {
             Value::List(items) => items.to_vec(),
@@ -662,6 +776,81 @@ mod tests {
         let kinds: Vec<(usize, Option<&str>)> =
             docs.iter().map(|d| (d.index, d.root.get("kind").and_then(Node::as_str))).collect();
         assert_eq!(kinds, [(99_999, Some("A")), (100_002, Some("B"))]);
+    }
+
+    /// What parsing `text` in pieces cut before every `---` line gives, beside one pass.
+    fn in_pieces_and_whole(
+        text: &str,
+    ) -> (Result<Vec<YamlDocument>, ParseError>, Result<Vec<YamlDocument>, ParseError>) {
+        let whole = Loader::new(FileId(0), text, 0..text.len()).run().map(|piece| piece.documents);
+        (load_in_pieces(FileId(0), text, 1), whole)
+    }
+
+    fn outline(docs: &Result<Vec<YamlDocument>, ParseError>) -> String {
+        match docs {
+            Ok(docs) => docs.iter().map(|d| format!("{} {:?} {:?}\n", d.index, d.helm_source, d.root)).collect(),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn pieces_parse_like_one_pass() {
+        let cases = [
+            "# Source: c/a.yaml\nkind: A\n---\n# Source: c/b.yaml\nkind: B\n---\n---\nkind: C\n",
+            "kind: A\n# Source: c/after-a.yaml\n---\nkind: B\n",
+            "kind: A\n...\n# Source: c/between.yaml\n---\nkind: B\n",
+            "kind: A\n...\n---\nkind: B\n--- # Source: c/on-the-marker.yaml\nkind: C\n",
+            "# only a comment\n---\nkind: A\n---\n",
+            "a: &x {k: v}\nb: *x\n---\nc: &x [1]\nd: *x\n<<: {m: 1}\n",
+            "text: |\n  one\n---\nnon-ascii: \"ünï\"\nnext: 1\n--- |\nliteral at the root\n---\nx: y\n",
+            "a: 1\n%YAML 1.2\n---\nb: 2\n",
+            "a: \"open\n---\nb: 2\n",
+            "a: [1,\n---\nb: 2\n",
+            "a: 1\n---\nb: *undefined\n",
+            "a: 1\n---\nb: 1\nb: 2\n",
+            "a: 1\r\n---\r\nb: 2\r\n---\tc\n---x: 3\n",
+        ];
+        for text in cases {
+            let (pieces, whole) = in_pieces_and_whole(text);
+            assert_eq!(outline(&pieces), outline(&whole), "{text:?}");
+        }
+    }
+
+    /// Every YAML file of the repository's packs, fixtures and examples parses the same in
+    /// pieces as in one pass.
+    #[test]
+    fn the_repository_s_yaml_parses_in_pieces_like_one_pass() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut pending: Vec<std::path::PathBuf> =
+            ["rules", "examples", "tests"].iter().map(|d| root.join(d)).collect();
+        let mut seen = 0;
+        while let Some(path) = pending.pop() {
+            if path.is_dir() {
+                pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                && let Ok(text) = std::fs::read_to_string(&path)
+            {
+                let (pieces, whole) = in_pieces_and_whole(&text);
+                assert_eq!(outline(&pieces), outline(&whole), "{}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 100, "only {seen} YAML files found");
+    }
+
+    #[test]
+    fn the_alias_budget_counts_every_piece() {
+        let mut text = String::from("a0: &a0 [lol,lol,lol,lol,lol,lol,lol,lol,lol,lol]\n");
+        for i in 1..5 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(",");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        // Each document reaches 123,440 nodes through aliases, 9 of them past the budget.
+        assert!(load_yaml(FileId(0), &vec![text.clone(); 8].join("---\n")).is_ok());
+        let stream = vec![text; 9].join("---\n");
+        let (pieces, whole) = in_pieces_and_whole(&stream);
+        assert!(whole.as_ref().is_err_and(|e| e.message.contains("alias `*a3`")), "{}", outline(&whole));
+        assert_eq!(outline(&pieces), outline(&whole));
     }
 
     #[test]

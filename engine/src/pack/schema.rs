@@ -114,9 +114,9 @@ pub fn toml_to_node(value: &toml::Value, span: Span) -> Node {
         toml::Value::Float(f) => Value::Float(*f),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(Arc::from(d.to_string())),
-        toml::Value::Array(items) => Value::List(Arc::new(items.iter().map(|v| toml_to_node(v, span)).collect())),
+        toml::Value::Array(items) => Value::List(items.iter().map(|v| toml_to_node(v, span)).collect()),
         toml::Value::Table(table) => {
-            Value::Map(Arc::new(table.iter().map(|(k, v)| entry(k.as_str(), None, toml_to_node(v, span))).collect()))
+            Value::Map(table.iter().map(|(k, v)| entry(k.as_str(), None, toml_to_node(v, span))).collect())
         }
     };
     Node::new(value, span)

@@ -74,14 +74,42 @@ pub struct Position {
     pub end_column: usize,
 }
 
+/// Where the files of a run are named and how their lines run: what a [`Position`] is
+/// resolved from, whether the text is masked or not.
+pub trait Lines {
+    /// The name a file is reported by.
+    fn name(&self, id: FileId) -> String;
+    /// Line and column of a byte offset of a file.
+    fn line_col(&self, id: FileId, offset: usize) -> crate::source::LineCol;
+}
+
+impl Lines for SourceMap {
+    fn name(&self, id: FileId) -> String {
+        self.get(id).name.clone()
+    }
+
+    fn line_col(&self, id: FileId, offset: usize) -> crate::source::LineCol {
+        self.get(id).line_col(offset)
+    }
+}
+
+impl Lines for MaskedSources {
+    fn name(&self, id: FileId) -> String {
+        MaskedSources::name(self, id).to_owned()
+    }
+
+    fn line_col(&self, id: FileId, offset: usize) -> crate::source::LineCol {
+        MaskedSources::line_col(self, id, offset)
+    }
+}
+
 impl Position {
     /// Resolves a span.
-    pub fn of(sources: &SourceMap, span: Span) -> Self {
-        let file = sources.get(span.file);
-        let start = file.line_col(span.start as usize);
-        let end = file.line_col(span.end as usize);
+    pub fn of(sources: &impl Lines, span: Span) -> Self {
+        let start = sources.line_col(span.file, span.start as usize);
+        let end = sources.line_col(span.file, span.end as usize);
         Self {
-            file: file.name.clone(),
+            file: sources.name(span.file),
             line: start.line,
             column: start.column,
             end_line: end.line,

@@ -263,6 +263,9 @@ fn changed_files(reference: &str, within: &[PathBuf], cwd: &Path, kinds: &KindGl
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    // Huge pages only add memory here (the heap grows and shrinks in 64 KiB pieces): medium
+    // corpus 160 -> 126 MB peak, the 50 MiB manifest 895 -> 850 MB, no slower.
+    celador_webhook::disable_transparent_huge_pages();
     let mut scan = scan(&args.scan)?;
     if let Some(path) = &args.baseline {
         let cwd = std::env::current_dir().unwrap_or_default();

@@ -113,6 +113,58 @@ pub enum Syntax {
     Env,
 }
 
+/// The kinds a run reads: those its rules apply to, and those those draw on as context (a
+/// compose file's env files and an env file's compose file, a stack file's project). A file
+/// that can only be of another kind is skipped unread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KindSet(u16);
+
+impl KindSet {
+    /// Every kind.
+    pub const ALL: KindSet = KindSet(u16::MAX);
+
+    /// `kinds`, and the kinds they read as context.
+    pub fn of(kinds: impl IntoIterator<Item = InputKind>) -> Self {
+        let mut set = KindSet(0);
+        for kind in kinds {
+            set.0 |= 1 << kind as u16;
+        }
+        for (kind, context) in [
+            (InputKind::Compose, InputKind::Env),
+            (InputKind::Env, InputKind::Compose),
+            (InputKind::PulumiStackConfig, InputKind::PulumiProject),
+        ] {
+            if set.contains(kind) {
+                set.0 |= 1 << context as u16;
+            }
+        }
+        set
+    }
+
+    /// Whether `kind` is read.
+    pub fn contains(self, kind: InputKind) -> bool {
+        self.0 & (1 << kind as u16) != 0
+    }
+
+    /// Whether JSON `text` of no telling name may hold a document of a kind read: it must
+    /// spell the top-level key its content is recognised by (`"apiVersion"`, `"deployment"`,
+    /// `"resources"`, `"format_version"`, `"services"`; see [`classify_content`]). Text with a
+    /// `\u` escape may spell a key otherwise, so it always may.
+    pub fn may_hold(self, json: &[u8]) -> bool {
+        const MARKERS: [(InputKind, &[u8]); 5] = [
+            (InputKind::Kubernetes, b"\"apiVersion\""),
+            (InputKind::PulumiState, b"\"deployment\""),
+            (InputKind::TerraformState, b"\"resources\""),
+            (InputKind::TerraformPlan, b"\"format_version\""),
+            (InputKind::Compose, b"\"services\""),
+        ];
+        if self == KindSet::ALL || memchr::memmem::find(json, b"\\u").is_some() {
+            return true;
+        }
+        MARKERS.iter().any(|(kind, marker)| self.contains(*kind) && memchr::memmem::find(json, marker).is_some())
+    }
+}
+
 /// What the file name alone says: the syntax to parse with, and the kind when the name decides it.
 ///
 /// `None` means the name marks nothing celador reads (`README.md`, `main.rs`): such files are
@@ -286,5 +338,26 @@ mod tests {
         for (name, expected) in cases {
             assert_eq!(classify_name(Path::new(name)), expected, "{name}");
         }
+    }
+}
+
+#[cfg(test)]
+mod kind_set_tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_set_reads_context_kinds_and_json_that_may_hold_its_kinds() {
+        let kubernetes = KindSet::of([InputKind::Kubernetes]);
+        assert!(kubernetes.contains(InputKind::Kubernetes) && !kubernetes.contains(InputKind::TerraformState));
+        assert!(KindSet::of([InputKind::Compose]).contains(InputKind::Env));
+        assert!(KindSet::of([InputKind::Env]).contains(InputKind::Compose));
+        assert!(KindSet::of([InputKind::PulumiStackConfig]).contains(InputKind::PulumiProject));
+        let state = br#"{"version": 3, "deployment": {"resources": []}}"#;
+        assert!(!kubernetes.may_hold(state));
+        assert!(kubernetes.may_hold(br#"{"apiVersion": "v1", "kind": "List", "items": []}"#));
+        assert!(KindSet::of([InputKind::PulumiState]).may_hold(state));
+        // A key spelt with an escape is the same key to the parser.
+        assert!(kubernetes.may_hold(br#"{"\u0061piVersion": "v1", "kind": "Pod"}"#));
+        assert!(KindSet::ALL.may_hold(b"{}"));
     }
 }

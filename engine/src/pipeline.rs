@@ -7,7 +7,7 @@
 //! identically. Front ends differ only in what they feed it (discovered files, a fixture's
 //! files, one admitted object) and in how they present the outcome.
 
-use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs, take_rule_errors};
+use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs_reading, take_rule_errors};
 use crate::components::ComponentCatalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, EVALUATION_LIMIT, PSEUDO_RULES, Problem};
@@ -134,9 +134,10 @@ impl Pipeline {
     }
 
     /// Loads `inputs`, for a front end that adds to the documents before
-    /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE).
+    /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE). Files found by walking
+    /// that can only be of kinds no rule reads are skipped unread.
     pub fn load(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
-        load_inputs(inputs, sources, self.kind, scope, &self.declared)
+        load_inputs_reading(inputs, sources, self.kind, scope, &self.declared, self.checker.kinds_read())
     }
 
     /// Checks documents already loaded and applies suppressions.

@@ -253,3 +253,30 @@ fn ci_pipelines_are_not_taken_for_deployment_configuration() {
     assert_eq!(report["summary"]["configuration_like"], 0, "{report:#}");
     assert!(!run.stderr.contains("look"), "{}", run.stderr);
 }
+
+/// A pack whose rules read only Kubernetes documents leaves unread the files found by walking
+/// that can only be of other kinds (a Terraform state and plan beside the manifests), while the
+/// built-in pack, which reads them, loads all three; named on the command line, a file is read
+/// whatever the pack.
+#[test]
+fn files_only_of_kinds_no_rule_reads_are_not_parsed() {
+    let p = Project::new();
+    p.file(
+        "pack.toml",
+        "[pack]\nid = \"k\"\nversion = \"0\"\ntitle = \"k\"\n[[rule]]\nid = \"K-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nassert = 'doc.kind != \"Pod\"'\nmessage = 'a Pod'\n",
+    );
+    p.file("deploy/pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n");
+    p.file("deploy/terraform.tfstate", "{\"version\": 4, \"terraform_version\": \"1.9.0\", \"resources\": []}\n");
+    p.file("deploy/plan.json", "{\"format_version\": \"1.2\", \"resource_changes\": []}\n");
+    let kubernetes_only = p.run(&["check", "--format", "json", "--no-builtin", "--pack", "pack.toml", "deploy"]);
+    kubernetes_only.assert_code(1);
+    let report = kubernetes_only.report();
+    assert_eq!(report["errors"], json!([]), "{report:#}");
+    assert_eq!(positions_of(&report, &["K-1"]), [at("K-1", "deploy/pod.yaml", 1, 1)]);
+    assert_eq!(summary(&report)["documents"], 1, "{report:#}");
+    let built_in = p.run(&["check", "--format", "json", "deploy"]);
+    assert_eq!(summary(&built_in.report())["documents"], 3, "{}", built_in.stdout);
+    let named = p.run(&["check", "--format", "json", "--no-builtin", "--pack", "pack.toml", "deploy/terraform.tfstate"]);
+    named.assert_code(0);
+    assert_eq!(summary(&named.report())["documents"], 1, "{}", named.stdout);
+}

@@ -80,12 +80,12 @@ fn summary_line_counts() {
     let p = Project::new();
     p.file(
         "pack.toml",
-        "[pack]\nid = \"e2e\"\nversion = \"1\"\ntitle = \"t\"\n\n[[rule]]\nid = \"ENV-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\"]\nassert = 'false'\nmessage = 'm'\n",
+        "[pack]\nid = \"e2e\"\nversion = \"1\"\ntitle = \"t\"\n\n[[rule]]\nid = \"ENV-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\", \"kubernetes\"]\nassert = 'false'\nmessage = 'm'\n",
     );
     p.file("in/a.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
     p.file("in/b.env", "PULUMI_DATABASE_ENDPOINT=db:3306\n");
     p.file("in/notes.txt", "x\n");
-    // A Kubernetes object by its keys, malformed: checked, and an error.
+    // A Kubernetes object by its keys, malformed: checked (the pack reads Kubernetes), and an error.
     p.file("in/bad.json", "{\"apiVersion\": \"v1\", \"kind\": ,}\n");
     let run = p.run(&["check", "--color", "never", "--no-builtin", "--pack", "pack.toml", "in"]);
     run.assert_code(2);

@@ -6,7 +6,7 @@ use crate::components::{ComponentCatalog, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
 use crate::kind::{
-    InputKind, Syntax, classify_content, classify_name, evident_kind, looks_like_configuration, sniff_syntax,
+    InputKind, KindSet, Syntax, classify_content, classify_name, evident_kind, looks_like_configuration, sniff_syntax,
     syntax_for,
 };
 use crate::load::{ParseError, load_env, load_json, load_toml, load_yaml};
@@ -73,9 +73,23 @@ pub fn load_inputs(
     scope: &ReadScope,
     declared: &ComponentCatalog,
 ) -> Loaded {
+    load_inputs_reading(inputs, sources, kind, scope, declared, KindSet::ALL)
+}
+
+/// [`load_inputs`], skipping unread the files found by walking (not named, not given a kind)
+/// that can only be of a kind outside `read`: a pack of Kubernetes rules does not parse the
+/// Terraform plans beside the manifests.
+pub fn load_inputs_reading(
+    inputs: Vec<Input>,
+    sources: &SourceMap,
+    kind: Option<InputKind>,
+    scope: &ReadScope,
+    declared: &ComponentCatalog,
+    read: KindSet,
+) -> Loaded {
     let files = inputs.len();
     let results: Vec<LoadedInput> =
-        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared)).collect());
+        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared, read)).collect());
     let mut loaded = Loaded { files, ..Loaded::default() };
     for result in results {
         loaded.documents.extend(result.documents);
@@ -140,7 +154,7 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) 
                     explicit: false,
                     kind: Some(InputKind::Env),
                 };
-                let result = load_input(input, sources, None, &ComponentCatalog::default());
+                let result = load_input(input, sources, None, &ComponentCatalog::default(), KindSet::ALL);
                 if checked {
                     loaded.files += 1;
                     loaded.checked += 1;
@@ -164,6 +178,7 @@ fn load_input(
     sources: &SourceMap,
     kind_override: Option<InputKind>,
     declared: &ComponentCatalog,
+    read: KindSet,
 ) -> LoadedInput {
     let by_name = classify_name(Path::new(&input.name)).or_else(|| input.path.as_deref().and_then(classify_name));
     let name_kind = input.kind.or(kind_override).or(by_name.and_then(|(_, k)| k));
@@ -172,6 +187,15 @@ fn load_input(
         problems: Vec::new(),
         skipped: Some(SkippedFile { name: input.name.clone(), explicit: input.explicit, looks_like_configuration }),
     };
+    let chosen = input.explicit || input.kind.is_some() || kind_override.is_some();
+    let unread = match (name_kind, by_name) {
+        (Some(kind), _) => !read.contains(kind),
+        (None, Some((Syntax::Json, _))) => !read.may_hold(&input.bytes),
+        _ => false,
+    };
+    if unread && !chosen {
+        return skip(false);
+    }
     let fail = |problem: Problem| LoadedInput { documents: Vec::new(), problems: vec![problem], skipped: None };
     if input.bytes.contains(&0) {
         return match name_kind {
@@ -276,7 +300,7 @@ fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scop
                 Err(_) => continue,
             };
             let input = Input { name, path: Some(path), bytes, explicit: false, kind: Some(InputKind::Compose) };
-            let result = load_input(input, sources, None, &ComponentCatalog::default());
+            let result = load_input(input, sources, None, &ComponentCatalog::default(), KindSet::ALL);
             // A broken neighbour is the user's business only when they check it.
             if result.problems.is_empty() {
                 loaded.context.extend(result.documents.iter().map(|d| d.file));

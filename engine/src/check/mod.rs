@@ -9,7 +9,7 @@ mod discover;
 mod load;
 
 pub use discover::{Discovered, IGNORE_FILE, Input, discover, display_name};
-pub use load::{Loaded, SkippedFile, load_inputs};
+pub use load::{Loaded, SkippedFile, load_inputs, load_inputs_reading};
 
 use crate::components::{ComponentCatalog, derive};
 use crate::diagnostic::{Diagnostic, Problem};
@@ -150,6 +150,15 @@ impl Checker {
         timer.evaluations.fetch_add(1, Ordering::Relaxed);
         timer.findings.fetch_add(failures.len() as u64, Ordering::Relaxed);
         failures
+    }
+
+    /// The kinds its rules read, with their context kinds ([`crate::kind::KindSet::of`]);
+    /// every kind without rules (the files are still parsed and their errors reported).
+    pub fn kinds_read(&self) -> crate::kind::KindSet {
+        if self.rules.is_empty() {
+            return crate::kind::KindSet::ALL;
+        }
+        crate::kind::KindSet::of(self.rules.iter().flat_map(|r| r.kinds.iter().copied()))
     }
 
     /// Runs every applicable rule once per document, and deployment-scoped rules once per

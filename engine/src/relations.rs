@@ -103,9 +103,7 @@ impl<'a> Workload<'a> {
     /// ignored rather than excluding the pods (a rule then errs towards "governed").
     fn selected_by(&self, selector: Option<&Node>) -> bool {
         let Some(selector) = selector.filter(|s| s.as_map().is_some()) else { return true };
-        let labels_match = string_pairs(selector.get("matchLabels"))
-            .iter()
-            .all(|(k, v)| self.has_label(k, v));
+        let labels_match = string_pairs(selector.get("matchLabels")).iter().all(|(k, v)| self.has_label(k, v));
         let expressions = selector.get("matchExpressions").and_then(Node::as_list).unwrap_or_default();
         labels_match
             && expressions.iter().all(|e| {

@@ -276,7 +276,8 @@ fn files_only_of_kinds_no_rule_reads_are_not_parsed() {
     assert_eq!(summary(&report)["documents"], 1, "{report:#}");
     let built_in = p.run(&["check", "--format", "json", "deploy"]);
     assert_eq!(summary(&built_in.report())["documents"], 3, "{}", built_in.stdout);
-    let named = p.run(&["check", "--format", "json", "--no-builtin", "--pack", "pack.toml", "deploy/terraform.tfstate"]);
+    let named =
+        p.run(&["check", "--format", "json", "--no-builtin", "--pack", "pack.toml", "deploy/terraform.tfstate"]);
     named.assert_code(0);
     assert_eq!(summary(&named.report())["documents"], 1, "{}", named.stdout);
 }

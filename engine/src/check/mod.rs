@@ -518,7 +518,8 @@ impl Deployment<'_> {
                     None => to_cel(object),
                 })
                 .collect();
-            let k8s = crate::relations::kubernetes(found.into_iter().map(|(object, _)| object).collect(), anchor, catalog);
+            let k8s =
+                crate::relations::kubernetes(found.into_iter().map(|(object, _)| object).collect(), anchor, catalog);
             let relation = |name: &str| k8s.get(name).map_or_else(|| to_cel(&Node::list(Vec::new(), anchor)), to_cel);
             let entries: HashMap<CelMapKey, Box<dyn Val>> = [
                 ("objects", Box::new(CelList::from(shared)) as Box<dyn Val>),
@@ -737,7 +738,9 @@ mod tests {
     fn a_when_on_the_unit_alone_is_evaluated_before_each() {
         let sources = SourceMap::new();
         let rule = |id: &str, when: &str, each: &str| {
-            format!("[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nwhen = '{when}'\neach = '{each}'\nas = 'p'\nassert = 'false'\nmessage = '{id}'\n")
+            format!(
+                "[[rule]]\nid = \"{id}\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nwhen = '{when}'\neach = '{each}'\nas = 'p'\nassert = 'false'\nmessage = '{id}'\n"
+            )
         };
         let pack = format!(
             "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n{}{}{}",
@@ -748,7 +751,8 @@ mod tests {
         let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(pack) };
         let rules = load_pack(vec![file], &sources).unwrap().rules;
         assert_eq!(rules.iter().map(|r| r.when_reads_element).collect::<Vec<_>>(), [false, true, false]);
-        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 80\n  - port: 443\n";
+        let text =
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  ports:\n  - port: 80\n  - port: 443\n";
         let input = Input { name: "s.yaml".into(), path: None, bytes: text.into(), explicit: true, kind: None };
         let loaded = load_inputs(vec![input], &sources, None, &ReadScope::nothing(), &ComponentCatalog::default());
         let found = Checker::new(rules).check(&loaded.documents, &sources);

@@ -13,6 +13,7 @@ pub mod value;
 pub mod variables;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::limits::MAX_RELATED;
 use crate::pack::{Rule, Secret, Variable};
 use crate::source::Span;
 use budget::Cancel;
@@ -21,7 +22,6 @@ use cel::common::value::{CowVal, Val};
 use cel::{Context, ExecutionError, Program, Value};
 use std::sync::Arc;
 use value::{Access, Loc, loc_of_val, reset_access};
-use crate::limits::MAX_RELATED;
 use variables::LazyVariables;
 
 /// The variables and identity of one evaluation unit.

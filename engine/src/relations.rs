@@ -216,26 +216,47 @@ pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span, catalog: &ComponentCa
 }
 
 /// `k8s.workloads`: each workload with the NetworkPolicies of its namespace that select its
-/// pods. Policies are grouped by namespace first, so the cost is the workloads times the
-/// policies of their own namespace, not of the whole deployment.
+/// pods. A policy whose selector has `matchLabels` is indexed by its first pair, which every pod
+/// it selects carries; only the others (empty or expression-only selectors) are tried against
+/// every workload of their namespace. The cost follows the workloads, the policies and their
+/// matches, not workloads × policies.
 fn workload_relations(objects: &[Node], workloads: &[Workload], anchor: Span) -> Vec<Node> {
-    let mut policies_in: HashMap<String, Vec<&Node>> = HashMap::new();
-    for object in objects {
-        if object.get("kind").and_then(Node::as_str) == Some("NetworkPolicy") {
-            policies_in.entry(namespace_of(object)).or_default().push(object);
+    // Each policy, its namespace, and the first `matchLabels` pair of its selector, if any.
+    let policies: Vec<(&Node, String, Option<(String, String)>)> = objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Node::as_str) == Some("NetworkPolicy"))
+        .map(|o| {
+            let selector = o.path(&["spec", "podSelector"]).filter(|s| s.as_map().is_some());
+            let first = string_pairs(selector.and_then(|s| s.get("matchLabels"))).into_iter().next();
+            (o, namespace_of(o), first)
+        })
+        .collect();
+    let mut by_label: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    let mut unindexed: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, (_, namespace, first)) in policies.iter().enumerate() {
+        match first {
+            Some((key, value)) => by_label.entry((namespace, key, value)).or_default().push(index),
+            None => unindexed.entry(namespace).or_default().push(index),
         }
     }
     workloads
         .iter()
         .map(|w| {
             let at = w.object.span;
-            let policies = policies_in
-                .get(&w.namespace)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
+            let mut candidates: Vec<usize> = unindexed.get(w.namespace.as_str()).cloned().unwrap_or_default();
+            for (key, value) in &w.labels {
+                if let Some(found) = by_label.get(&(w.namespace.as_str(), key.as_str(), value.as_str())) {
+                    candidates.extend(found);
+                }
+            }
+            // In source order, each once.
+            candidates.sort_unstable();
+            candidates.dedup();
+            let policies = candidates
+                .into_iter()
+                .map(|i| policies[i].0)
                 .filter(|p| w.selected_by(p.path(&["spec", "podSelector"])))
-                .map(|p| (*p).clone())
+                .cloned()
                 .collect();
             let kind = w.object.get("kind").cloned().unwrap_or_else(|| Node::string("", at));
             let name = name_of(w.object).cloned().unwrap_or_else(|| Node::string("", at));

@@ -133,3 +133,9 @@ pub const SNIPPET_MAX_LINES: usize = 12;
 /// locations in each finding: output quadratic in the input. The first ones, in the rule's
 /// order, are kept.
 pub const MAX_RELATED: usize = 10;
+
+/// The most objects one relation of the deployment model joins to one object (`k8s.services[]`'s
+/// workloads, `k8s.workloads[]`'s NetworkPolicies), in source order. Real namespaces stay far
+/// below it; a crafted manifest of thousands of Services selecting thousands of Pods would
+/// otherwise build a relation quadratic in its size, outside any rule's evaluation budget.
+pub const MAX_RELATION_MATCHES: usize = 1_000;

@@ -28,6 +28,7 @@
 //! Every node keeps its location, so a finding on `s.object.spec.type` points into the file.
 
 use crate::components::ComponentCatalog;
+use crate::limits::MAX_RELATION_MATCHES;
 use crate::source::Span;
 use crate::tree::{Node, entry};
 use std::collections::HashMap;
@@ -182,6 +183,7 @@ pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span, catalog: &ComponentCa
             .iter()
             .map(|&i| &workloads[i])
             .filter(|w| selector.iter().all(|(k, v)| w.has_label(k, v)))
+            .take(MAX_RELATION_MATCHES)
             .collect();
         let mut roles: Vec<&str> = selected.iter().flat_map(|w| w.roles.iter().map(|r| &**r)).collect();
         roles.sort_unstable();
@@ -256,6 +258,7 @@ fn workload_relations(objects: &[Node], workloads: &[Workload], anchor: Span) ->
                 .into_iter()
                 .map(|i| policies[i].0)
                 .filter(|p| w.selected_by(p.path(&["spec", "podSelector"])))
+                .take(MAX_RELATION_MATCHES)
                 .cloned()
                 .collect();
             let kind = w.object.get("kind").cloned().unwrap_or_else(|| Node::string("", at));
@@ -432,5 +435,26 @@ spec: {podSelector: {}}
         assert_eq!(names, ["by-label", "every-pod", "by-expression"]);
         // The name keeps its place in the file.
         assert_eq!(api.get("name").map(|n| n.span.start), text.find("api, namespace").map(|i| i as u32));
+    }
+
+    /// A crafted manifest cannot make a relation quadratic: one workload keeps at most
+    /// `MAX_RELATION_MATCHES` policies, the first in source order.
+    #[test]
+    fn a_relation_joins_at_most_its_limit_of_objects() {
+        let mut text = String::from(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {app: a}}\nspec: {containers: [{image: 'pulumi/service'}]}\n",
+        );
+        for i in 0..=MAX_RELATION_MATCHES {
+            text.push_str(&format!(
+                "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: np-{i}}}\nspec: {{podSelector: {{}}}}\n"
+            ));
+        }
+        let k8s = kubernetes(objects(&text), Span::default(), &pulumi());
+        let policies = k8s.get("workloads").and_then(Node::as_list).unwrap()[0]
+            .get("networkPolicies")
+            .and_then(Node::as_list)
+            .unwrap();
+        assert_eq!(policies.len(), MAX_RELATION_MATCHES);
+        assert_eq!(policies[0].path(&["metadata", "name"]).and_then(Node::as_str), Some("np-0"));
     }
 }

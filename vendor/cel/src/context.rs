@@ -51,9 +51,9 @@ pub enum Context<'p, 'v> {
     },
     Child {
         parent: &'p Context<'p, 'v>,
-        /// The root's, looked up on every name and call: kept here rather than
-        /// found by walking up the scopes.
-        env: &'p Env,
+        /// The root scope, whose environment and functions every name and call
+        /// looks up: kept here rather than found by walking up the scopes.
+        root: &'p Context<'p, 'v>,
         variables: Variables<'v>,
         resolver: Option<&'v dyn VariableResolver>,
         /// As for `Root`.
@@ -199,7 +199,15 @@ impl<'p, 'v> Context<'p, 'v> {
     pub(crate) fn env(&self) -> &Env {
         match self {
             Context::Root { env, .. } => env.as_ref(),
-            Context::Child { env, .. } => env,
+            Context::Child { root, .. } => root.env(),
+        }
+    }
+
+    /// The root scope: this one, or the one its parents lead to.
+    fn root(&self) -> &Context<'p, 'v> {
+        match self {
+            Context::Root { .. } => self,
+            Context::Child { root, .. } => root,
         }
     }
 
@@ -210,7 +218,7 @@ impl<'p, 'v> Context<'p, 'v> {
             Context::Root { functions, env, .. } => {
                 env.has_namespace(namespace) || functions.has_namespace(namespace)
             }
-            Context::Child { parent, .. } => parent.has_function_namespace(namespace),
+            Context::Child { root, .. } => root.has_function_namespace(namespace),
         }
     }
 
@@ -406,7 +414,7 @@ impl<'p, 'v> Context<'p, 'v> {
     pub(crate) fn get_function(&self, name: &str) -> Option<&Function> {
         match self {
             Context::Root { functions, .. } => functions.get(name),
-            Context::Child { parent, .. } => parent.get_function(name),
+            Context::Child { root, .. } => root.get_function(name),
         }
     }
 
@@ -468,7 +476,7 @@ impl<'p, 'v> Context<'p, 'v> {
     pub fn new_inner_scope<'b>(&'b self) -> Context<'b, 'v> {
         Context::Child {
             parent: self,
-            env: self.env(),
+            root: self.root(),
             variables: Default::default(),
             resolver: None,
             dotted: false,

@@ -1,4 +1,4 @@
-//! The one path from inputs to findings: load → check → suppress.
+//! The one path from inputs to findings: load → check → suppress, a batch at a time.
 //!
 //! `celador check`, the fixture runner (`celador test`, the built-in pack's `cargo test`) and
 //! the admission webhook all call [`Pipeline::run`], so a rule judges a file the same way
@@ -6,8 +6,16 @@
 //! reported on, a rule that fails at run time is an error of the run, and suppressions apply
 //! identically. Front ends differ only in what they feed it (discovered files, a fixture's
 //! files, one admitted object) and in how they present the outcome.
+//!
+//! A run takes its inputs in batches of whole directories ([`crate::batches`]): each is read,
+//! loaded, checked, searched for secrets and for suppression comments, and then its documents
+//! are dropped, and the text of its files that nothing is reported in is released
+//! ([`SourceMap::release`]). What a run keeps is its findings, problems, counts, secrets and
+//! the text of the files its reports quote, so its memory follows the largest batch, not the
+//! tree. Suppressions apply once, over the findings of every batch.
 
-use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs_reading, take_rule_errors};
+use crate::batches;
+use crate::check::{Checker, Counts, Loaded, Pending, RuleTiming, load_inputs_reading, take_rule_errors};
 use crate::components::ComponentCatalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, EVALUATION_LIMIT, PSEUDO_RULES, Problem};
@@ -18,6 +26,7 @@ use crate::read::ReadScope;
 use crate::secrets::Secrets;
 use crate::source::{FileId, SourceMap};
 use crate::suppress;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,6 +39,9 @@ pub struct Pipeline {
     known_rules: Vec<Arc<str>>,
     kind: Option<InputKind>,
     inline_suppressions: bool,
+    /// Shown each batch's documents once they are loaded, before they are checked.
+    #[cfg(test)]
+    observer: Option<Arc<dyn Fn(&Loaded) + Send + Sync>>,
 }
 
 /// What a run found.
@@ -40,19 +52,32 @@ pub struct Outcome {
     pub kept: Vec<Diagnostic>,
     /// Suppressed findings, with the reason given.
     pub suppressed: Vec<(Diagnostic, String)>,
-    /// Errors of the run: inputs that could not be loaded, rules that failed at run time or
-    /// were stopped by their evaluation budget.
+    /// Errors of the run: inputs that could not be read or loaded, rules that failed at run
+    /// time or were stopped by their evaluation budget.
     pub problems: Vec<Problem>,
     /// The first rule stopped by its evaluation budget or by cancellation, as the message of
     /// its error: the webhook answers such a review as `--on-error` says.
     pub stopped: Option<String>,
-    /// The loaded documents and what loading counted.
-    pub loaded: Loaded,
+    /// What loading counted (the documents themselves are dropped batch by batch).
+    pub counts: Counts,
     /// The names of the files checked (not those loaded only as context), in load order.
     pub files: Vec<String>,
     /// The secrets of the inputs and findings, found before anything was suppressed: what
     /// every output masks ([`Secrets::mask`], [`Secrets::scrub_messages`]).
     pub secrets: Secrets,
+}
+
+/// What one batch found, its documents dropped.
+struct Part {
+    /// Findings, sorted, without rule errors and findings in context files.
+    diagnostics: Vec<Diagnostic>,
+    problems: Vec<Problem>,
+    /// The first rule stopped by its budget or by cancellation.
+    stopped: Option<Diagnostic>,
+    secrets: Secrets,
+    /// The files checked (not context), in load order.
+    requested: Vec<FileId>,
+    suppressions: suppress::Found,
 }
 
 impl Pipeline {
@@ -76,6 +101,8 @@ impl Pipeline {
             known_rules,
             kind: None,
             inline_suppressions: true,
+            #[cfg(test)]
+            observer: None,
         }
     }
 
@@ -127,32 +154,73 @@ impl Pipeline {
         self.checker.timings()
     }
 
-    /// Loads `inputs` into `sources` (files they reference are read only within `scope`),
-    /// checks them and applies suppressions.
-    pub fn run(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
-        self.run_loaded(self.load(inputs, sources, scope), sources)
+    /// Loads `inputs` into `sources` (files not read yet, and files they reference, are read
+    /// only within `scope`), checks them and applies suppressions, a batch of directories at a
+    /// time (see the module documentation).
+    pub fn run(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
+        let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
+        // A ValidatingAdmissionPolicy's params may be any object of the run.
+        let batches = if self.rules().iter().any(|r| r.admission.is_some()) {
+            vec![inputs]
+        } else {
+            batches::plan(inputs, self.kind, scope)
+        };
+        // The files read before the run (packs, configuration) may hold secrets too.
+        let before: Vec<FileId> = sources.ids().collect();
+        let mut secrets = Secrets::collect_in(sources, &before, &[], &[]);
+        let mut parts = Vec::with_capacity(batches.len());
+        let mut counts = Counts::default();
+        for batch in batches {
+            let first = sources.len();
+            let loaded = self.load(batch, sources, scope);
+            #[cfg(test)]
+            if let Some(observer) = &self.observer {
+                observer(&loaded);
+            }
+            let files: Vec<FileId> = (first..sources.len()).map(|i| FileId(i as u32)).collect();
+            let mut part = self.check_batch(&loaded, &files, sources, &Cancel::new());
+            counts.add(loaded.counts());
+            drop(loaded);
+            let reported = reported_files(&part);
+            for &file in files.iter().filter(|f| !reported.contains(f)) {
+                sources.release(file);
+            }
+            secrets.merge(std::mem::take(&mut part.secrets), |f| reported.contains(&f));
+            parts.push(part);
+        }
+        self.finish(parts, counts, secrets, sources)
     }
 
     /// Loads `inputs`, for a front end that adds to the documents before
     /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE). Files found by walking
     /// that can only be of kinds no rule reads are skipped unread.
-    pub fn load(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
+    pub fn load(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
         load_inputs_reading(inputs, sources, self.kind, scope, &self.declared, self.checker.kinds_read())
     }
 
-    /// Checks documents already loaded and applies suppressions.
-    pub fn run_loaded(&self, loaded: Loaded, sources: &SourceMap) -> Outcome {
+    /// Checks documents already loaded, as one batch, and applies suppressions; the documents
+    /// stay the caller's.
+    pub fn run_loaded(&self, loaded: &Loaded, sources: &SourceMap) -> Outcome {
         self.run_loaded_until(loaded, sources, &Cancel::new())
     }
 
     /// [`Pipeline::run_loaded`], stopped when `cancel` trips (a review's deadline, a shutdown):
     /// the rules still running end with an evaluation-limit error.
-    pub fn run_loaded_until(&self, loaded: Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
+    pub fn run_loaded_until(&self, loaded: &Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
+        let files: Vec<FileId> = sources.ids().collect();
+        let mut part = self.check_batch(loaded, &files, sources, cancel);
+        let secrets = std::mem::take(&mut part.secrets);
+        self.finish(vec![part], loaded.counts(), secrets, sources)
+    }
+
+    /// Checks one batch's documents; `files` are the files it added to `sources`, searched for
+    /// secrets (in their text, parsed or not) and, when checked, for suppression comments.
+    fn check_batch(&self, loaded: &Loaded, files: &[FileId], sources: &SourceMap, cancel: &Cancel) -> Part {
         let mut problems = loaded.problems.clone();
         let mut diagnostics = self.checker.check_until(&loaded.documents, sources, cancel);
         // Before anything is suppressed, baselined or dropped: a suppressed secret stays secret.
-        let secrets = Secrets::collect(sources, &loaded.documents, &diagnostics);
-        let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).map(|d| d.message.clone());
+        let secrets = Secrets::collect_in(sources, files, &loaded.documents, &diagnostics);
+        let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).cloned();
         problems.extend(take_rule_errors(&mut diagnostics));
         loaded.retain_requested(&mut diagnostics);
         let requested: Vec<FileId> = {
@@ -166,12 +234,60 @@ impl Pipeline {
         } else {
             Vec::new()
         };
+        let suppressions = suppress::Found::in_files(sources, &commented);
+        Part { diagnostics, problems, stopped, secrets, requested, suppressions }
+    }
+
+    /// Applies suppressions to the findings of every batch, as one run.
+    fn finish(&self, parts: Vec<Part>, counts: Counts, secrets: Secrets, sources: &SourceMap) -> Outcome {
+        let position = |d: &Diagnostic| {
+            (sources.get(d.primary.span.file).name.clone(), d.primary.span.start, d.primary.span.end, d.rule.clone())
+        };
+        let mut diagnostics = Vec::new();
+        let mut problems = Vec::new();
+        let mut stopped: Option<Diagnostic> = None;
+        let mut found = suppress::Found::default();
+        let mut files = Vec::new();
+        for part in parts {
+            diagnostics.extend(part.diagnostics);
+            problems.extend(part.problems);
+            if let Some(candidate) = part.stopped
+                && stopped.as_ref().is_none_or(|s| position(&candidate) < position(s))
+            {
+                stopped = Some(candidate);
+            }
+            found.extend(part.suppressions);
+            files.extend(part.requested.iter().map(|&f| sources.get(f).name.clone()));
+        }
+        // Each batch's findings are sorted already; a stable sort keeps them so.
+        diagnostics.sort_by_cached_key(position);
         let known: Vec<&str> = self.known_rules.iter().map(|r| &**r).chain(PSEUDO_RULES.iter().copied()).collect();
         let outcome =
-            suppress::apply(diagnostics, sources, &commented, &self.suppressions, crate::config::today(), &known);
-        let files = requested.iter().map(|&f| sources.get(f).name.clone()).collect();
-        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, stopped, loaded, files, secrets }
+            suppress::apply_found(diagnostics, sources, found, &self.suppressions, crate::config::today(), &known);
+        Outcome {
+            kept: outcome.kept,
+            suppressed: outcome.suppressed,
+            problems,
+            stopped: stopped.map(|d| d.message),
+            counts,
+            files,
+            secrets,
+        }
     }
+}
+
+/// The files a batch's reports may quote: where its findings and their related places are,
+/// where its problems are, and where its suppression comments are (a comment that suppresses
+/// nothing is reported at itself).
+fn reported_files(part: &Part) -> HashSet<FileId> {
+    let findings = part.diagnostics.iter().flat_map(|d| {
+        std::iter::once(d.primary.span.file)
+            .chain(d.related.iter().map(|l| l.span.file))
+            .chain(d.masked.iter().map(|s| s.file))
+    });
+    let problems = part.problems.iter().filter_map(|p| p.span.map(|s| s.file));
+    let comments = part.suppressions.inline.iter().map(|s| s.span.file);
+    findings.chain(problems).chain(comments).collect()
 }
 
 /// Whether a file's format has comments that can carry suppressions (JSON has none).
@@ -182,6 +298,7 @@ fn has_comments(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Input;
     use crate::pack::{PackFile, load_pack};
 
     fn pipeline(rules: &str) -> Pipeline {

@@ -244,6 +244,18 @@ impl Secrets {
     /// masked spans of `diagnostics` (all of them: pass them before suppressions and baselines
     /// drop any), and of the text of every file of `sources`.
     pub fn collect(sources: &SourceMap, documents: &[Document], diagnostics: &[Diagnostic]) -> Self {
+        let files: Vec<FileId> = sources.ids().collect();
+        Self::collect_in(sources, &files, documents, diagnostics)
+    }
+
+    /// [`Secrets::collect`], searching the text of `files` only: the files of one batch of a
+    /// run, whose secrets are then [`Secrets::merge`]d into the run's.
+    pub fn collect_in(
+        sources: &SourceMap,
+        files: &[FileId],
+        documents: &[Document],
+        diagnostics: &[Diagnostic],
+    ) -> Self {
         let parsed: HashSet<FileId> = documents
             .iter()
             .flat_map(|d| std::iter::once(d.file).chain(d.previous.as_ref().map(|p| p.span.file)))
@@ -264,8 +276,9 @@ impl Secrets {
                         .reduce(Found::default, Found::merge)
                 },
                 || {
-                    let ids: Vec<FileId> = sources.ids().collect();
-                    ids.into_par_iter()
+                    files
+                        .par_iter()
+                        .copied()
                         .fold(Found::default, |mut found, id| {
                             scan_text(&mut found, id, &sources.get(id).text, !parsed.contains(&id));
                             found
@@ -294,6 +307,17 @@ impl Secrets {
             *list = merged;
         }
         Self { ranges, values: found.values.into_iter().collect(), matcher: OnceLock::new() }
+    }
+
+    /// Adds the secrets of another part of the run (a batch); of `other`'s files, only the
+    /// byte ranges of those `keep` says are kept: the text of the others is released, and no
+    /// report shows it.
+    pub fn merge(&mut self, other: Secrets, keep: impl Fn(FileId) -> bool) {
+        self.ranges.extend(other.ranges.into_iter().filter(|(file, _)| keep(*file)));
+        self.values.extend(other.values);
+        self.values.sort_unstable();
+        self.values.dedup();
+        self.matcher = OnceLock::new();
     }
 
     fn matcher(&self) -> Option<&AhoCorasick> {

@@ -117,6 +117,19 @@ impl SourceFile {
         }
     }
 
+    /// The same file without its text, lines or columns: what stays of a file nothing is
+    /// reported in once its batch is done ([`SourceMap::release`]).
+    fn released(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            text: Arc::from(""),
+            had_bom: self.had_bom,
+            line_starts: vec![0],
+            char_checkpoints: Vec::new(),
+        }
+    }
+
     /// Line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> LineCol {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
@@ -202,6 +215,25 @@ impl SourceMap {
         let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         files.push(Arc::new(file));
         FileId(to_u32(files.len() - 1))
+    }
+
+    /// The number of files added so far; the next file added gets this id.
+    pub fn len(&self) -> usize {
+        self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Whether no file was added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the text of a file no finding, problem or suppression points into, keeping its
+    /// name and path: a run's memory then holds the text of the files it reports on, not of
+    /// every file it read. Its lines and columns are gone (every offset is at line 1).
+    pub fn release(&self, id: FileId) {
+        let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let released = files[id.0 as usize].released();
+        files[id.0 as usize] = Arc::new(released);
     }
 
     /// The file behind an id.

@@ -162,9 +162,49 @@ pub fn apply(
     today: (i32, u32, u32),
     known_rules: &[&str],
 ) -> Outcome {
-    let mut inline: Vec<(InlineSuppression, Vec<bool>)> = commented_files
-        .iter()
-        .flat_map(|&f| inline_suppressions(sources, f))
+    apply_found(diagnostics, sources, Found::in_files(sources, commented_files), config, today, known_rules)
+}
+
+/// The inline suppressions of the files of a run, found while their text was at hand.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Every suppression comment of `scanned`, in file order.
+    pub inline: Vec<InlineSuppression>,
+    /// The names of the files searched for comments: an `[[ignore]]` entry whose `path`
+    /// matches none of them is not reported as unused.
+    pub scanned: Vec<String>,
+}
+
+impl Found {
+    /// The suppressions of `commented_files`.
+    pub fn in_files(sources: &SourceMap, commented_files: &[FileId]) -> Self {
+        Self {
+            inline: commented_files.iter().flat_map(|&f| inline_suppressions(sources, f)).collect(),
+            scanned: commented_files.iter().map(|&f| sources.get(f).name.clone()).collect(),
+        }
+    }
+
+    /// Adds what `other` found.
+    pub fn extend(&mut self, other: Found) {
+        self.inline.extend(other.inline);
+        self.scanned.extend(other.scanned);
+    }
+}
+
+/// [`apply`], with the inline suppressions found already ([`Found::in_files`]): a run that
+/// drops the text of its files as it goes finds them per batch, and applies them, with
+/// `[[ignore]]`, once over the whole run. `sources` places the findings on their lines.
+pub fn apply_found(
+    diagnostics: Vec<Diagnostic>,
+    sources: &SourceMap,
+    found: Found,
+    config: &Config,
+    today: (i32, u32, u32),
+    known_rules: &[&str],
+) -> Outcome {
+    let Found { inline, scanned } = found;
+    let mut inline: Vec<(InlineSuppression, Vec<bool>)> = inline
+        .into_iter()
         .map(|mut s| {
             if s.error.is_none()
                 && let Some(unknown) = s.rules.iter().find(|r| !known_rules.iter().any(|k| k.eq_ignore_ascii_case(r)))
@@ -180,7 +220,6 @@ pub fn apply(
         .collect();
     let mut ignore_used = vec![false; config.ignores.len()];
     let mut outcome = Outcome::default();
-    let scanned: Vec<String> = commented_files.iter().map(|&f| sources.get(f).name.clone()).collect();
     for diagnostic in diagnostics {
         let file = diagnostic.primary.span.file;
         let line = sources.start(diagnostic.primary.span).line;

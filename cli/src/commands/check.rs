@@ -106,7 +106,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         match read_bounded(std::io::stdin().lock(), max_file_size) {
             Ok(bytes) => {
                 let kind = config.kinds.kind_of(&name, Path::new(&name));
-                discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind });
+                discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind }.into());
             }
             Err(ReadError::Io(e)) => return Err(e).context("cannot read stdin"),
             Err(e) => discovered.problems.push(Problem::file(Some(name), format!("stdin: {e}"))),
@@ -128,28 +128,25 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     if args.timings {
         notes_after.push(timings_table(&pipeline.timings()));
     }
-    let loaded = outcome.loaded;
+    let counts = outcome.counts;
     let files = outcome.files;
     let secrets = outcome.secrets;
     progress.finish();
-    let files_seen = loaded.files + discovered.skipped;
-    let configuration_like = loaded.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
+    let files_seen = counts.files + discovered.skipped;
+    let configuration_like = counts.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
     let summary = Summary {
         files: files_seen,
-        checked: loaded.checked,
-        documents: loaded.documents.len(),
-        skipped: files_seen - loaded.checked,
+        checked: counts.checked,
+        documents: counts.documents,
+        skipped: files_seen - counts.checked,
         configuration_like,
         findings: outcome.kept.len(),
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
     let mut notes: Vec<String> = packs.iter().flat_map(|p| p.notes.iter().cloned()).collect();
-    notes.extend(skip_notes(&loaded.skipped_files, &summary, problems.is_empty()));
+    notes.extend(skip_notes(&counts.skipped_files, &summary, problems.is_empty()));
     notes.append(&mut notes_after);
-    // The documents are not read again, and the process ends after the report: freeing
-    // millions of nodes one by one (a 50 MiB manifest has two) would be work for nothing.
-    std::mem::forget(loaded.documents);
     Ok(Scan {
         sources,
         rules,

@@ -1,7 +1,7 @@
 //! Loading: each input parsed into located documents and classified, and the files inputs
 //! refer to (env files, compose files beside an env file) read within the scan's scope.
 
-use super::{Input, display_name, on_pool};
+use super::{Input, Pending, display_name, on_pool};
 use crate::components::{ComponentCatalog, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
@@ -37,6 +37,29 @@ pub struct Loaded {
     pub context: Vec<FileId>,
 }
 
+/// What loading counted: what a run's summary shows, kept when the documents are dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Number of files read (context files excluded).
+    pub files: usize,
+    /// Files of a known kind (see [`Loaded::checked`]).
+    pub checked: usize,
+    /// Documents loaded, those of context files included.
+    pub documents: usize,
+    /// Skipped files worth a word to the user (see [`Loaded::skipped_files`]).
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+impl Counts {
+    /// Adds what another batch of the run counted.
+    pub fn add(&mut self, other: Counts) {
+        self.files += other.files;
+        self.checked += other.checked;
+        self.documents += other.documents;
+        self.skipped_files.extend(other.skipped_files);
+    }
+}
+
 /// A file left out because it is of no known kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedFile {
@@ -49,6 +72,16 @@ pub struct SkippedFile {
 }
 
 impl Loaded {
+    /// What was counted, without the documents.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            files: self.files,
+            checked: self.checked,
+            documents: self.documents.len(),
+            skipped_files: self.skipped_files.clone(),
+        }
+    }
+
     /// Drops the findings located in context files.
     pub fn retain_requested(&self, diagnostics: &mut Vec<Diagnostic>) {
         diagnostics.retain(|d| !self.context.contains(&d.primary.span.file));
@@ -64,10 +97,10 @@ struct LoadedInput {
 }
 
 /// Parses and classifies inputs in parallel. `kind` overrides every input's kind; YAML of no
-/// known name that configures an image `declared` names is Helm values. Files the inputs lead
-/// to (env files, compose files) are read through `scope`.
+/// known name that configures an image `declared` names is Helm values. Files not read yet,
+/// and files the inputs lead to (env files, compose files), are read through `scope`.
 pub fn load_inputs(
-    inputs: Vec<Input>,
+    inputs: Vec<impl Into<Pending>>,
     sources: &SourceMap,
     kind: Option<InputKind>,
     scope: &ReadScope,
@@ -80,18 +113,35 @@ pub fn load_inputs(
 /// that can only be of a kind outside `read`: a pack of Kubernetes rules does not parse the
 /// Terraform plans beside the manifests.
 pub fn load_inputs_reading(
-    inputs: Vec<Input>,
+    inputs: Vec<impl Into<Pending>>,
     sources: &SourceMap,
     kind: Option<InputKind>,
     scope: &ReadScope,
     declared: &ComponentCatalog,
     read: KindSet,
 ) -> Loaded {
-    let files = inputs.len();
-    let results: Vec<LoadedInput> =
-        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared, read)).collect());
-    let mut loaded = Loaded { files, ..Loaded::default() };
+    let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
+    let results: Vec<Result<LoadedInput, Problem>> = on_pool(|| {
+        inputs
+            .into_par_iter()
+            .map(|pending| {
+                if let Some(skipped) = skipped_by_name(&pending, kind, read) {
+                    return Ok(skipped);
+                }
+                Ok(load_input(pending.read(scope)?, sources, kind, declared, read))
+            })
+            .collect()
+    });
+    let mut loaded = Loaded::default();
     for result in results {
+        let result = match result {
+            Ok(result) => result,
+            Err(unreadable) => {
+                loaded.problems.push(unreadable);
+                continue;
+            }
+        };
+        loaded.files += 1;
         loaded.documents.extend(result.documents);
         loaded.problems.extend(result.problems);
         match result.skipped {
@@ -105,6 +155,22 @@ pub fn load_inputs_reading(
     load_referenced(&mut loaded, sources, scope);
     loaded.documents.sort_by_key(|d| (d.file, d.index));
     loaded
+}
+
+/// A file found by walking whose name alone says it is of a kind no rule reads: skipped
+/// without reading it.
+fn skipped_by_name(pending: &Pending, kind_override: Option<InputKind>, read: KindSet) -> Option<LoadedInput> {
+    let Pending::File(file) = pending else { return None };
+    if file.explicit || file.kind.is_some() || kind_override.is_some() {
+        return None;
+    }
+    let by_name = classify_name(Path::new(&file.name)).or_else(|| classify_name(&file.path));
+    let kind = by_name.and_then(|(_, k)| k)?;
+    (!read.contains(kind)).then(|| LoadedInput {
+        documents: Vec::new(),
+        problems: Vec::new(),
+        skipped: Some(SkippedFile { name: file.name.clone(), explicit: false, looks_like_configuration: false }),
+    })
 }
 
 /// Loads the env files compose files reference that were not among the inputs, so a compose

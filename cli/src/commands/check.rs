@@ -16,7 +16,7 @@ use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::Rule;
 use celador_engine::pipeline::Pipeline;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
-use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
+use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, write_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::secrets::Secrets;
 use celador_engine::source::SourceMap;
@@ -308,7 +308,12 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     for (i, format) in formats.iter().enumerate() {
         let output = args.output.get(i);
         let mut rendered = match format {
-            Format::Json => render_json(&report),
+            Format::Json => {
+                // Written as it is made: a report of tens of thousands of findings is never
+                // held whole beside them.
+                write_report(output, |out| write_json(&report, out))?;
+                continue;
+            }
             Format::Sarif => render_sarif(&report),
             Format::Github => render_github(&report),
             Format::Junit => render_junit(&report),
@@ -332,6 +337,26 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Writes a report to `output`, or to stdout, through a buffer.
+fn write_report(
+    output: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let cannot = || format!("cannot write {}", path.display());
+            let file = std::fs::File::create(path).with_context(cannot)?;
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out).and_then(|()| out.flush()).with_context(cannot)
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out).and_then(|()| out.flush())?;
+            Ok(())
+        }
+    }
 }
 
 /// The format of a report written to `path` without `--format`, from its extension.

@@ -153,7 +153,9 @@ pub fn load_inputs_reading(
         }
     }
     load_referenced(&mut loaded, sources, scope);
-    loaded.documents.sort_by_key(|d| (d.file, d.index));
+    // The documents stay in input order, then the files the inputs led to, not in the order
+    // the threads added their files: a deployment lists its documents, and a rule its related
+    // places, in an order that does not depend on timing.
     loaded
 }
 

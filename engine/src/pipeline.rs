@@ -39,6 +39,9 @@ pub struct Pipeline {
     known_rules: Vec<Arc<str>>,
     kind: Option<InputKind>,
     inline_suppressions: bool,
+    /// Whether a report of the run quotes the inputs' text (snippets), or only places findings
+    /// by line and column.
+    quoting: bool,
     /// Shown each batch's documents once they are loaded, before they are checked.
     #[cfg(test)]
     observer: Option<Arc<dyn Fn(&Loaded) + Send + Sync>>,
@@ -101,6 +104,7 @@ impl Pipeline {
             known_rules,
             kind: None,
             inline_suppressions: true,
+            quoting: true,
             #[cfg(test)]
             observer: None,
         }
@@ -144,6 +148,15 @@ impl Pipeline {
         self
     }
 
+    /// No report of the run quotes the inputs' text (JSON, GitHub, GitLab, JUnit, a baseline):
+    /// the files findings are in keep their lines, for positions, and (when ASCII) not their
+    /// text ([`SourceMap::keep_lines`]).
+    #[must_use]
+    pub fn quoting_no_text(mut self) -> Self {
+        self.quoting = false;
+        self
+    }
+
     /// The rules run.
     pub fn rules(&self) -> &[Arc<Rule>] {
         self.checker.rules()
@@ -182,8 +195,12 @@ impl Pipeline {
             counts.add(loaded.counts());
             drop(loaded);
             let reported = reported_files(&part);
-            for &file in files.iter().filter(|f| !reported.contains(f)) {
-                sources.release(file);
+            for &file in &files {
+                if !reported.contains(&file) {
+                    sources.release(file);
+                } else if !self.quoting {
+                    sources.keep_lines(file);
+                }
             }
             secrets.merge(std::mem::take(&mut part.secrets), |f| reported.contains(&f));
             parts.push(part);

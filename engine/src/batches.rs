@@ -23,11 +23,12 @@ use std::path::Path;
 /// documents and CEL values (several times its text) stay a small part of a run's memory.
 pub const BATCH_BYTES: u64 = 8 << 20;
 
-/// Cuts `inputs` into batches of whole directories (see the module documentation), in order of
-/// their first directory's name. `kind` is the run's `--kind`: a file it makes compose has its
-/// `env_file` references followed like a `docker-compose.yml`'s. Compose files are read here
-/// (through `scope`) to find their references, and kept read.
-pub fn plan(inputs: Vec<Pending>, kind: Option<InputKind>, scope: &ReadScope) -> Vec<Vec<Pending>> {
+/// Cuts `inputs` into batches of whole directories filled up to `bytes` (see the module
+/// documentation; [`BATCH_BYTES`] for a run), in order of their first directory's name. `kind`
+/// is the run's `--kind`: a file it makes compose has its `env_file` references followed like
+/// a `docker-compose.yml`'s. Compose files are read here (through `scope`) to find their
+/// references, and kept read.
+pub fn plan(inputs: Vec<Pending>, bytes: u64, kind: Option<InputKind>, scope: &ReadScope) -> Vec<Vec<Pending>> {
     let mut by_dir: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
     for input in inputs {
         by_dir.entry(deployment_of(input.name())).or_default().push(input);
@@ -59,7 +60,7 @@ pub fn plan(inputs: Vec<Pending>, kind: Option<InputKind>, scope: &ReadScope) ->
     for group in groups.into_values() {
         let size: u64 = group.iter().map(Pending::size).sum();
         match batches.last_mut() {
-            Some(batch) if filled + size <= BATCH_BYTES => {
+            Some(batch) if filled + size <= bytes => {
                 batch.extend(group);
                 filled += size;
             }
@@ -154,6 +155,7 @@ mod tests {
                 input("c/1.yaml", &big),
                 input("c/2.yaml", &big),
             ],
+            BATCH_BYTES,
             None,
             &ReadScope::nothing(),
         );
@@ -171,6 +173,7 @@ mod tests {
                 input("b/filler.yaml", &big),
                 input("c/docker-compose.yml", "services:\n  api:\n    env_file: ../a/shared/common.env\n"),
             ],
+            BATCH_BYTES,
             None,
             &ReadScope::nothing(),
         );

@@ -42,6 +42,8 @@ pub struct Pipeline {
     /// Whether a report of the run quotes the inputs' text (snippets), or only places findings
     /// by line and column.
     quoting: bool,
+    /// Input bytes a batch is filled up to ([`batches::BATCH_BYTES`]).
+    batch_bytes: u64,
     /// Shown each batch's documents once they are loaded, before they are checked.
     #[cfg(test)]
     observer: Option<Arc<dyn Fn(&Loaded) + Send + Sync>>,
@@ -105,6 +107,7 @@ impl Pipeline {
             kind: None,
             inline_suppressions: true,
             quoting: true,
+            batch_bytes: batches::BATCH_BYTES,
             #[cfg(test)]
             observer: None,
         }
@@ -176,7 +179,7 @@ impl Pipeline {
         let batches = if self.rules().iter().any(|r| r.admission.is_some()) {
             vec![inputs]
         } else {
-            batches::plan(inputs, self.kind, scope)
+            batches::plan(inputs, self.batch_bytes, self.kind, scope)
         };
         // The files read before the run (packs, configuration) may hold secrets too.
         let before: Vec<FileId> = sources.ids().collect();
@@ -368,6 +371,65 @@ mod tests {
         assert!(outcome.kept.is_empty(), "{:?}", outcome.kept);
         assert_eq!(outcome.problems.len(), 1);
         assert!(outcome.problems[0].message.contains("T-1"), "{}", outcome.problems[0].message);
+    }
+
+    /// A run holds one batch's documents at a time: when a batch is loaded, every document of
+    /// the batches before it is gone (its tree freed, CEL views and all), and the findings
+    /// are those of one run over every input.
+    #[test]
+    fn each_batch_is_dropped_before_the_next_is_loaded() {
+        use crate::tree::{Entry, Value};
+        use std::sync::{Mutex, Weak};
+        type Batches = Mutex<Vec<Vec<Weak<[Entry]>>>>;
+        let service = |port: u16| format!("apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: {port}\n");
+        let inputs = || {
+            vec![
+                input("a/1.yaml", &service(8080)),
+                input("a/2.yaml", &service(80)),
+                input("b/1.yaml", &service(8080)),
+                input("c/1.yaml", &format!("{}---\n{}", service(8080), service(8080))),
+            ]
+        };
+        let batches: Arc<Batches> = Arc::default();
+        let live_at_load: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let mut batched = pipeline(EVERY_PORT);
+        batched.batch_bytes = 1;
+        batched.observer = Some(Arc::new({
+            let (batches, live_at_load) = (batches.clone(), live_at_load.clone());
+            move |loaded: &Loaded| {
+                let mut batches = batches.lock().unwrap();
+                let live = batches.iter().flatten().filter(|w| w.strong_count() > 0).count();
+                live_at_load.lock().unwrap().push(live);
+                let roots = loaded.documents.iter().filter_map(|d| match &d.root.value {
+                    Value::Map(entries) => Some(Arc::downgrade(entries)),
+                    _ => None,
+                });
+                batches.push(roots.collect());
+            }
+        }));
+        let sources = SourceMap::new();
+        let outcome = batched.run(inputs(), &sources, &ReadScope::nothing());
+        let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 1, 2], "one batch per directory");
+        assert_eq!(*live_at_load.lock().unwrap(), [0, 0, 0], "no document of an earlier batch is alive");
+        assert!(batches.lock().unwrap().iter().flatten().all(|w| w.strong_count() == 0), "nor of the last");
+        let found: Vec<String> = outcome
+            .kept
+            .iter()
+            .map(|d| {
+                let at = sources.start(d.primary.span);
+                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
+            })
+            .collect();
+        assert_eq!(found, ["a/1.yaml:5:11", "b/1.yaml:5:11", "c/1.yaml:5:11", "c/1.yaml:11:11"]);
+        assert_eq!(outcome.counts.documents, 5);
+        assert_eq!(outcome.files, ["a/1.yaml", "a/2.yaml", "b/1.yaml", "c/1.yaml"]);
+        // The text of a file nothing is reported in is released; the others' stays.
+        assert!(sources.get(FileId(1)).text.is_empty(), "{}", sources.get(FileId(1)).name);
+        assert!(!sources.get(FileId(0)).text.is_empty());
+        let whole = pipeline(EVERY_PORT).run(inputs(), &SourceMap::new(), &ReadScope::nothing());
+        let messages = |o: &Outcome| o.kept.iter().map(|d| d.message.clone()).collect::<Vec<_>>();
+        assert_eq!(messages(&outcome), messages(&whole), "as one batch");
     }
 
     /// Compose files loaded only as context for an env file checked alone are not reported on.

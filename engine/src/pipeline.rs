@@ -15,7 +15,7 @@
 //! tree. Suppressions apply once, over the findings of every batch.
 
 use crate::batches;
-use crate::check::{Checker, Counts, Loaded, Pending, RuleTiming, load_inputs_reading, take_rule_errors};
+use crate::check::{Checker, Counts, Loaded, Pending, RuleTiming, load_batch, load_inputs_reading, take_rule_errors};
 use crate::components::ComponentCatalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, EVALUATION_LIMIT, PSEUDO_RULES, Problem};
@@ -175,6 +175,7 @@ impl Pipeline {
     /// time (see the module documentation).
     pub fn run(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
         let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
+        let names: HashSet<String> = inputs.iter().map(|i| i.name().to_owned()).collect();
         // A ValidatingAdmissionPolicy's params may be any object of the run.
         let batches = if self.rules().iter().any(|r| r.admission.is_some()) {
             vec![inputs]
@@ -188,7 +189,8 @@ impl Pipeline {
         let mut counts = Counts::default();
         for batch in batches {
             let first = sources.len();
-            let loaded = self.load(batch, sources, scope);
+            let read = self.checker.kinds_read();
+            let loaded = load_batch(batch, sources, self.kind, scope, &self.declared, read, &names);
             #[cfg(test)]
             if let Some(observer) = &self.observer {
                 observer(&loaded);
@@ -430,6 +432,38 @@ mod tests {
         let whole = pipeline(EVERY_PORT).run(inputs(), &SourceMap::new(), &ReadScope::nothing());
         let messages = |o: &Outcome| o.kept.iter().map(|d| d.message.clone()).collect::<Vec<_>>();
         assert_eq!(messages(&outcome), messages(&whole), "as one batch");
+    }
+
+    /// A compose service's environment from an env file of another directory is joined to it
+    /// whatever batches the directories between them fall into.
+    #[test]
+    fn env_files_of_other_directories_are_in_their_compose_files_batch() {
+        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n";
+        let mut batched = pipeline(rules);
+        batched.batch_bytes = 1;
+        let sources = SourceMap::new();
+        let outcome = batched.run(
+            vec![
+                input("a/shared/api.env", "PULUMI_LICENSE_KEY=eyJ\n"),
+                input("b/other.env", "A=1\n"),
+                input(
+                    "c/docker-compose.yml",
+                    "services:\n  api:\n    image: pulumi/service:1\n    env_file: ../a/shared/api.env\n",
+                ),
+            ],
+            &sources,
+            &ReadScope::nothing(),
+        );
+        let found: Vec<String> = outcome
+            .kept
+            .iter()
+            .map(|d| {
+                let at = sources.start(d.primary.span);
+                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
+            })
+            .collect();
+        assert_eq!(found, ["a/shared/api.env:1:20"]);
+        assert_eq!(outcome.counts.files, 3);
     }
 
     /// Compose files loaded only as context for an env file checked alone are not reported on.

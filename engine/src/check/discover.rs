@@ -79,9 +79,13 @@ impl Pending {
         match self {
             Self::Read(input) => Ok(input),
             Self::File(file) => match scope.read(&file.path) {
-                Ok(bytes) => {
-                    Ok(Input { name: file.name, path: Some(file.path), bytes, explicit: file.explicit, kind: file.kind })
-                }
+                Ok(bytes) => Ok(Input {
+                    name: file.name,
+                    path: Some(file.path),
+                    bytes,
+                    explicit: file.explicit,
+                    kind: file.kind,
+                }),
                 Err(e) => Err(Problem::file(Some(file.name), e.to_string())),
             },
         }

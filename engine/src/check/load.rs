@@ -14,6 +14,7 @@ use crate::read::{ReadError, ReadScope};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Value};
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Loaded, classified documents of a run.
@@ -120,6 +121,22 @@ pub fn load_inputs_reading(
     declared: &ComponentCatalog,
     read: KindSet,
 ) -> Loaded {
+    load_batch(inputs, sources, kind, scope, declared, read, &HashSet::new())
+}
+
+/// [`load_inputs_reading`] for one batch of a run whose other batches load the files named
+/// `elsewhere`: an env file among them that a compose file of this batch references is loaded
+/// here as context only (for the service's environment), so it is neither counted nor
+/// reported twice.
+pub(crate) fn load_batch(
+    inputs: Vec<impl Into<Pending>>,
+    sources: &SourceMap,
+    kind: Option<InputKind>,
+    scope: &ReadScope,
+    declared: &ComponentCatalog,
+    read: KindSet,
+    elsewhere: &HashSet<String>,
+) -> Loaded {
     let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
     let results: Vec<Result<LoadedInput, Problem>> = on_pool(|| {
         inputs
@@ -152,7 +169,7 @@ pub fn load_inputs_reading(
             Some(_) => {}
         }
     }
-    load_referenced(&mut loaded, sources, scope);
+    load_referenced(&mut loaded, sources, scope, elsewhere);
     // The documents stay in input order, then the files the inputs led to, not in the order
     // the threads added their files: a deployment lists its documents, and a rule its related
     // places, in an order that does not depend on timing.
@@ -184,7 +201,7 @@ fn skipped_by_name(pending: &Pending, kind_override: Option<InputKind>, read: Ki
 /// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
 /// is an error at the `env_file` value, naming the reference as written; the target is
 /// neither read nor shown.
-fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
+fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope, elsewhere: &HashSet<String>) {
     load_referencing_compose_files(loaded, sources, scope);
     let known: std::collections::HashSet<String> =
         loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
@@ -214,7 +231,7 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) 
         }
         match scope.read(&path) {
             Ok(bytes) => {
-                let checked = requested.contains(&reference.name);
+                let checked = requested.contains(&reference.name) && !elsewhere.contains(&reference.name);
                 let input = Input {
                     name: reference.name,
                     path: Some(path),

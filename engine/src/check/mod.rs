@@ -9,6 +9,7 @@ mod discover;
 mod load;
 
 pub use discover::{Discovered, FoundFile, IGNORE_FILE, Input, Pending, discover, display_name};
+pub(crate) use load::load_batch;
 pub use load::{Counts, Loaded, SkippedFile, load_inputs, load_inputs_reading};
 
 use crate::components::{ComponentCatalog, derive};

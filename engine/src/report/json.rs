@@ -20,23 +20,25 @@ struct Findings<'a>(&'a Report<'a>);
 impl Serialize for Findings<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let report = self.0;
-        serializer.collect_seq(report.diagnostics.iter().map(|d| JsonFinding {
-            rule: &d.rule,
-            severity: d.severity.as_str(),
-            title: &d.title,
-            message: &d.message,
-            position: Position::of(report.sources, d.primary.span),
-            related: d
-                .related
-                .iter()
-                .map(|r| {
-                    let p = Position::of(report.sources, r.span);
-                    JsonRelated { file: p.file, line: p.line, column: p.column, message: r.message.clone() }
-                })
-                .collect(),
-            help: d.help.as_deref(),
-            docs: d.docs.as_deref(),
-            source: d.origin.as_deref(),
+        serializer.collect_seq(report.diagnostics.iter().map(|d| {
+            JsonFinding {
+                rule: &d.rule,
+                severity: d.severity.as_str(),
+                title: &d.title,
+                message: &d.message,
+                position: Position::of(report.sources, d.primary.span),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| {
+                        let p = Position::of(report.sources, r.span);
+                        JsonRelated { file: p.file, line: p.line, column: p.column, message: r.message.clone() }
+                    })
+                    .collect(),
+                help: d.help.as_deref(),
+                docs: d.docs.as_deref(),
+                source: d.origin.as_deref(),
+            }
         }))
     }
 }
@@ -120,7 +122,8 @@ pub fn render_json(report: &Report) -> String {
 /// # Errors
 /// What writing to `out` fails with.
 pub fn write_json(report: &Report, mut out: impl std::io::Write) -> std::io::Result<()> {
-    let json = JsonReport { version: 1, findings: Findings(report), errors: json_errors(report), summary: report.summary };
+    let json =
+        JsonReport { version: 1, findings: Findings(report), errors: json_errors(report), summary: report.summary };
     serde_json::to_writer_pretty(&mut out, &json)?;
     out.write_all(b"\n")
 }

@@ -26,7 +26,7 @@ use crate::read::ReadScope;
 use crate::secrets::Secrets;
 use crate::source::{FileId, SourceMap};
 use crate::suppress;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -175,7 +175,8 @@ impl Pipeline {
     /// time (see the module documentation).
     pub fn run(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
         let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
-        let names: HashSet<String> = inputs.iter().map(|i| i.name().to_owned()).collect();
+        let order: HashMap<String, usize> = inputs.iter().enumerate().map(|(i, p)| (p.name().to_owned(), i)).collect();
+        let names: HashSet<String> = order.keys().cloned().collect();
         // A ValidatingAdmissionPolicy's params may be any object of the run.
         let batches = if self.rules().iter().any(|r| r.admission.is_some()) {
             vec![inputs]
@@ -210,7 +211,12 @@ impl Pipeline {
             secrets.merge(std::mem::take(&mut part.secrets), |f| reported.contains(&f));
             parts.push(part);
         }
-        self.finish(parts, counts, secrets, sources)
+        let mut outcome = self.finish(parts, counts, secrets, sources);
+        // In input order, as one batch lists them (files read by reference last).
+        let position = |name: &String| order.get(name).copied().unwrap_or(usize::MAX);
+        outcome.counts.skipped_files.sort_by_key(|f| position(&f.name));
+        outcome.files.sort_by_key(position);
+        outcome
     }
 
     /// Loads `inputs`, for a front end that adds to the documents before

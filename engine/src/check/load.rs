@@ -195,7 +195,8 @@ fn skipped_by_name(pending: &Pending, kind_override: Option<InputKind>, read: Ki
 /// Loads the env files compose files reference that were not among the inputs, so a compose
 /// file checked alone (a pre-commit hook passes only changed files) still sees its variables,
 /// and reports their findings too: they are part of what was checked. Env files only context
-/// compose files reference stay context. A referenced file that does not exist is not an
+/// compose files reference stay context, and so do env files among `elsewhere` (the inputs of
+/// other batches, which check and count them). A referenced file that does not exist is not an
 /// error: it is often a git-ignored `.env`.
 ///
 /// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
@@ -203,9 +204,8 @@ fn skipped_by_name(pending: &Pending, kind_override: Option<InputKind>, read: Ki
 /// neither read nor shown.
 fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope, elsewhere: &HashSet<String>) {
     load_referencing_compose_files(loaded, sources, scope);
-    let known: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
-    let requested: std::collections::HashSet<String> = loaded
+    let known: HashSet<String> = loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let requested: HashSet<String> = loaded
         .documents
         .iter()
         .filter(|d| !loaded.context.contains(&d.file))
@@ -352,8 +352,7 @@ fn load_input(
 ///
 /// A neighbour that is a link leading outside `scope` is an error, and is not read.
 fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
-    let loaded_names: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let loaded_names: HashSet<String> = loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let mut dirs: Vec<PathBuf> = loaded
         .documents
         .iter()

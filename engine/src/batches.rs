@@ -8,13 +8,14 @@
 //! service's environment from `../shared/common.env`), filled up to [`BATCH_BYTES`] of input.
 //! A directory larger than that is a batch of its own: memory follows the largest deployment.
 
-use crate::check::{Pending, deployment_of};
+use crate::check::{Pending, deployment_of, on_pool};
 use crate::components::referenced_env_files;
 use crate::document::Document;
 use crate::kind::{InputKind, classify_name};
 use crate::load::load_yaml;
 use crate::read::ReadScope;
 use crate::source::{SourceFile, SourceMap};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -33,13 +34,17 @@ pub fn plan(inputs: Vec<Pending>, bytes: u64, kind: Option<InputKind>, scope: &R
     for input in inputs {
         by_dir.entry(deployment_of(input.name())).or_default().push(input);
     }
-    let mut references: Vec<(String, String)> = Vec::new();
-    for (dir, inputs) in &mut by_dir {
-        for input in inputs.iter_mut() {
-            let found = compose_references(input, kind, scope);
-            references.extend(found.iter().map(|r| (dir.clone(), deployment_of(r))));
-        }
-    }
+    // References into the compose file's own directory join nothing.
+    let references: Vec<(String, String)> = on_pool(|| {
+        by_dir
+            .par_iter_mut()
+            .flat_map_iter(|(dir, inputs)| {
+                let referenced = inputs.iter_mut().flat_map(|input| compose_references(input, kind, scope));
+                let elsewhere = referenced.map(|r| deployment_of(&r)).filter(|r| r != dir);
+                elsewhere.map(|r| (dir.clone(), r)).collect::<Vec<_>>()
+            })
+            .collect()
+    });
     // Directories with inputs first, in name order; then those only referenced (an env file
     // outside the inputs that two compose files share is read once, in one batch).
     let mut ids: BTreeMap<String, usize> = by_dir.keys().enumerate().map(|(i, d)| (d.clone(), i)).collect();
@@ -86,7 +91,7 @@ fn compose_references(input: &mut Pending, kind: Option<InputKind>, scope: &Read
         Err(_) => return Vec::new(),
     };
     let references = match std::str::from_utf8(&read.bytes) {
-        Ok(text) => {
+        Ok(text) if memchr::memmem::find(text.as_bytes(), b"env_file").is_some() => {
             let sources = SourceMap::new();
             let file = sources.add(SourceFile::new(read.name.clone(), read.path.clone(), text));
             let text = sources.get(file).text.clone();
@@ -100,7 +105,7 @@ fn compose_references(input: &mut Pending, kind: Option<InputKind>, scope: &Read
                 })
                 .unwrap_or_default()
         }
-        Err(_) => Vec::new(),
+        _ => Vec::new(),
     };
     *input = Pending::Read(read);
     references

@@ -5,7 +5,7 @@
 //! file is in its directory (compose overrides, the compose files beside an env file) or named
 //! by a compose file's `env_file`. So a batch is a set of directories, where a compose file's
 //! directory and the directories of the env files it references are always together (a
-//! service's environment from `../shared/common.env`), filled up to [`BATCH_BYTES`] of input.
+//! service's environment from `../base/common.env`), filled up to [`BATCH_BYTES`] of input.
 //! A directory larger than that is a batch of its own: memory follows the largest deployment.
 
 use crate::check::{Pending, deployment_of, on_pool};

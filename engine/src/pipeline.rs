@@ -46,8 +46,12 @@ pub struct Pipeline {
     batch_bytes: u64,
     /// Shown each batch's documents once they are loaded, before they are checked.
     #[cfg(test)]
-    observer: Option<Arc<dyn Fn(&Loaded) + Send + Sync>>,
+    observer: Option<Observer>,
 }
+
+/// What a test sees of each batch.
+#[cfg(test)]
+type Observer = Arc<dyn Fn(&Loaded) + Send + Sync>;
 
 /// What a run found.
 #[derive(Default)]

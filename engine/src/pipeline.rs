@@ -294,8 +294,7 @@ impl Pipeline {
         // Each batch's findings are sorted already; a stable sort keeps them so.
         diagnostics.sort_by_cached_key(position);
         let known: Vec<&str> = self.known_rules.iter().map(|r| &**r).chain(PSEUDO_RULES.iter().copied()).collect();
-        let outcome =
-            suppress::apply_found(diagnostics, sources, found, &self.suppressions, crate::config::today(), &known);
+        let outcome = suppress::apply(diagnostics, sources, found, &self.suppressions, crate::config::today(), &known);
         Outcome {
             kept: outcome.kept,
             suppressed: outcome.suppressed,

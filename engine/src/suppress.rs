@@ -150,21 +150,6 @@ fn expired(until: Option<(i32, u32, u32)>, today: (i32, u32, u32)) -> bool {
     until.is_some_and(|u| today > u)
 }
 
-/// Applies inline suppressions (in `commented_files`) and the configuration's `[[ignore]]`
-/// entries. Invalid, expired and unused suppressions are added to the kept findings; so is a
-/// comment naming a rule that is not among `known_rules` (the ids of every loaded pack, and
-/// the pseudo-rules), which would otherwise never match and silently suppress nothing.
-pub fn apply(
-    diagnostics: Vec<Diagnostic>,
-    sources: &SourceMap,
-    commented_files: &[FileId],
-    config: &Config,
-    today: (i32, u32, u32),
-    known_rules: &[&str],
-) -> Outcome {
-    apply_found(diagnostics, sources, Found::in_files(sources, commented_files), config, today, known_rules)
-}
-
 /// The inline suppressions of the files of a run, found while their text was at hand.
 #[derive(Debug, Default)]
 pub struct Found {
@@ -191,10 +176,13 @@ impl Found {
     }
 }
 
-/// [`apply`], with the inline suppressions found already ([`Found::in_files`]): a run that
-/// drops the text of its files as it goes finds them per batch, and applies them, with
-/// `[[ignore]]`, once over the whole run. `sources` places the findings on their lines.
-pub fn apply_found(
+/// Applies inline suppressions (`found`, [`Found::in_files`]: a run that drops the text of
+/// its files as it goes finds them batch by batch) and the configuration's `[[ignore]]`
+/// entries. Invalid, expired and unused suppressions are added to the kept findings; so is a
+/// comment naming a rule that is not among `known_rules` (the ids of every loaded pack, and
+/// the pseudo-rules), which would otherwise never match and silently suppress nothing.
+/// `sources` places the findings on their lines.
+pub fn apply(
     diagnostics: Vec<Diagnostic>,
     sources: &SourceMap,
     found: Found,

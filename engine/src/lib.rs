@@ -5,6 +5,7 @@
 //! [`diagnostic::Diagnostic`]s are rendered by one renderer per output format.
 
 pub mod baseline;
+pub mod batches;
 pub mod check;
 pub mod components;
 pub mod config;

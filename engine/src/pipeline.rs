@@ -1,4 +1,4 @@
-//! The one path from inputs to findings: load → check → suppress.
+//! The one path from inputs to findings: load → check → suppress, a batch at a time.
 //!
 //! `celador check`, the fixture runner (`celador test`, the built-in pack's `cargo test`) and
 //! the admission webhook all call [`Pipeline::run`], so a rule judges a file the same way
@@ -6,8 +6,16 @@
 //! reported on, a rule that fails at run time is an error of the run, and suppressions apply
 //! identically. Front ends differ only in what they feed it (discovered files, a fixture's
 //! files, one admitted object) and in how they present the outcome.
+//!
+//! A run takes its inputs in batches of whole directories ([`crate::batches`]): each is read,
+//! loaded, checked, searched for secrets and for suppression comments, and then its documents
+//! are dropped, and the text of its files that nothing is reported in is released
+//! ([`SourceMap::release`]). What a run keeps is its findings, problems, counts, secrets and
+//! the text of the files its reports quote, so its memory follows the largest batch, not the
+//! tree. Suppressions apply once, over the findings of every batch.
 
-use crate::check::{Checker, Input, Loaded, RuleTiming, load_inputs_reading, take_rule_errors};
+use crate::batches;
+use crate::check::{Checker, Counts, Loaded, Pending, RuleTiming, load_batch, load_inputs_reading, take_rule_errors};
 use crate::components::ComponentCatalog;
 use crate::config::Config;
 use crate::diagnostic::{Diagnostic, EVALUATION_LIMIT, PSEUDO_RULES, Problem};
@@ -18,6 +26,7 @@ use crate::read::ReadScope;
 use crate::secrets::Secrets;
 use crate::source::{FileId, SourceMap};
 use crate::suppress;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,7 +39,19 @@ pub struct Pipeline {
     known_rules: Vec<Arc<str>>,
     kind: Option<InputKind>,
     inline_suppressions: bool,
+    /// Whether a report of the run quotes the inputs' text (snippets), or only places findings
+    /// by line and column.
+    quoting: bool,
+    /// Input bytes a batch is filled up to ([`batches::BATCH_BYTES`]).
+    batch_bytes: u64,
+    /// Shown each batch's documents once they are loaded, before they are checked.
+    #[cfg(test)]
+    observer: Option<Observer>,
 }
+
+/// What a test sees of each batch.
+#[cfg(test)]
+type Observer = Arc<dyn Fn(&Loaded) + Send + Sync>;
 
 /// What a run found.
 #[derive(Default)]
@@ -40,19 +61,32 @@ pub struct Outcome {
     pub kept: Vec<Diagnostic>,
     /// Suppressed findings, with the reason given.
     pub suppressed: Vec<(Diagnostic, String)>,
-    /// Errors of the run: inputs that could not be loaded, rules that failed at run time or
-    /// were stopped by their evaluation budget.
+    /// Errors of the run: inputs that could not be read or loaded, rules that failed at run
+    /// time or were stopped by their evaluation budget.
     pub problems: Vec<Problem>,
     /// The first rule stopped by its evaluation budget or by cancellation, as the message of
     /// its error: the webhook answers such a review as `--on-error` says.
     pub stopped: Option<String>,
-    /// The loaded documents and what loading counted.
-    pub loaded: Loaded,
+    /// What loading counted (the documents themselves are dropped batch by batch).
+    pub counts: Counts,
     /// The names of the files checked (not those loaded only as context), in load order.
     pub files: Vec<String>,
     /// The secrets of the inputs and findings, found before anything was suppressed: what
     /// every output masks ([`Secrets::mask`], [`Secrets::scrub_messages`]).
     pub secrets: Secrets,
+}
+
+/// What one batch found, its documents dropped.
+struct Part {
+    /// Findings, sorted, without rule errors and findings in context files.
+    diagnostics: Vec<Diagnostic>,
+    problems: Vec<Problem>,
+    /// The first rule stopped by its budget or by cancellation.
+    stopped: Option<Diagnostic>,
+    secrets: Secrets,
+    /// The files checked (not context), in load order.
+    requested: Vec<FileId>,
+    suppressions: suppress::Found,
 }
 
 impl Pipeline {
@@ -76,6 +110,10 @@ impl Pipeline {
             known_rules,
             kind: None,
             inline_suppressions: true,
+            quoting: true,
+            batch_bytes: batches::BATCH_BYTES,
+            #[cfg(test)]
+            observer: None,
         }
     }
 
@@ -117,6 +155,15 @@ impl Pipeline {
         self
     }
 
+    /// No report of the run quotes the inputs' text (JSON, GitHub, GitLab, JUnit, a baseline):
+    /// the files findings are in keep their lines, for positions, and (when ASCII) not their
+    /// text ([`SourceMap::keep_lines`]).
+    #[must_use]
+    pub fn quoting_no_text(mut self) -> Self {
+        self.quoting = false;
+        self
+    }
+
     /// The rules run.
     pub fn rules(&self) -> &[Arc<Rule>] {
         self.checker.rules()
@@ -127,32 +174,85 @@ impl Pipeline {
         self.checker.timings()
     }
 
-    /// Loads `inputs` into `sources` (files they reference are read only within `scope`),
-    /// checks them and applies suppressions.
-    pub fn run(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
-        self.run_loaded(self.load(inputs, sources, scope), sources)
+    /// Loads `inputs` into `sources` (files not read yet, and files they reference, are read
+    /// only within `scope`), checks them and applies suppressions, a batch of directories at a
+    /// time (see the module documentation).
+    pub fn run(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Outcome {
+        let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
+        let order: HashMap<String, usize> = inputs.iter().enumerate().map(|(i, p)| (p.name().to_owned(), i)).collect();
+        let names: HashSet<String> = order.keys().cloned().collect();
+        // A ValidatingAdmissionPolicy's params may be any object of the run.
+        let batches = if self.rules().iter().any(|r| r.admission.is_some()) {
+            vec![inputs]
+        } else {
+            batches::plan(inputs, self.batch_bytes, self.kind, scope)
+        };
+        // The files read before the run (packs, configuration) may hold secrets too.
+        let before: Vec<FileId> = sources.ids().collect();
+        let mut secrets = Secrets::collect_in(sources, &before, &[], &[]);
+        let mut parts = Vec::with_capacity(batches.len());
+        let mut counts = Counts::default();
+        for batch in batches {
+            let first = sources.len();
+            let read = self.checker.kinds_read();
+            let loaded = load_batch(batch, sources, self.kind, scope, &self.declared, read, &names);
+            #[cfg(test)]
+            if let Some(observer) = &self.observer {
+                observer(&loaded);
+            }
+            let files: Vec<FileId> = (first..sources.len()).map(|i| FileId(i as u32)).collect();
+            let mut part = self.check_batch(&loaded, &files, sources, &Cancel::new());
+            counts.add(loaded.counts());
+            drop(loaded);
+            let reported = reported_files(&part);
+            for &file in &files {
+                if !reported.contains(&file) {
+                    sources.release(file);
+                } else if !self.quoting {
+                    sources.keep_lines(file);
+                }
+            }
+            secrets.merge(std::mem::take(&mut part.secrets), |f| reported.contains(&f));
+            parts.push(part);
+        }
+        let mut outcome = self.finish(parts, counts, secrets, sources);
+        // In input order, as one batch lists them (files read by reference last).
+        let position = |name: &String| order.get(name).copied().unwrap_or(usize::MAX);
+        outcome.counts.skipped_files.sort_by_key(|f| position(&f.name));
+        outcome.files.sort_by_key(position);
+        outcome
     }
 
     /// Loads `inputs`, for a front end that adds to the documents before
     /// [`Pipeline::run_loaded`] (the webhook's object before an UPDATE). Files found by walking
     /// that can only be of kinds no rule reads are skipped unread.
-    pub fn load(&self, inputs: Vec<Input>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
+    pub fn load(&self, inputs: Vec<impl Into<Pending>>, sources: &SourceMap, scope: &ReadScope) -> Loaded {
         load_inputs_reading(inputs, sources, self.kind, scope, &self.declared, self.checker.kinds_read())
     }
 
-    /// Checks documents already loaded and applies suppressions.
-    pub fn run_loaded(&self, loaded: Loaded, sources: &SourceMap) -> Outcome {
+    /// Checks documents already loaded, as one batch, and applies suppressions; the documents
+    /// stay the caller's.
+    pub fn run_loaded(&self, loaded: &Loaded, sources: &SourceMap) -> Outcome {
         self.run_loaded_until(loaded, sources, &Cancel::new())
     }
 
     /// [`Pipeline::run_loaded`], stopped when `cancel` trips (a review's deadline, a shutdown):
     /// the rules still running end with an evaluation-limit error.
-    pub fn run_loaded_until(&self, loaded: Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
+    pub fn run_loaded_until(&self, loaded: &Loaded, sources: &SourceMap, cancel: &Cancel) -> Outcome {
+        let files: Vec<FileId> = sources.ids().collect();
+        let mut part = self.check_batch(loaded, &files, sources, cancel);
+        let secrets = std::mem::take(&mut part.secrets);
+        self.finish(vec![part], loaded.counts(), secrets, sources)
+    }
+
+    /// Checks one batch's documents; `files` are the files it added to `sources`, searched for
+    /// secrets (in their text, parsed or not) and, when checked, for suppression comments.
+    fn check_batch(&self, loaded: &Loaded, files: &[FileId], sources: &SourceMap, cancel: &Cancel) -> Part {
         let mut problems = loaded.problems.clone();
         let mut diagnostics = self.checker.check_until(&loaded.documents, sources, cancel);
         // Before anything is suppressed, baselined or dropped: a suppressed secret stays secret.
-        let secrets = Secrets::collect(sources, &loaded.documents, &diagnostics);
-        let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).map(|d| d.message.clone());
+        let secrets = Secrets::collect_in(sources, files, &loaded.documents, &diagnostics);
+        let stopped = diagnostics.iter().find(|d| &*d.rule == EVALUATION_LIMIT).cloned();
         problems.extend(take_rule_errors(&mut diagnostics));
         loaded.retain_requested(&mut diagnostics);
         let requested: Vec<FileId> = {
@@ -166,12 +266,59 @@ impl Pipeline {
         } else {
             Vec::new()
         };
-        let known: Vec<&str> = self.known_rules.iter().map(|r| &**r).chain(PSEUDO_RULES.iter().copied()).collect();
-        let outcome =
-            suppress::apply(diagnostics, sources, &commented, &self.suppressions, crate::config::today(), &known);
-        let files = requested.iter().map(|&f| sources.get(f).name.clone()).collect();
-        Outcome { kept: outcome.kept, suppressed: outcome.suppressed, problems, stopped, loaded, files, secrets }
+        let suppressions = suppress::Found::in_files(sources, &commented);
+        Part { diagnostics, problems, stopped, secrets, requested, suppressions }
     }
+
+    /// Applies suppressions to the findings of every batch, as one run.
+    fn finish(&self, parts: Vec<Part>, counts: Counts, secrets: Secrets, sources: &SourceMap) -> Outcome {
+        let position = |d: &Diagnostic| {
+            (sources.get(d.primary.span.file).name.clone(), d.primary.span.start, d.primary.span.end, d.rule.clone())
+        };
+        let mut diagnostics = Vec::new();
+        let mut problems = Vec::new();
+        let mut stopped: Option<Diagnostic> = None;
+        let mut found = suppress::Found::default();
+        let mut files = Vec::new();
+        for part in parts {
+            diagnostics.extend(part.diagnostics);
+            problems.extend(part.problems);
+            if let Some(candidate) = part.stopped
+                && stopped.as_ref().is_none_or(|s| position(&candidate) < position(s))
+            {
+                stopped = Some(candidate);
+            }
+            found.extend(part.suppressions);
+            files.extend(part.requested.iter().map(|&f| sources.get(f).name.clone()));
+        }
+        // Each batch's findings are sorted already; a stable sort keeps them so.
+        diagnostics.sort_by_cached_key(position);
+        let known: Vec<&str> = self.known_rules.iter().map(|r| &**r).chain(PSEUDO_RULES.iter().copied()).collect();
+        let outcome = suppress::apply(diagnostics, sources, found, &self.suppressions, crate::config::today(), &known);
+        Outcome {
+            kept: outcome.kept,
+            suppressed: outcome.suppressed,
+            problems,
+            stopped: stopped.map(|d| d.message),
+            counts,
+            files,
+            secrets,
+        }
+    }
+}
+
+/// The files a batch's reports may quote: where its findings and their related places are,
+/// where its problems are, and where its suppression comments are (a comment that suppresses
+/// nothing is reported at itself).
+fn reported_files(part: &Part) -> HashSet<FileId> {
+    let findings = part.diagnostics.iter().flat_map(|d| {
+        std::iter::once(d.primary.span.file)
+            .chain(d.related.iter().map(|l| l.span.file))
+            .chain(d.masked.iter().map(|s| s.file))
+    });
+    let problems = part.problems.iter().filter_map(|p| p.span.map(|s| s.file));
+    let comments = part.suppressions.inline.iter().map(|s| s.span.file);
+    findings.chain(problems).chain(comments).collect()
 }
 
 /// Whether a file's format has comments that can carry suppressions (JSON has none).
@@ -182,6 +329,7 @@ fn has_comments(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Input;
     use crate::pack::{PackFile, load_pack};
 
     fn pipeline(rules: &str) -> Pipeline {
@@ -234,6 +382,97 @@ mod tests {
         assert!(outcome.kept.is_empty(), "{:?}", outcome.kept);
         assert_eq!(outcome.problems.len(), 1);
         assert!(outcome.problems[0].message.contains("T-1"), "{}", outcome.problems[0].message);
+    }
+
+    /// A run holds one batch's documents at a time: when a batch is loaded, every document of
+    /// the batches before it is gone (its tree freed, CEL views and all), and the findings
+    /// are those of one run over every input.
+    #[test]
+    fn each_batch_is_dropped_before_the_next_is_loaded() {
+        use crate::tree::{Entry, Value};
+        use std::sync::{Mutex, Weak};
+        type Batches = Mutex<Vec<Vec<Weak<[Entry]>>>>;
+        let service = |port: u16| format!("apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: {port}\n");
+        let inputs = || {
+            vec![
+                input("a/1.yaml", &service(8080)),
+                input("a/2.yaml", &service(80)),
+                input("b/1.yaml", &service(8080)),
+                input("c/1.yaml", &format!("{}---\n{}", service(8080), service(8080))),
+            ]
+        };
+        let batches: Arc<Batches> = Arc::default();
+        let live_at_load: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let mut batched = pipeline(EVERY_PORT);
+        batched.batch_bytes = 1;
+        batched.observer = Some(Arc::new({
+            let (batches, live_at_load) = (batches.clone(), live_at_load.clone());
+            move |loaded: &Loaded| {
+                let mut batches = batches.lock().unwrap();
+                let live = batches.iter().flatten().filter(|w| w.strong_count() > 0).count();
+                live_at_load.lock().unwrap().push(live);
+                let roots = loaded.documents.iter().filter_map(|d| match &d.root.value {
+                    Value::Map(entries) => Some(Arc::downgrade(entries)),
+                    _ => None,
+                });
+                batches.push(roots.collect());
+            }
+        }));
+        let sources = SourceMap::new();
+        let outcome = batched.run(inputs(), &sources, &ReadScope::nothing());
+        let sizes: Vec<usize> = batches.lock().unwrap().iter().map(Vec::len).collect();
+        assert_eq!(sizes, [2, 1, 2], "one batch per directory");
+        assert_eq!(*live_at_load.lock().unwrap(), [0, 0, 0], "no document of an earlier batch is alive");
+        assert!(batches.lock().unwrap().iter().flatten().all(|w| w.strong_count() == 0), "nor of the last");
+        let found: Vec<String> = outcome
+            .kept
+            .iter()
+            .map(|d| {
+                let at = sources.start(d.primary.span);
+                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
+            })
+            .collect();
+        assert_eq!(found, ["a/1.yaml:5:11", "b/1.yaml:5:11", "c/1.yaml:5:11", "c/1.yaml:11:11"]);
+        assert_eq!(outcome.counts.documents, 5);
+        assert_eq!(outcome.files, ["a/1.yaml", "a/2.yaml", "b/1.yaml", "c/1.yaml"]);
+        // The text of a file nothing is reported in is released; the others' stays.
+        assert!(sources.get(FileId(1)).text.is_empty(), "{}", sources.get(FileId(1)).name);
+        assert!(!sources.get(FileId(0)).text.is_empty());
+        let whole = pipeline(EVERY_PORT).run(inputs(), &SourceMap::new(), &ReadScope::nothing());
+        let messages = |o: &Outcome| o.kept.iter().map(|d| d.message.clone()).collect::<Vec<_>>();
+        assert_eq!(messages(&outcome), messages(&whole), "as one batch");
+    }
+
+    /// A compose service's environment from an env file of another directory is joined to it
+    /// whatever batches the directories between them fall into.
+    #[test]
+    fn env_files_of_other_directories_are_in_their_compose_files_batch() {
+        let rules = "[[component]]\nrole = \"api\"\nimages = [\"pulumi/service\"]\n[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"compose\"]\neach = 'components'\nas = 'c'\nassert = 'false'\nlocate = 'c.env.PULUMI_LICENSE_KEY.value'\nmessage = 'x'\n";
+        let mut batched = pipeline(rules);
+        batched.batch_bytes = 1;
+        let sources = SourceMap::new();
+        let outcome = batched.run(
+            vec![
+                input("a/shared/api.env", "PULUMI_LICENSE_KEY=eyJ\n"),
+                input("b/other.env", "A=1\n"),
+                input(
+                    "c/docker-compose.yml",
+                    "services:\n  api:\n    image: pulumi/service:1\n    env_file: ../a/shared/api.env\n",
+                ),
+            ],
+            &sources,
+            &ReadScope::nothing(),
+        );
+        let found: Vec<String> = outcome
+            .kept
+            .iter()
+            .map(|d| {
+                let at = sources.start(d.primary.span);
+                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
+            })
+            .collect();
+        assert_eq!(found, ["a/shared/api.env:1:20"]);
+        assert_eq!(outcome.counts.files, 3);
     }
 
     /// Compose files loaded only as context for an env file checked alone are not reported on.

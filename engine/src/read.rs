@@ -219,6 +219,23 @@ impl ReadScope {
         }
     }
 
+    /// The size of a regular file inside the scope, of at most the size limit: what
+    /// [`ReadScope::read`] checks before it opens a file, without opening it.
+    ///
+    /// # Errors
+    /// [`ReadError::Outside`], [`ReadError::NotRegular`], [`ReadError::TooLarge`] or
+    /// [`ReadError::Io`].
+    pub fn measure(&self, path: &Path) -> Result<u64, ReadError> {
+        let meta = std::fs::metadata(self.resolve(path)?).map_err(ReadError::Io)?;
+        if !meta.is_file() {
+            return Err(ReadError::NotRegular);
+        }
+        if meta.len() > self.max_file_size {
+            return Err(ReadError::TooLarge { size: Some(meta.len()), limit: self.max_file_size });
+        }
+        Ok(meta.len())
+    }
+
     /// Reads a regular file inside the scope, of at most the size limit.
     ///
     /// # Errors

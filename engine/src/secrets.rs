@@ -31,7 +31,7 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 /// Words that make a key's value a likely secret.
 const SECRET_WORDS: &[&str] = &[
@@ -70,6 +70,11 @@ const MAX_WORD_LIKE: usize = 8;
 /// Secret values longer than this (bytes) are masked in snippets but not searched for in
 /// messages, which quote short values: the search stays linear in what it looks for.
 const MAX_SCRUBBED: usize = 1024;
+
+/// Masked copies of files a report keeps at a time (see [`MaskedSources::get`]): more than
+/// the files one finding shows (its own and [`crate::limits::MAX_RELATED`] related places),
+/// so rendering a finding never masks a file twice.
+const MASKED_KEPT: usize = crate::limits::MAX_RELATED + 6;
 
 /// The Pulumi secret envelope's signature key.
 const PULUMI_SECRET_SIG: &str = "4dabf18193072939515e22adb298388d";
@@ -244,6 +249,18 @@ impl Secrets {
     /// masked spans of `diagnostics` (all of them: pass them before suppressions and baselines
     /// drop any), and of the text of every file of `sources`.
     pub fn collect(sources: &SourceMap, documents: &[Document], diagnostics: &[Diagnostic]) -> Self {
+        let files: Vec<FileId> = sources.ids().collect();
+        Self::collect_in(sources, &files, documents, diagnostics)
+    }
+
+    /// [`Secrets::collect`], searching the text of `files` only: the files of one batch of a
+    /// run, whose secrets are then [`Secrets::merge`]d into the run's.
+    pub fn collect_in(
+        sources: &SourceMap,
+        files: &[FileId],
+        documents: &[Document],
+        diagnostics: &[Diagnostic],
+    ) -> Self {
         let parsed: HashSet<FileId> = documents
             .iter()
             .flat_map(|d| std::iter::once(d.file).chain(d.previous.as_ref().map(|p| p.span.file)))
@@ -264,8 +281,9 @@ impl Secrets {
                         .reduce(Found::default, Found::merge)
                 },
                 || {
-                    let ids: Vec<FileId> = sources.ids().collect();
-                    ids.into_par_iter()
+                    files
+                        .par_iter()
+                        .copied()
                         .fold(Found::default, |mut found, id| {
                             scan_text(&mut found, id, &sources.get(id).text, !parsed.contains(&id));
                             found
@@ -294,6 +312,17 @@ impl Secrets {
             *list = merged;
         }
         Self { ranges, values: found.values.into_iter().collect(), matcher: OnceLock::new() }
+    }
+
+    /// Adds the secrets of another part of the run (a batch); of `other`'s files, only the
+    /// byte ranges of those `keep` says are kept: the text of the others is released, and no
+    /// report shows it.
+    pub fn merge(&mut self, other: Secrets, keep: impl Fn(FileId) -> bool) {
+        self.ranges.extend(other.ranges.into_iter().filter(|(file, _)| keep(*file)));
+        self.values.extend(other.values);
+        self.values.sort_unstable();
+        self.values.dedup();
+        self.matcher = OnceLock::new();
     }
 
     fn matcher(&self) -> Option<&AhoCorasick> {
@@ -356,8 +385,9 @@ impl Secrets {
     /// A masked character becomes a mask character of the same UTF-8 length (`*` for ASCII),
     /// and whitespace stays, so every offset, line and column stays where it was.
     ///
-    /// A file is masked when a renderer first reads it: a report that quotes no file (JSON,
-    /// a run without findings) never copies a 50 MiB manifest.
+    /// A file is masked when a renderer reads it: a report that quotes no file (JSON, a run
+    /// without findings) never copies a 50 MiB manifest, and one that quotes many holds the
+    /// masked copies of the last few files it read only ([`MASKED_KEPT`]).
     pub fn mask(&self, sources: &SourceMap, diagnostics: &mut [Diagnostic], problems: &mut [Problem]) -> MaskedSources {
         self.scrub_messages(diagnostics, problems);
         let files: Vec<Arc<SourceFile>> = sources.ids().map(|id| sources.get(id)).collect();
@@ -366,8 +396,7 @@ impl Secrets {
             .enumerate()
             .map(|(i, _)| self.ranges.get(&FileId(i as u32)).cloned().unwrap_or_default())
             .collect();
-        let masked = files.iter().map(|_| OnceLock::new()).collect();
-        MaskedSources { files, ranges, masked }
+        MaskedSources { files, ranges, recent: Mutex::new(Vec::new()) }
     }
 
     /// Scrubs the messages of `diagnostics` (and their labels) and of `problems`: for outputs
@@ -408,8 +437,9 @@ pub struct MaskedSources {
     files: Vec<Arc<SourceFile>>,
     /// Per file, the secret byte ranges to mask.
     ranges: Vec<Vec<Range<usize>>>,
-    /// Per file, its masked copy once a renderer asked for it.
-    masked: Vec<OnceLock<Arc<SourceFile>>>,
+    /// The masked copies read last, the latest first: renderers go through the findings file
+    /// by file, so a few serve nearly every read.
+    recent: Mutex<Vec<(FileId, Arc<SourceFile>)>>,
 }
 
 impl MaskedSources {
@@ -436,17 +466,18 @@ impl MaskedSources {
     /// # Panics
     /// If the id is not one of the run's files.
     pub fn get(&self, id: FileId) -> Arc<SourceFile> {
-        let index = id.0 as usize;
-        self.masked[index]
-            .get_or_init(|| {
-                let (file, ranges) = (&self.files[index], &self.ranges[index]);
-                if ranges.is_empty() {
-                    file.clone()
-                } else {
-                    Arc::new(file.with_text(&mask_ranges(&file.text, ranges)))
-                }
-            })
-            .clone()
+        let (file, ranges) = (&self.files[id.0 as usize], &self.ranges[id.0 as usize]);
+        if ranges.is_empty() {
+            return file.clone();
+        }
+        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let masked = match recent.iter().position(|(f, _)| *f == id) {
+            Some(at) => recent.remove(at).1,
+            None => Arc::new(file.with_text(&mask_ranges(&file.text, ranges))),
+        };
+        recent.insert(0, (id, masked.clone()));
+        recent.truncate(MASKED_KEPT);
+        masked
     }
 
     /// The name a file is reported by.
@@ -843,6 +874,23 @@ SITE=https://example.com:8443/path
         let file = sources.add(SourceFile::new("broken.yaml", None, text));
         let masked = Secrets::collect(&sources, &[], &[]).mask(&sources, &mut [], &mut []);
         assert_eq!(&*masked.get(file).text, "a: [1\nsmtpPassword: *********\nMYSQL_ALLOW_EMPTY_PASSWORD: yes\n");
+    }
+
+    /// A report keeps the masked copies of the last files it read only, and masks a file
+    /// again when it reads it again.
+    #[test]
+    fn files_read_again_after_many_others_are_masked_again() {
+        let sources = SourceMap::new();
+        let files: Vec<FileId> = (0..MASKED_KEPT + 2)
+            .map(|i| {
+                sources.add(SourceFile::new(format!("{i}.yaml"), None, &format!("a: [1\nsmtpPassword: pw-{i:04}\n")))
+            })
+            .collect();
+        let masked = Secrets::collect(&sources, &[], &[]).mask(&sources, &mut [], &mut []);
+        for &file in files.iter().chain(&files) {
+            assert_eq!(&*masked.get(file).text, "a: [1\nsmtpPassword: *******\n");
+        }
+        assert_eq!(masked.recent.lock().unwrap().len(), MASKED_KEPT);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct SourceFile {
     /// Whether the file started with a UTF-8 byte-order mark (dropped from `text`).
     pub had_bom: bool,
     line_starts: Vec<u32>,
+    /// The length of the text in bytes, also once the text of an ASCII file was dropped and
+    /// only its lines kept ([`SourceMap::keep_lines`]).
+    len: usize,
     /// For non-ASCII text, every [`CHECKPOINT`] bytes (at a character boundary): the byte
     /// offset and the number of characters before it, so a column in a long line costs at most
     /// a [`CHECKPOINT`]-byte count, whatever the line's length. Empty for ASCII text.
@@ -99,7 +102,7 @@ impl SourceFile {
                 at = next;
             }
         }
-        Self { name: name.into(), path, text: Arc::from(text), had_bom, line_starts, char_checkpoints }
+        Self { name: name.into(), path, text: Arc::from(text), had_bom, line_starts, len: text.len(), char_checkpoints }
     }
 
     /// The same file with `text` instead, which must have the same length in bytes and the
@@ -113,12 +116,48 @@ impl SourceFile {
             text: Arc::from(text),
             had_bom: self.had_bom,
             line_starts: self.line_starts.clone(),
+            len: self.len,
             char_checkpoints: self.char_checkpoints.clone(),
         }
     }
 
+    /// The same file without its text, lines or columns: what stays of a file nothing is
+    /// reported in once its batch is done ([`SourceMap::release`]).
+    fn released(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            text: Arc::from(""),
+            had_bom: self.had_bom,
+            line_starts: vec![0],
+            len: 0,
+            char_checkpoints: Vec::new(),
+        }
+    }
+
+    /// The same file without its text but with its lines, if it is ASCII (a column is then a
+    /// byte count); `None` for other text, whose columns count characters in the text.
+    fn lines_only(&self) -> Option<Self> {
+        (self.char_checkpoints.is_empty() && self.text.is_ascii()).then(|| Self {
+            name: self.name.clone(),
+            path: self.path.clone(),
+            text: Arc::from(""),
+            had_bom: self.had_bom,
+            line_starts: self.line_starts.clone(),
+            len: self.len,
+            char_checkpoints: Vec::new(),
+        })
+    }
+
     /// Line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> LineCol {
+        if self.text.len() != self.len {
+            // The lines of ASCII text, kept without it: a column is a byte count.
+            let offset = offset.min(self.len);
+            let line_index = self.line_starts.partition_point(|&s| s as usize <= offset) - 1;
+            let column = offset - self.line_starts[line_index] as usize;
+            return LineCol { line: line_index + 1, column: column + 1 };
+        }
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
         let line_index = match self.line_starts.binary_search(&to_u32(offset)) {
             Ok(i) => i,
@@ -147,7 +186,7 @@ impl SourceFile {
     pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
         let start = self.line_starts.get(line.saturating_sub(1)).map_or(self.text.len(), |s| *s as usize);
         let end = self.line_starts.get(line).map_or(self.text.len(), |s| *s as usize);
-        let text = &self.text[start..end];
+        let text = self.text.get(start..end).unwrap_or_default();
         let trimmed = text.trim_end_matches(['\n', '\r']);
         start..start + trimmed.len()
     }
@@ -155,7 +194,7 @@ impl SourceFile {
     /// Byte offset of a 1-based line and character column (clamped to the line).
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
         let range = self.line_range(line);
-        let text = &self.text[range.clone()];
+        let text = self.text.get(range.clone()).unwrap_or_default();
         range.start + text.char_indices().nth(column.saturating_sub(1)).map_or(text.len(), |(i, _)| i)
     }
 
@@ -202,6 +241,35 @@ impl SourceMap {
         let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         files.push(Arc::new(file));
         FileId(to_u32(files.len() - 1))
+    }
+
+    /// The number of files added so far; the next file added gets this id.
+    pub fn len(&self) -> usize {
+        self.files.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Whether no file was added.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the text of a file no finding, problem or suppression points into, keeping its
+    /// name and path: a run's memory then holds the text of the files it reports on, not of
+    /// every file it read. Its lines and columns are gone (every offset is at line 1).
+    pub fn release(&self, id: FileId) {
+        let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let released = files[id.0 as usize].released();
+        files[id.0 as usize] = Arc::new(released);
+    }
+
+    /// Drops the text of an ASCII file, keeping its lines: for a run whose reports quote no
+    /// text (JSON, GitHub, GitLab, JUnit, a baseline) but place findings by line and column.
+    /// A file with other characters keeps its text, which its columns are counted in.
+    pub fn keep_lines(&self, id: FileId) {
+        let mut files = self.files.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(lines) = files[id.0 as usize].lines_only() {
+            files[id.0 as usize] = Arc::new(lines);
+        }
     }
 
     /// The file behind an id.
@@ -261,6 +329,24 @@ mod tests {
         }
         // An offset inside a character counts from its start.
         assert_eq!(file.line_col(3), LineCol { line: 2, column: 1 });
+    }
+
+    /// An ASCII file whose text is dropped places every offset where its text did; a file
+    /// with other characters keeps its text.
+    #[test]
+    fn lines_kept_without_the_text_place_offsets_as_the_text_did() {
+        let text = "a: 1\r\n\nkey:   value\nlast";
+        let sources = SourceMap::new();
+        let ascii = sources.add(SourceFile::new("a.yaml", None, text));
+        let other = sources.add(SourceFile::new("b.yaml", None, "name: Ünï\n"));
+        let before: Vec<LineCol> = (0..=text.len() + 3).map(|o| sources.get(ascii).line_col(o)).collect();
+        sources.keep_lines(ascii);
+        sources.keep_lines(other);
+        assert!(sources.get(ascii).text.is_empty());
+        let after: Vec<LineCol> = (0..=text.len() + 3).map(|o| sources.get(ascii).line_col(o)).collect();
+        assert_eq!(after, before);
+        assert_eq!(&*sources.get(other).text, "name: Ünï\n");
+        assert_eq!(sources.get(other).line_col(8), LineCol { line: 1, column: 8 });
     }
 
     #[test]

@@ -150,21 +150,49 @@ fn expired(until: Option<(i32, u32, u32)>, today: (i32, u32, u32)) -> bool {
     until.is_some_and(|u| today > u)
 }
 
-/// Applies inline suppressions (in `commented_files`) and the configuration's `[[ignore]]`
+/// The inline suppressions of the files of a run, found while their text was at hand.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// Every suppression comment of `scanned`, in file order.
+    pub inline: Vec<InlineSuppression>,
+    /// The names of the files searched for comments: an `[[ignore]]` entry whose `path`
+    /// matches none of them is not reported as unused.
+    pub scanned: Vec<String>,
+}
+
+impl Found {
+    /// The suppressions of `commented_files`.
+    pub fn in_files(sources: &SourceMap, commented_files: &[FileId]) -> Self {
+        Self {
+            inline: commented_files.iter().flat_map(|&f| inline_suppressions(sources, f)).collect(),
+            scanned: commented_files.iter().map(|&f| sources.get(f).name.clone()).collect(),
+        }
+    }
+
+    /// Adds what `other` found.
+    pub fn extend(&mut self, other: Found) {
+        self.inline.extend(other.inline);
+        self.scanned.extend(other.scanned);
+    }
+}
+
+/// Applies inline suppressions (`found`, [`Found::in_files`]: a run that drops the text of
+/// its files as it goes finds them batch by batch) and the configuration's `[[ignore]]`
 /// entries. Invalid, expired and unused suppressions are added to the kept findings; so is a
 /// comment naming a rule that is not among `known_rules` (the ids of every loaded pack, and
 /// the pseudo-rules), which would otherwise never match and silently suppress nothing.
+/// `sources` places the findings on their lines.
 pub fn apply(
     diagnostics: Vec<Diagnostic>,
     sources: &SourceMap,
-    commented_files: &[FileId],
+    found: Found,
     config: &Config,
     today: (i32, u32, u32),
     known_rules: &[&str],
 ) -> Outcome {
-    let mut inline: Vec<(InlineSuppression, Vec<bool>)> = commented_files
-        .iter()
-        .flat_map(|&f| inline_suppressions(sources, f))
+    let Found { inline, scanned } = found;
+    let mut inline: Vec<(InlineSuppression, Vec<bool>)> = inline
+        .into_iter()
         .map(|mut s| {
             if s.error.is_none()
                 && let Some(unknown) = s.rules.iter().find(|r| !known_rules.iter().any(|k| k.eq_ignore_ascii_case(r)))
@@ -180,7 +208,6 @@ pub fn apply(
         .collect();
     let mut ignore_used = vec![false; config.ignores.len()];
     let mut outcome = Outcome::default();
-    let scanned: Vec<String> = commented_files.iter().map(|&f| sources.get(f).name.clone()).collect();
     for diagnostic in diagnostics {
         let file = diagnostic.primary.span.file;
         let line = sources.start(diagnostic.primary.span).line;

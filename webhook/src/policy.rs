@@ -247,7 +247,7 @@ impl Policy {
             }
             Some(_) => {}
         }
-        let mut outcome = self.pipeline.run_loaded_until(loaded, &sources, cancel);
+        let mut outcome = self.pipeline.run_loaded_until(&loaded, &sources, cancel);
         // The answer and the log carry messages, never the object's text, so scrubbing them
         // of the secrets found (before suppressions: a suppressed secret stays secret) is all
         // there is to do.
@@ -267,7 +267,7 @@ impl Policy {
         if let Some(problem) = outcome.problems.first() {
             return Err(Failure::Invalid(format!("a rule could not be evaluated: {}", problem.message)));
         }
-        let doc = &outcome.loaded.documents[0];
+        let doc = &loaded.documents[0];
 
         let mut evaluation = Evaluation { source: source_of(&doc.root), ..Evaluation::default() };
         let path = |span| path_to(&doc.root, span).unwrap_or_default();

@@ -15,7 +15,8 @@ pub fn run(command: &BaselineCommand) -> anyhow::Result<ExitStatus> {
 }
 
 fn create(args: &BaselineCreateArgs) -> anyhow::Result<ExitStatus> {
-    let mut scan = scan(&args.scan)?;
+    // A baseline records rules, files and logical paths: no text.
+    let mut scan = scan(&args.scan, false)?;
     // The baseline records messages: never a secret's value.
     scan.secrets.scrub_messages(&mut scan.diagnostics, &mut scan.problems);
     if !scan.problems.is_empty() {

@@ -16,7 +16,7 @@ use celador_engine::limits::MAX_FILE_SIZE;
 use celador_engine::pack::Rule;
 use celador_engine::pipeline::Pipeline;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
-use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
+use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, write_json};
 use celador_engine::report::{render_github, render_gitlab, render_junit, render_sarif};
 use celador_engine::secrets::Secrets;
 use celador_engine::source::SourceMap;
@@ -42,8 +42,9 @@ pub struct Scan {
 }
 
 /// Discovers, loads, checks and applies suppressions. Mistakes in the packs or the
-/// configuration stop the scan before any input is read.
-pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
+/// configuration stop the scan before any input is read. Unless `quoting`, no report of the
+/// scan quotes the inputs' text, and only their lines are kept.
+pub fn scan(args: &ScanArgs, quoting: bool) -> anyhow::Result<Scan> {
     let cwd = std::env::current_dir().context("cannot read the working directory")?;
     let progress = Progress::start();
     let sources = SourceMap::new();
@@ -106,7 +107,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         match read_bounded(std::io::stdin().lock(), max_file_size) {
             Ok(bytes) => {
                 let kind = config.kinds.kind_of(&name, Path::new(&name));
-                discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind });
+                discovered.inputs.push(Input { name, path: None, bytes, explicit: true, kind }.into());
             }
             Err(ReadError::Io(e)) => return Err(e).context("cannot read stdin"),
             Err(e) => discovered.problems.push(Problem::file(Some(name), format!("stdin: {e}"))),
@@ -123,33 +124,33 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     if args.timings {
         pipeline = pipeline.with_timings();
     }
+    if !quoting {
+        pipeline = pipeline.quoting_no_text();
+    }
     let outcome = pipeline.run(discovered.inputs, &sources, &scope);
     problems.extend(outcome.problems);
     if args.timings {
         notes_after.push(timings_table(&pipeline.timings()));
     }
-    let loaded = outcome.loaded;
+    let counts = outcome.counts;
     let files = outcome.files;
     let secrets = outcome.secrets;
     progress.finish();
-    let files_seen = loaded.files + discovered.skipped;
-    let configuration_like = loaded.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
+    let files_seen = counts.files + discovered.skipped;
+    let configuration_like = counts.skipped_files.iter().filter(|f| f.looks_like_configuration).count();
     let summary = Summary {
         files: files_seen,
-        checked: loaded.checked,
-        documents: loaded.documents.len(),
-        skipped: files_seen - loaded.checked,
+        checked: counts.checked,
+        documents: counts.documents,
+        skipped: files_seen - counts.checked,
         configuration_like,
         findings: outcome.kept.len(),
         suppressed: outcome.suppressed.len(),
         baselined: 0,
     };
     let mut notes: Vec<String> = packs.iter().flat_map(|p| p.notes.iter().cloned()).collect();
-    notes.extend(skip_notes(&loaded.skipped_files, &summary, problems.is_empty()));
+    notes.extend(skip_notes(&counts.skipped_files, &summary, problems.is_empty()));
     notes.append(&mut notes_after);
-    // The documents are not read again, and the process ends after the report: freeing
-    // millions of nodes one by one (a 50 MiB manifest has two) would be work for nothing.
-    std::mem::forget(loaded.documents);
     Ok(Scan {
         sources,
         rules,
@@ -266,7 +267,20 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     // Huge pages only add memory here (the heap grows and shrinks in 64 KiB pieces): medium
     // corpus 160 -> 126 MB peak, the 50 MiB manifest 895 -> 850 MB, no slower.
     celador_webhook::disable_transparent_huge_pages();
-    let mut scan = scan(&args.scan)?;
+    let formats = match (args.format.is_empty(), args.output.is_empty()) {
+        (true, true) => vec![Format::Human],
+        (true, false) => args.output.iter().map(|path| format_of_output(path)).collect::<anyhow::Result<_>>()?,
+        (false, _) => args.format.clone(),
+    };
+    if args.output.len() > formats.len() {
+        anyhow::bail!("more --output files ({}) than --format options ({})", args.output.len(), formats.len());
+    }
+    if formats.len() - args.output.len() > 1 {
+        anyhow::bail!("only one report can go to stdout: give an --output for every --format but one");
+    }
+    // Only human and SARIF reports quote the inputs' text.
+    let quoting = formats.iter().any(|f| matches!(f, Format::Human | Format::Sarif));
+    let mut scan = scan(&args.scan, quoting)?;
     if let Some(path) = &args.baseline {
         let cwd = std::env::current_dir().unwrap_or_default();
         match Baseline::read(path, &display_name(path, &cwd)) {
@@ -297,21 +311,15 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         summary: scan.summary,
         files: &scan.files,
     };
-    let formats = match (args.format.is_empty(), args.output.is_empty()) {
-        (true, true) => vec![Format::Human],
-        (true, false) => args.output.iter().map(|path| format_of_output(path)).collect::<anyhow::Result<_>>()?,
-        (false, _) => args.format.clone(),
-    };
-    if args.output.len() > formats.len() {
-        anyhow::bail!("more --output files ({}) than --format options ({})", args.output.len(), formats.len());
-    }
-    if formats.len() - args.output.len() > 1 {
-        anyhow::bail!("only one report can go to stdout: give an --output for every --format but one");
-    }
     for (i, format) in formats.iter().enumerate() {
         let output = args.output.get(i);
         let mut rendered = match format {
-            Format::Json => render_json(&report),
+            Format::Json => {
+                // Written as it is made: a report of tens of thousands of findings is never
+                // held whole beside them.
+                write_report(output, |out| write_json(&report, out))?;
+                continue;
+            }
             Format::Sarif => render_sarif(&report),
             Format::Github => render_github(&report),
             Format::Junit => render_junit(&report),
@@ -335,6 +343,26 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// Writes a report to `output`, or to stdout, through a buffer.
+fn write_report(
+    output: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    match output {
+        Some(path) => {
+            let cannot = || format!("cannot write {}", path.display());
+            let file = std::fs::File::create(path).with_context(cannot)?;
+            let mut out = std::io::BufWriter::new(file);
+            write(&mut out).and_then(|()| out.flush()).with_context(cannot)
+        }
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            write(&mut out).and_then(|()| out.flush())?;
+            Ok(())
+        }
+    }
 }
 
 /// The format of a report written to `path` without `--format`, from its extension.

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// One input to check: a file's content with the name reports show.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Input {
     /// Name shown in reports (relative to the working directory when under it, `/`-separated).
     pub name: String,
@@ -21,11 +21,94 @@ pub struct Input {
     pub kind: Option<InputKind>,
 }
 
-/// What discovery found: readable inputs, problems, and files skipped as not ours.
+/// A file discovery found, inside the run's scope and within its size limit, not read yet: it
+/// is read when the batch holding its directory is loaded, so the text of a tree is never in
+/// memory all at once.
+#[derive(Clone, Debug)]
+pub struct FoundFile {
+    /// Name shown in reports (as [`Input::name`]).
+    pub name: String,
+    /// Where it is read from.
+    pub path: PathBuf,
+    /// Its size in bytes when it was found, which batches are measured by.
+    pub size: u64,
+    /// Whether the user named this file explicitly (then an unknown kind is an error).
+    pub explicit: bool,
+    /// A kind that overrides classification.
+    pub kind: Option<InputKind>,
+}
+
+/// An input to load: content already read (stdin, a fixture, the webhook's object), or a file
+/// read when its turn comes.
+#[derive(Clone, Debug)]
+pub enum Pending {
+    /// Read already.
+    Read(Input),
+    /// To be read through the run's scope.
+    File(FoundFile),
+}
+
+impl Pending {
+    /// The name reports show.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Read(input) => &input.name,
+            Self::File(file) => &file.name,
+        }
+    }
+
+    /// Its size in bytes (as found, for a file not read yet).
+    pub fn size(&self) -> u64 {
+        match self {
+            Self::Read(input) => input.bytes.len() as u64,
+            Self::File(file) => file.size,
+        }
+    }
+
+    /// The kind it was given (`[[kinds]]`, the webhook's), if any.
+    pub fn kind(&self) -> Option<InputKind> {
+        match self {
+            Self::Read(input) => input.kind,
+            Self::File(file) => file.kind,
+        }
+    }
+
+    /// Reads it, if it was not: a file that cannot be read any more (removed, grown past the
+    /// limit since it was found) is a problem of the run, named like discovery's.
+    pub fn read(self, scope: &ReadScope) -> Result<Input, Problem> {
+        match self {
+            Self::Read(input) => Ok(input),
+            Self::File(file) => match scope.read(&file.path) {
+                Ok(bytes) => Ok(Input {
+                    name: file.name,
+                    path: Some(file.path),
+                    bytes,
+                    explicit: file.explicit,
+                    kind: file.kind,
+                }),
+                Err(e) => Err(Problem::file(Some(file.name), e.to_string())),
+            },
+        }
+    }
+}
+
+impl From<Input> for Pending {
+    fn from(input: Input) -> Self {
+        Self::Read(input)
+    }
+}
+
+impl From<FoundFile> for Pending {
+    fn from(file: FoundFile) -> Self {
+        Self::File(file)
+    }
+}
+
+/// What discovery found: inputs, problems, and files skipped as not ours.
 #[derive(Debug, Default)]
 pub struct Discovered {
-    /// Inputs to load.
-    pub inputs: Vec<Input>,
+    /// Inputs to load: files not read yet.
+    pub inputs: Vec<Pending>,
     /// Unreadable paths.
     pub problems: Vec<Problem>,
     /// Files found while walking directories whose name marks nothing celador reads; not read.
@@ -45,12 +128,13 @@ pub const IGNORE_FILE: &str = ".celadorignore";
 
 /// Walks the given paths (files and directories; `.gitignore`- and `.celadorignore`-aware,
 /// dotfiles included, `.git`, `node_modules`, `target` and Helm chart `templates/` skipped) and
-/// reads every candidate file: one whose name marks a kind or a syntax that can be classified
+/// keeps every candidate file: one whose name marks a kind or a syntax that can be classified
 /// by content, or that a `[[kinds]]` glob of the configuration names.
 ///
-/// Files are read through `scope`: a candidate that is a symbolic link resolving outside it,
-/// is larger than its size limit or (when named explicitly) is not a regular file is a
-/// problem, and is not opened. A walk passes over FIFOs, sockets and devices.
+/// Candidates are measured through `scope`, not read (the pipeline reads each when its batch
+/// is loaded): one that is a symbolic link resolving outside it, is larger than its size limit
+/// or (when named explicitly) is not a regular file is a problem, and is never opened. A walk
+/// passes over FIFOs, sockets and devices.
 pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
     let mut found: Vec<(PathBuf, bool)> = Vec::new();
     let mut discovered = Discovered::default();
@@ -121,16 +205,16 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
             }
         })
         .collect();
-    let read: Vec<Result<Input, Problem>> = candidates
+    let measured: Vec<Result<FoundFile, Problem>> = candidates
         .into_par_iter()
-        .map(|(path, name, explicit, kind)| match scope.read(&path) {
-            Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
+        .map(|(path, name, explicit, kind)| match scope.measure(&path) {
+            Ok(size) => Ok(FoundFile { name, path, size, explicit, kind }),
             Err(e) => Err(Problem::file(Some(name), e.to_string())),
         })
         .collect();
-    for r in read {
+    for r in measured {
         match r {
-            Ok(input) => discovered.inputs.push(input),
+            Ok(file) => discovered.inputs.push(Pending::File(file)),
             Err(p) => discovered.problems.push(p),
         }
     }

@@ -1,7 +1,7 @@
 //! Loading: each input parsed into located documents and classified, and the files inputs
 //! refer to (env files, compose files beside an env file) read within the scan's scope.
 
-use super::{Input, display_name, on_pool};
+use super::{Input, Pending, display_name, on_pool};
 use crate::components::{ComponentCatalog, referenced_env_files};
 use crate::diagnostic::{Diagnostic, Problem};
 use crate::document::Document;
@@ -14,6 +14,7 @@ use crate::read::{ReadError, ReadScope};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::tree::{Node, Value};
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// Loaded, classified documents of a run.
@@ -37,6 +38,29 @@ pub struct Loaded {
     pub context: Vec<FileId>,
 }
 
+/// What loading counted: what a run's summary shows, kept when the documents are dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Number of files read (context files excluded).
+    pub files: usize,
+    /// Files of a known kind (see [`Loaded::checked`]).
+    pub checked: usize,
+    /// Documents loaded, those of context files included.
+    pub documents: usize,
+    /// Skipped files worth a word to the user (see [`Loaded::skipped_files`]).
+    pub skipped_files: Vec<SkippedFile>,
+}
+
+impl Counts {
+    /// Adds what another batch of the run counted.
+    pub fn add(&mut self, other: Counts) {
+        self.files += other.files;
+        self.checked += other.checked;
+        self.documents += other.documents;
+        self.skipped_files.extend(other.skipped_files);
+    }
+}
+
 /// A file left out because it is of no known kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SkippedFile {
@@ -49,6 +73,16 @@ pub struct SkippedFile {
 }
 
 impl Loaded {
+    /// What was counted, without the documents.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            files: self.files,
+            checked: self.checked,
+            documents: self.documents.len(),
+            skipped_files: self.skipped_files.clone(),
+        }
+    }
+
     /// Drops the findings located in context files.
     pub fn retain_requested(&self, diagnostics: &mut Vec<Diagnostic>) {
         diagnostics.retain(|d| !self.context.contains(&d.primary.span.file));
@@ -64,10 +98,10 @@ struct LoadedInput {
 }
 
 /// Parses and classifies inputs in parallel. `kind` overrides every input's kind; YAML of no
-/// known name that configures an image `declared` names is Helm values. Files the inputs lead
-/// to (env files, compose files) are read through `scope`.
+/// known name that configures an image `declared` names is Helm values. Files not read yet,
+/// and files the inputs lead to (env files, compose files), are read through `scope`.
 pub fn load_inputs(
-    inputs: Vec<Input>,
+    inputs: Vec<impl Into<Pending>>,
     sources: &SourceMap,
     kind: Option<InputKind>,
     scope: &ReadScope,
@@ -80,18 +114,51 @@ pub fn load_inputs(
 /// that can only be of a kind outside `read`: a pack of Kubernetes rules does not parse the
 /// Terraform plans beside the manifests.
 pub fn load_inputs_reading(
-    inputs: Vec<Input>,
+    inputs: Vec<impl Into<Pending>>,
     sources: &SourceMap,
     kind: Option<InputKind>,
     scope: &ReadScope,
     declared: &ComponentCatalog,
     read: KindSet,
 ) -> Loaded {
-    let files = inputs.len();
-    let results: Vec<LoadedInput> =
-        on_pool(|| inputs.into_par_iter().map(|input| load_input(input, sources, kind, declared, read)).collect());
-    let mut loaded = Loaded { files, ..Loaded::default() };
+    load_batch(inputs, sources, kind, scope, declared, read, &HashSet::new())
+}
+
+/// [`load_inputs_reading`] for one batch of a run whose other batches load the files named
+/// `elsewhere`: an env file among them that a compose file of this batch references is loaded
+/// here as context only (for the service's environment), so it is neither counted nor
+/// reported twice.
+pub(crate) fn load_batch(
+    inputs: Vec<impl Into<Pending>>,
+    sources: &SourceMap,
+    kind: Option<InputKind>,
+    scope: &ReadScope,
+    declared: &ComponentCatalog,
+    read: KindSet,
+    elsewhere: &HashSet<String>,
+) -> Loaded {
+    let inputs: Vec<Pending> = inputs.into_iter().map(Into::into).collect();
+    let results: Vec<Result<LoadedInput, Problem>> = on_pool(|| {
+        inputs
+            .into_par_iter()
+            .map(|pending| {
+                if let Some(skipped) = skipped_by_name(&pending, kind, read) {
+                    return Ok(skipped);
+                }
+                Ok(load_input(pending.read(scope)?, sources, kind, declared, read))
+            })
+            .collect()
+    });
+    let mut loaded = Loaded::default();
     for result in results {
+        let result = match result {
+            Ok(result) => result,
+            Err(unreadable) => {
+                loaded.problems.push(unreadable);
+                continue;
+            }
+        };
+        loaded.files += 1;
         loaded.documents.extend(result.documents);
         loaded.problems.extend(result.problems);
         match result.skipped {
@@ -102,25 +169,43 @@ pub fn load_inputs_reading(
             Some(_) => {}
         }
     }
-    load_referenced(&mut loaded, sources, scope);
-    loaded.documents.sort_by_key(|d| (d.file, d.index));
+    load_referenced(&mut loaded, sources, scope, elsewhere);
+    // The documents stay in input order, then the files the inputs led to, not in the order
+    // the threads added their files: a deployment lists its documents, and a rule its related
+    // places, in an order that does not depend on timing.
     loaded
+}
+
+/// A file found by walking whose name alone says it is of a kind no rule reads: skipped
+/// without reading it.
+fn skipped_by_name(pending: &Pending, kind_override: Option<InputKind>, read: KindSet) -> Option<LoadedInput> {
+    let Pending::File(file) = pending else { return None };
+    if file.explicit || file.kind.is_some() || kind_override.is_some() {
+        return None;
+    }
+    let by_name = classify_name(Path::new(&file.name)).or_else(|| classify_name(&file.path));
+    let kind = by_name.and_then(|(_, k)| k)?;
+    (!read.contains(kind)).then(|| LoadedInput {
+        documents: Vec::new(),
+        problems: Vec::new(),
+        skipped: Some(SkippedFile { name: file.name.clone(), explicit: false, looks_like_configuration: false }),
+    })
 }
 
 /// Loads the env files compose files reference that were not among the inputs, so a compose
 /// file checked alone (a pre-commit hook passes only changed files) still sees its variables,
 /// and reports their findings too: they are part of what was checked. Env files only context
-/// compose files reference stay context. A referenced file that does not exist is not an
+/// compose files reference stay context, and so do env files among `elsewhere` (the inputs of
+/// other batches, which check and count them). A referenced file that does not exist is not an
 /// error: it is often a git-ignored `.env`.
 ///
 /// A reference outside `scope` (`../../../../etc/passwd`, `/etc/passwd`, a link leading out)
 /// is an error at the `env_file` value, naming the reference as written; the target is
 /// neither read nor shown.
-fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
+fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope, elsewhere: &HashSet<String>) {
     load_referencing_compose_files(loaded, sources, scope);
-    let known: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
-    let requested: std::collections::HashSet<String> = loaded
+    let known: HashSet<String> = loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let requested: HashSet<String> = loaded
         .documents
         .iter()
         .filter(|d| !loaded.context.contains(&d.file))
@@ -146,7 +231,7 @@ fn load_referenced(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) 
         }
         match scope.read(&path) {
             Ok(bytes) => {
-                let checked = requested.contains(&reference.name);
+                let checked = requested.contains(&reference.name) && !elsewhere.contains(&reference.name);
                 let input = Input {
                     name: reference.name,
                     path: Some(path),
@@ -267,8 +352,7 @@ fn load_input(
 ///
 /// A neighbour that is a link leading outside `scope` is an error, and is not read.
 fn load_referencing_compose_files(loaded: &mut Loaded, sources: &SourceMap, scope: &ReadScope) {
-    let loaded_names: std::collections::HashSet<String> =
-        loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
+    let loaded_names: HashSet<String> = loaded.documents.iter().map(|d| sources.get(d.file).name.clone()).collect();
     let mut dirs: Vec<PathBuf> = loaded
         .documents
         .iter()

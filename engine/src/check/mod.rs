@@ -8,8 +8,9 @@
 mod discover;
 mod load;
 
-pub use discover::{Discovered, IGNORE_FILE, Input, discover, display_name};
-pub use load::{Loaded, SkippedFile, load_inputs, load_inputs_reading};
+pub use discover::{Discovered, FoundFile, IGNORE_FILE, Input, Pending, discover, display_name};
+pub(crate) use load::load_batch;
+pub use load::{Counts, Loaded, SkippedFile, load_inputs, load_inputs_reading};
 
 use crate::components::{ComponentCatalog, derive};
 use crate::diagnostic::{Diagnostic, Problem};
@@ -422,7 +423,7 @@ pub fn take_rule_errors(diagnostics: &mut Vec<Diagnostic>) -> Vec<Problem> {
 }
 
 /// Documents of one directory form one deployment; stdin is its own.
-fn deployment_of(name: &str) -> String {
+pub(crate) fn deployment_of(name: &str) -> String {
     name.rsplit_once('/').map_or(String::new(), |(dir, _)| dir.to_owned())
 }
 

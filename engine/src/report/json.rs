@@ -8,9 +8,39 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct JsonReport<'a> {
     version: u32,
-    findings: Vec<JsonFinding<'a>>,
+    findings: Findings<'a>,
     errors: Vec<JsonError>,
     summary: super::Summary,
+}
+
+/// The findings, each resolved as it is written: a report of tens of thousands of findings is
+/// never held twice.
+struct Findings<'a>(&'a Report<'a>);
+
+impl Serialize for Findings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        serializer.collect_seq(report.diagnostics.iter().map(|d| {
+            JsonFinding {
+                rule: &d.rule,
+                severity: d.severity.as_str(),
+                title: &d.title,
+                message: &d.message,
+                position: Position::of(report.sources, d.primary.span),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| {
+                        let p = Position::of(report.sources, r.span);
+                        JsonRelated { file: p.file, line: p.line, column: p.column, message: r.message.clone() }
+                    })
+                    .collect(),
+                help: d.help.as_deref(),
+                docs: d.docs.as_deref(),
+                source: d.origin.as_deref(),
+            }
+        }))
+    }
 }
 
 #[derive(Serialize)]
@@ -79,31 +109,21 @@ fn json_errors(report: &Report) -> Vec<JsonError> {
 
 /// Renders the report as pretty JSON followed by a newline.
 pub fn render_json(report: &Report) -> String {
-    let findings = report
-        .diagnostics
-        .iter()
-        .map(|d| JsonFinding {
-            rule: &d.rule,
-            severity: d.severity.as_str(),
-            title: &d.title,
-            message: &d.message,
-            position: Position::of(report.sources, d.primary.span),
-            related: d
-                .related
-                .iter()
-                .map(|r| {
-                    let p = Position::of(report.sources, r.span);
-                    JsonRelated { file: p.file, line: p.line, column: p.column, message: r.message.clone() }
-                })
-                .collect(),
-            help: d.help.as_deref(),
-            docs: d.docs.as_deref(),
-            source: d.origin.as_deref(),
-        })
-        .collect();
-    let errors = json_errors(report);
-    let json = JsonReport { version: 1, findings, errors, summary: report.summary };
-    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    if let Err(e) = write_json(report, &mut out) {
+        return format!("{{\"error\": \"{e}\"}}\n");
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes [`render_json`]'s text to `out` as it is made, for a report too large to hold as one
+/// string beside the findings it is made of.
+///
+/// # Errors
+/// What writing to `out` fails with.
+pub fn write_json(report: &Report, mut out: impl std::io::Write) -> std::io::Result<()> {
+    let json =
+        JsonReport { version: 1, findings: Findings(report), errors: json_errors(report), summary: report.summary };
+    serde_json::to_writer_pretty(&mut out, &json)?;
+    out.write_all(b"\n")
 }

@@ -12,7 +12,7 @@ mod sarif;
 pub use github::render_github;
 pub use gitlab::render_gitlab;
 pub use human::{HumanOptions, render_human, render_problems};
-pub use json::{render_json, render_json_errors};
+pub use json::{render_json, render_json_errors, write_json};
 pub use junit::render_junit;
 pub use sarif::render_sarif;
 

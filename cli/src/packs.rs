@@ -7,15 +7,32 @@ use celador_engine::diagnostic::Problem;
 use celador_engine::pack::{Pack, load_pack, read_pack_files};
 use celador_engine::source::SourceMap;
 
+/// What of the built-in pack a command needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    /// Its rules: checking, explaining, listing.
+    Rules,
+    /// Its rules and their fixtures: `celador test`.
+    WithFixtures,
+}
+
 /// Loads the packs: the built-in one, `--pack`s and the configuration's `packs`, each once;
 /// every problem of every pack is collected.
-pub fn load_packs(args: &PackArgs, configured: &[ConfiguredPack], sources: &SourceMap) -> (Vec<Pack>, Vec<Problem>) {
+pub fn load_packs(
+    args: &PackArgs,
+    configured: &[ConfiguredPack],
+    sources: &SourceMap,
+    builtin: Builtin,
+) -> (Vec<Pack>, Vec<Problem>) {
     let cwd = std::env::current_dir().unwrap_or_default();
     let mut packs = Vec::new();
     let mut problems = Vec::new();
     let mut file_sets = Vec::new();
     if !args.no_builtin
-        && let Some(files) = celador_rules::builtin_files(celador_rules::DEFAULT_PACK)
+        && let Some(files) = match builtin {
+            Builtin::Rules => celador_rules::builtin_rule_files(celador_rules::DEFAULT_PACK),
+            Builtin::WithFixtures => celador_rules::builtin_files(celador_rules::DEFAULT_PACK),
+        }
     {
         file_sets.push(files);
     }

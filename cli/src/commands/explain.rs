@@ -3,13 +3,13 @@
 use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::ExplainArgs;
-use crate::packs::load_packs;
+use crate::packs::{Builtin, load_packs};
 use celador_engine::pack::rule_markdown;
 use celador_engine::source::SourceMap;
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
-    let (packs, problems) = load_packs(&args.packs, &[], &sources);
+    let (packs, problems) = load_packs(&args.packs, &[], &sources, Builtin::Rules);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, false);
     }

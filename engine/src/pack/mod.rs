@@ -323,15 +323,14 @@ pub fn read_pack_files(path: &Path, display: &str) -> Result<Vec<PackFile>, Prob
 }
 
 /// Whether `relative` is a rule file of the pack rather than a fixture: a `.toml` file that no
-/// rule file's fixture directory contains.
-fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
+/// rule file's fixture directory contains. `tomls` are the `.toml` files of the pack.
+fn is_rule_file(relative: &str, tomls: &std::collections::HashSet<&str>) -> bool {
     if !relative.ends_with(".toml") {
         return false;
     }
     let mut dir = relative;
     while let Some((parent, _)) = dir.rsplit_once('/') {
-        let owner = format!("{parent}.toml");
-        if files.iter().any(|f| f.relative == owner) {
+        if tomls.contains(format!("{parent}.toml").as_str()) {
             return false;
         }
         dir = parent;
@@ -375,7 +374,10 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let mut declared = Vec::new();
     let mut pack_variables: Vec<(schema::VariableToml, FileId, Arc<SourceFile>)> = Vec::new();
     let single_file = files.len() == 1;
-    for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
+    // A set: the built-in pack has hundreds of files, most of them fixtures.
+    let tomls: std::collections::HashSet<&str> =
+        files.iter().map(|f| f.relative.as_str()).filter(|r| r.ends_with(".toml")).collect();
+    for file in files.iter().filter(|f| is_rule_file(&f.relative, &tomls)) {
         let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
         let source = sources.get(id);
         let parsed: PackFileToml = match toml::from_str(&source.text) {

@@ -13,7 +13,8 @@ use celador_engine::config::{self, Config};
 use celador_engine::diagnostic::{Diagnostic, Problem};
 use celador_engine::kind::{KindGlobs, classify_name};
 use celador_engine::limits::MAX_FILE_SIZE;
-use celador_engine::pack::Rule;
+use celador_engine::kind::InputKind;
+use celador_engine::pack::{Rule, compile_rules};
 use celador_engine::pipeline::Pipeline;
 use celador_engine::read::{ReadError, ReadScope, read_bounded};
 use celador_engine::report::{HumanOptions, Position, Report, Summary, escape_controls, render_human, render_json};
@@ -41,6 +42,24 @@ pub struct Scan {
     pub secrets: Secrets,
 }
 
+impl Scan {
+    /// A scan stopped by `problems` before any input was checked.
+    fn stopped(sources: SourceMap, problems: Vec<Problem>) -> Scan {
+        let secrets = Secrets::collect(&sources, &[], &[]);
+        Scan {
+            sources,
+            rules: Vec::new(),
+            diagnostics: Vec::new(),
+            suppressed: Vec::new(),
+            problems,
+            summary: Summary::default(),
+            files: Vec::new(),
+            notes: Vec::new(),
+            secrets,
+        }
+    }
+}
+
 /// Discovers, loads, checks and applies suppressions. Mistakes in the packs or the
 /// configuration stop the scan before any input is read.
 pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
@@ -65,7 +84,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
         },
         None => Config::default(),
     };
-    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources, Builtin::Rules);
+    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources, Builtin::RulesWhenUsed);
     problems.append(&mut pack_problems);
     let all_rules: Vec<Arc<Rule>> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();
     if problems.is_empty() {
@@ -73,19 +92,7 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     }
     if !problems.is_empty() {
         progress.finish();
-        let summary = Summary::default();
-        let secrets = Secrets::collect(&sources, &[], &[]);
-        return Ok(Scan {
-            sources,
-            rules: Vec::new(),
-            diagnostics: Vec::new(),
-            suppressed: Vec::new(),
-            problems,
-            summary,
-            files: Vec::new(),
-            notes: Vec::new(),
-            secrets,
-        });
+        return Ok(Scan::stopped(sources, problems));
     }
 
     let mut notes_after = Vec::new();
@@ -123,7 +130,19 @@ pub fn scan(args: &ScanArgs) -> anyhow::Result<Scan> {
     if args.timings {
         pipeline = pipeline.with_timings();
     }
-    let outcome = pipeline.run(discovered.inputs, &sources, &scope);
+    let loaded = pipeline.load(discovered.inputs, &sources, &scope);
+    // The built-in pack's rules are compiled when used: those of the kinds loaded.
+    let mut kinds: Vec<InputKind> = loaded.documents.iter().map(|d| d.kind).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let used: Vec<Arc<Rule>> = rules.iter().filter(|r| r.kinds.iter().any(|k| kinds.contains(k))).cloned().collect();
+    let compile_problems = compile_rules(&used);
+    if !compile_problems.is_empty() {
+        progress.finish();
+        problems.extend(compile_problems);
+        return Ok(Scan::stopped(sources, problems));
+    }
+    let outcome = pipeline.run_loaded(loaded, &sources);
     problems.extend(outcome.problems);
     if args.timings {
         notes_after.push(timings_table(&pipeline.timings()));

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
-    let (packs, problems) = load_packs(&args.packs, &[], &sources, Builtin::Rules);
+    let (packs, problems) = load_packs(&args.packs, &[], &sources, Builtin::RulesWhenUsed);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, args.format == ListFormat::Json);
     }

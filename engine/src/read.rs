@@ -228,6 +228,18 @@ impl ReadScope {
         let canonical = self.resolve(path)?;
         read_regular(&canonical, self.max_file_size)
     }
+
+    /// [`ReadScope::read`] of a path already resolved (by a walk that follows no link, below a
+    /// directory [`ReadScope::resolve`] gave): checked against the scope, not resolved again.
+    ///
+    /// # Errors
+    /// As [`ReadScope::read`].
+    pub fn read_resolved(&self, resolved: &Path) -> Result<Vec<u8>, ReadError> {
+        if !self.canonical.iter().any(|root| resolved.starts_with(root)) {
+            return Err(ReadError::Outside);
+        }
+        read_regular(resolved, self.max_file_size)
+    }
 }
 
 #[cfg(test)]

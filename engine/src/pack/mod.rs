@@ -568,7 +568,14 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap, when: Compile) -> R
     let compile = |jobs: Vec<(usize, CompileJob)>| -> Vec<Read> {
         jobs.into_iter()
             .map(|(i, (rule, file, source, pack, base_dir))| {
-                let context = RuleContext { file, source, pack, base_dir, env: Arc::clone(&env), variables: Arc::clone(&pack_variables) };
+                let context = RuleContext {
+                    file,
+                    source,
+                    pack,
+                    base_dir,
+                    env: Arc::clone(&env),
+                    variables: Arc::clone(&pack_variables),
+                };
                 (i, compile_rule(&rule, &context, when))
             })
             .collect()
@@ -928,10 +935,10 @@ fn compile_rule(rule: &RuleToml, context: &RuleContext, when: Compile) -> Result
         return Err(problems);
     };
     let docs = rule.docs.clone().unwrap_or_default();
-    let params = rule
-        .params
-        .as_ref()
-        .map_or_else(|| Node::map(Vec::new(), id_span), |t| schema::toml_to_node(&toml::Value::Table(t.clone()), id_span));
+    let params = rule.params.as_ref().map_or_else(
+        || Node::map(Vec::new(), id_span),
+        |t| schema::toml_to_node(&toml::Value::Table(t.clone()), id_span),
+    );
     let programs = if now {
         let (Some(assert), Some(message)) = (assert, message) else {
             return Err(problems);
@@ -960,7 +967,13 @@ fn compile_rule(rule: &RuleToml, context: &RuleContext, when: Compile) -> Result
         bind: Arc::from(bind),
         help: rule.help.as_deref().map(Arc::from),
         docs_url: rule.url.as_deref().map(Arc::from),
-        docs: RuleDocs { what: docs.what, why: docs.why, fix: docs.fix, guide: docs.guide, references: docs.references },
+        docs: RuleDocs {
+            what: docs.what,
+            why: docs.why,
+            fix: docs.fix,
+            guide: docs.guide,
+            references: docs.references,
+        },
         tags: rule.tags.clone(),
         params,
         fixtures,
@@ -1313,5 +1326,55 @@ mod tests {
     fn expressions_as_deep_as_real_rules_compile() {
         let (_, found) = problems(&format!("assert = '{} == 50'\nmessage = 'x'\n", vec!["1"; 50].join(" + ")));
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    /// A pack of a rule that compiles and one whose expression is of the wrong type.
+    fn good_and_broken() -> PackFile {
+        let text = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n\
+            [[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\n\
+            assert = 'has(doc.kind)'\nmessage = 'm {{ doc.kind }}'\n\
+            [[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\"]\n\
+            assert = '1 + \"a\"'\nmessage = 'm'\n";
+        PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) }
+    }
+
+    fn located(sources: &SourceMap, problems: &[Problem]) -> Vec<(usize, usize, String)> {
+        problems
+            .iter()
+            .map(|p| {
+                let at = sources.start(p.span.expect("located"));
+                (at.line, at.column, p.message.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_compiled_when_used_report_the_problems_a_load_reports_and_only_when_used() {
+        let sources = SourceMap::new();
+        let at_load = located(&sources, &load_pack(vec![good_and_broken()], &sources).unwrap_err());
+        assert_eq!(at_load.len(), 1, "{at_load:?}");
+        assert_eq!((at_load[0].0, at_load[0].1), (17, 13), "at the `+`");
+
+        let sources = SourceMap::new();
+        let pack =
+            load_pack_compiling(vec![good_and_broken()], &sources, Compile::WhenUsed).expect("the TOML is valid");
+        let [good, broken] = [&pack.rules[0], &pack.rules[1]];
+        assert!(!good.programs.is_compiled() && !broken.programs.is_compiled());
+        assert!(compile_rules(std::slice::from_ref(good)).is_empty());
+        assert!(good.programs.is_compiled() && !broken.programs.is_compiled());
+        assert!(good.uses.doc && !good.uses.k8s);
+        assert_eq!(located(&sources, &compile_rules(&pack.rules)), at_load);
+        // Compiled once: asked again, the same problems.
+        assert_eq!(located(&sources, broken.compiled().unwrap_err()), at_load);
+    }
+
+    #[test]
+    fn a_copy_of_a_rule_shares_its_compilation() {
+        let sources = SourceMap::new();
+        let pack =
+            load_pack_compiling(vec![good_and_broken()], &sources, Compile::WhenUsed).expect("the TOML is valid");
+        let copy = Rule::clone_with(&pack.rules[0]);
+        assert!(copy.compiled().is_ok());
+        assert!(pack.rules[0].programs.is_compiled());
     }
 }

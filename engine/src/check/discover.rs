@@ -121,7 +121,7 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
         seen.insert(resolved.clone().unwrap_or_else(|| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
     });
     found.sort();
-    let candidates: Vec<(PathBuf, String, bool, Option<InputKind>, Option<PathBuf>)> = found
+    let candidates: Vec<Candidate> = found
         .into_iter()
         .filter_map(|(path, explicit, resolved)| {
             let name = display_name(&path, cwd);
@@ -132,7 +132,7 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
                 None => false,
             };
             if explicit || configured.is_some() || readable {
-                Some((path, name, explicit, configured, resolved))
+                Some(Candidate { path, resolved, name, explicit, kind: configured })
             } else {
                 discovered.skipped += 1;
                 None
@@ -143,12 +143,12 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
     let read: Vec<Result<Input, Problem>> = super::on_pool(|| {
         candidates
             .into_par_iter()
-            .map(|(path, name, explicit, kind, resolved)| {
-                let bytes = match &resolved {
+            .map(|Candidate { path, resolved, name, explicit, kind }| {
+                let read = match &resolved {
                     Some(resolved) => scope.read_resolved(resolved),
                     None => scope.read(&path),
                 };
-                match bytes {
+                match read {
                     Ok(bytes) => Ok(Input { name, path: Some(path), bytes, explicit, kind }),
                     Err(e) => Err(Problem::file(Some(name), e.to_string())),
                 }
@@ -162,6 +162,16 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
         }
     }
     discovered
+}
+
+/// A file discovery reads.
+struct Candidate {
+    path: PathBuf,
+    /// Where it is with every link resolved, when the walk knows it.
+    resolved: Option<PathBuf>,
+    name: String,
+    explicit: bool,
+    kind: Option<InputKind>,
 }
 
 fn is_chart_templates(dir: &Path) -> bool {

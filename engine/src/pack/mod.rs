@@ -245,8 +245,8 @@ impl Programs {
         let cell = &*self.0;
         let compiled = cell.compiled.get_or_init(|| match &cell.pending {
             Some((rule, context)) => compile_rule(rule, context, Compile::AtLoad)
-                .map(|rule| rule.compiled().cloned().map_err(<[Problem]>::to_vec))
-                .and_then(|compiled| compiled),
+                .and_then(|rule| rule.compiled().cloned().map_err(<[Problem]>::to_vec)),
+            // Never: a rule's programs are made compiled or pending.
             None => Err(Vec::new()),
         });
         compiled.as_ref().map_err(Vec::as_slice)
@@ -309,36 +309,26 @@ impl std::ops::Deref for Rule {
 }
 
 /// Compiles the rules not compiled yet (loaded with [`Compile::WhenUsed`]), on two threads with
-/// the compiler's stack; returns the problems of those that do not compile.
+/// the compiler's stack; returns the problems of those that do not compile, in rule order.
 pub fn compile_rules(rules: &[Arc<Rule>]) -> Vec<Problem> {
     let pending: Vec<&Rule> = rules.iter().map(|r| &**r).filter(|r| !r.programs.is_compiled()).collect();
-    if pending.is_empty() {
-        return Vec::new();
-    }
-    let compile = |rules: Vec<&Rule>| -> Vec<Problem> {
-        rules.into_iter().flat_map(|rule| rule.programs.compile_here().err().unwrap_or_default().to_vec()).collect()
-    };
     // Rules alternate between the threads (sizes vary along a pack).
-    let (mine, theirs): (Vec<_>, Vec<_>) = pending.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let (mine, theirs): (Vec<&Rule>, Vec<&Rule>) =
-        (mine.into_iter().map(|(_, r)| r).collect(), theirs.into_iter().map(|(_, r)| r).collect());
+    let halves: [Vec<&Rule>; 2] =
+        [pending.iter().step_by(2).copied().collect(), pending.iter().skip(1).step_by(2).copied().collect()];
     std::thread::scope(|scope| {
-        let spawn = |rules| {
-            std::thread::Builder::new()
+        for half in halves.into_iter().filter(|h| !h.is_empty()) {
+            // A thread that cannot start leaves its rules to be compiled below, on this one.
+            let _ = std::thread::Builder::new()
                 .name("celador-pack".into())
                 .stack_size(crate::limits::COMPILER_STACK)
-                .spawn_scoped(scope, move || compile(rules))
-        };
-        let (first, second) = (spawn(mine), spawn(theirs));
-        let mut problems = Vec::new();
-        for thread in [first, second] {
-            match thread {
-                Ok(thread) => problems.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-                Err(_) => problems.push(Problem::file(None, "cannot start a thread to compile the rule packs")),
-            }
+                .spawn_scoped(scope, move || {
+                    for rule in half {
+                        let _ = rule.programs.compile_here();
+                    }
+                });
         }
-        problems
-    })
+    });
+    pending.iter().flat_map(|rule| rule.programs.compile_here().err().unwrap_or_default().to_vec()).collect()
 }
 
 /// Runs `f` on a thread with [`crate::limits::COMPILER_STACK`]: the CEL parser recurses, up to

@@ -53,12 +53,27 @@ impl Document {
 /// [`crate::limits::MAX_DEPTH`], aliases included; nor larger, counted through aliases, than
 /// the file plus [`crate::limits::MAX_ALIAS_EXPANSION`] nodes.
 pub fn path_to(root: &Node, span: Span) -> Option<String> {
+    path_to_where(root, span, |_| true)
+}
+
+/// [`path_to`], searching everything only when `anywhere(span)` says a node of `root` may be
+/// at `span` (see [`NodeSpans`]): a span no node has (a whole `.env` line, a value built from
+/// several places) is not looked for node by node.
+pub(crate) fn path_to_where(root: &Node, span: Span, anywhere: impl FnOnce(Span) -> bool) -> Option<String> {
     fn contains(node: &Node, span: Span) -> bool {
         let start = node.key_span.map_or(node.span.start, |k| k.start.min(node.span.start));
         node.span.file == span.file && start <= span.start && span.end <= node.span.end.max(span.start)
     }
+    fn is(node: &Node, span: Span) -> bool {
+        node.span == span || node.key_span == Some(span)
+    }
+    /// Whether `node` may be or hold the span: its siblings are passed over without
+    /// spelling their path.
+    fn may_hold(node: &Node, span: Span, prune: bool) -> bool {
+        !prune || is(node, span) || contains(node, span)
+    }
     fn walk(node: &Node, span: Span, path: &mut String, prune: bool) -> bool {
-        if node.span == span || node.key_span == Some(span) {
+        if is(node, span) {
             return true;
         }
         if prune && !contains(node, span) {
@@ -66,7 +81,7 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
         }
         match &node.value {
             Value::Map(entries) => {
-                for e in entries.iter() {
+                for e in entries.iter().filter(|e| may_hold(&e.value, span, prune)) {
                     let len = path.len();
                     if is_identifier(&e.key) {
                         if !path.is_empty() {
@@ -84,7 +99,7 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
                 false
             }
             Value::List(items) => {
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.iter().enumerate().filter(|(_, item)| may_hold(item, span, prune)) {
                     let len = path.len();
                     path.push_str(&format!("[{i}]"));
                     if walk(item, span, path, prune) {
@@ -101,8 +116,39 @@ pub fn path_to(root: &Node, span: Span) -> Option<String> {
     if walk(root, span, &mut path, true) {
         return Some(path);
     }
+    if !anywhere(span) {
+        return None;
+    }
     path.clear();
     walk(root, span, &mut path, false).then_some(path)
+}
+
+/// The spans of a tree's nodes and keys, aliased values included, to tell at once whether
+/// [`path_to`] can find a span anywhere. The walk is bounded as `path_to`'s is.
+#[derive(Default)]
+pub(crate) struct NodeSpans(std::collections::HashSet<Span, foldhash::fast::FixedState>);
+
+impl NodeSpans {
+    pub(crate) fn of(root: &Node) -> Self {
+        fn walk(node: &Node, out: &mut NodeSpans) {
+            out.0.insert(node.span);
+            if let Some(key) = node.key_span {
+                out.0.insert(key);
+            }
+            match &node.value {
+                Value::Map(entries) => entries.iter().for_each(|e| walk(&e.value, out)),
+                Value::List(items) => items.iter().for_each(|item| walk(item, out)),
+                _ => {}
+            }
+        }
+        let mut spans = NodeSpans::default();
+        walk(root, &mut spans);
+        spans
+    }
+
+    pub(crate) fn contains(&self, span: Span) -> bool {
+        self.0.contains(&span)
+    }
 }
 
 fn is_identifier(key: &str) -> bool {
@@ -135,5 +181,10 @@ mod tests {
         let merged = root.path(&["derived", "x"]).unwrap();
         // The first match in document order is the anchor's own value.
         assert_eq!(path_to(root, merged.span).as_deref(), Some("base.x"));
+        let spans = super::NodeSpans::of(root);
+        assert!(spans.contains(merged.span), "aliased values are among the spans");
+        let nowhere = crate::source::Span { end: merged.span.end + 1, ..merged.span };
+        assert!(!spans.contains(nowhere));
+        assert_eq!(super::path_to_where(root, merged.span, |s| spans.contains(s)).as_deref(), Some("base.x"));
     }
 }

@@ -13,7 +13,7 @@ pub use load::{Loaded, SkippedFile, load_inputs, load_inputs_reading};
 
 use crate::components::{ComponentCatalog, derive};
 use crate::diagnostic::{Diagnostic, Problem};
-use crate::document::{Document, path_to};
+use crate::document::{Document, NodeSpans, path_to_where};
 use crate::eval::budget::Cancel;
 use crate::eval::value::{Loc, to_cel};
 use crate::eval::{Evaluator, Unit, to_diagnostic};
@@ -622,18 +622,19 @@ fn input_size(doc: &Document) -> u64 {
 /// at (an env file attributed to a compose service) is found the same way, so its path — and
 /// with it fingerprints and baselines — never falls back to a byte offset.
 struct Placer<'d> {
-    /// Each file's documents, ordered by where their text starts.
-    by_file: HashMap<FileId, Vec<&'d Document>>,
+    /// Each file's documents, ordered by where their text starts, with the spans of their
+    /// nodes once a span was not found where its text is.
+    by_file: HashMap<FileId, Vec<(&'d Document, OnceLock<NodeSpans>)>>,
 }
 
 impl<'d> Placer<'d> {
     fn new(documents: &'d [Document]) -> Self {
-        let mut by_file: HashMap<FileId, Vec<&'d Document>> = HashMap::new();
+        let mut by_file: HashMap<FileId, Vec<(&'d Document, OnceLock<NodeSpans>)>> = HashMap::new();
         for doc in documents {
-            by_file.entry(doc.file).or_default().push(doc);
+            by_file.entry(doc.file).or_default().push((doc, OnceLock::new()));
         }
         for docs in by_file.values_mut() {
-            docs.sort_by_key(|d| d.root.span.start);
+            docs.sort_by_key(|(d, _)| d.root.span.start);
         }
         Self { by_file }
     }
@@ -647,15 +648,19 @@ impl<'d> Placer<'d> {
     }
 
     fn place(&self, span: Span) -> (String, Option<String>) {
-        let found =
-            |d: &&Document| path_to(&d.root, span).map(|p| (format!("{}/{p}", d.identity), d.helm_source.clone()));
+        // A span no node of a document has (a whole `.env` line, a value built from several
+        // places) is not searched for node by node in it.
+        let found = |(d, spans): &(&Document, OnceLock<NodeSpans>)| {
+            path_to_where(&d.root, span, |span| spans.get_or_init(|| NodeSpans::of(&d.root)).contains(span))
+                .map(|p| (format!("{}/{p}", d.identity), d.helm_source.clone()))
+        };
         let Some(docs) = self.by_file.get(&span.file) else {
             return (format!("@{}", span.start), None);
         };
         // The document whose text holds the span; YAML anchors are scoped to their document,
         // so an alias's span is there too. Anything else (a value built from several files)
         // is looked for in every document of the file.
-        let holder = docs.partition_point(|d| d.root.span.start <= span.start).checked_sub(1).map(|i| &docs[i]);
+        let holder = docs.partition_point(|(d, _)| d.root.span.start <= span.start).checked_sub(1).map(|i| &docs[i]);
         holder
             .and_then(found)
             .or_else(|| docs.iter().find_map(found))

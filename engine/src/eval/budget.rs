@@ -93,6 +93,9 @@ mod tests {
         if assert.contains("variables.r") {
             vars.push(("r".to_owned(), "lists.range(100000)".to_owned()));
         }
+        if assert.contains("variables.bomb") {
+            vars.push(("bomb".to_owned(), "lists.range(100000).all(i, lists.range(100000).all(j, true))".to_owned()));
+        }
         if assert.contains("variables.s") {
             vars.push(("s0".to_owned(), "'xxxxxxxxxxxxxxxx'".to_owned()));
             for i in 1..7 {
@@ -225,6 +228,16 @@ mod tests {
         let past = Cancel::new().with_deadline(Instant::now());
         assert!(past.is_cancelled());
         assert!(check(&[("T-1", "false")], &past)[0].3.contains("cancelled"));
+    }
+
+    /// A rule variable is evaluated when the rule first reads it: stopped there, the rule is
+    /// stopped, not failing with an error of its own.
+    #[test]
+    fn a_variable_stopped_by_the_budget_stops_its_rule() {
+        let found = check(&[("T-VAR", "variables.bomb")], &Cancel::new());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].0, EVALUATION_LIMIT, "{found:#?}");
+        assert!(found[0].3.starts_with("rule T-VAR stopped in its `assert` expression"), "{}", found[0].3);
     }
 
     #[test]

@@ -77,7 +77,7 @@ pub fn to_cel(node: &Node) -> Box<dyn Val + 'static> {
         NodeValue::Bool(b) => Box::new(CelBool::from(*b)),
         NodeValue::Int(i) => Box::new(CelInt::from(*i)),
         NodeValue::Float(f) => Box::new(CelDouble::from(*f)),
-        NodeValue::String(s) => Box::new(CelString::from(s.to_string())),
+        NodeValue::String(s) => Box::new(CelString::from(s.clone())),
         NodeValue::List(items) => Box::new(DocList::new(Loc::of(node), items.clone())),
         NodeValue::Map(entries) => Box::new(DocMap::new(Loc::of(node), entries.clone())),
     }
@@ -85,6 +85,17 @@ pub fn to_cel(node: &Node) -> Box<dyn Val + 'static> {
 
 /// Maps this large get a hash index; smaller ones are searched linearly.
 const INDEXED_MAP: usize = 16;
+
+/// The indices of a map whose keys are all distinct, as most are: no list is built for it.
+static EVERY_ENTRY: [usize; 256] = {
+    let mut indices = [0; 256];
+    let mut i = 0;
+    while i < indices.len() {
+        indices[i] = i;
+        i += 1;
+    }
+    indices
+};
 
 /// A CEL map backed by a located mapping.
 #[derive(Clone, Debug)]
@@ -94,8 +105,9 @@ pub struct DocMap(Arc<MapInner>);
 struct MapInner {
     loc: Loc,
     entries: Arc<[Entry]>,
-    /// Indices of the entries that count: the last of each key (`.env` files may repeat one).
-    live: OnceLock<Vec<usize>>,
+    /// Indices of the entries that count: the last of each key (`.env` files may repeat one);
+    /// `None` when every entry counts and there are at most `EVERY_ENTRY.len()`.
+    live: OnceLock<Option<Vec<usize>>>,
     keys: OnceLock<Vec<CelString<'static>>>,
     values: OnceLock<Vec<Box<dyn Val>>>,
     index: OnceLock<HashMap<Arc<str>, usize>>,
@@ -127,14 +139,12 @@ impl DocMap {
     }
 
     fn live(&self) -> &[usize] {
-        self.0.live.get_or_init(|| {
-            let entries = &self.0.entries;
-            let mut seen = std::collections::HashSet::with_capacity(entries.len());
-            let mut live: Vec<usize> =
-                (0..entries.len()).rev().filter(|&i| seen.insert(entries[i].key.clone())).collect();
-            live.reverse();
-            live
-        })
+        let entries = &self.0.entries;
+        let live = self.0.live.get_or_init(|| match repeated_keys(entries) {
+            None if entries.len() > EVERY_ENTRY.len() => Some((0..entries.len()).collect()),
+            live => live,
+        });
+        live.as_deref().unwrap_or(&EVERY_ENTRY[..entries.len()])
     }
 
     fn values(&self) -> &[Box<dyn Val>] {
@@ -144,13 +154,17 @@ impl DocMap {
     fn keys(&self) -> &[CelString<'static>] {
         self.0
             .keys
-            .get_or_init(|| self.live().iter().map(|&i| CelString::from(self.0.entries[i].key.to_string())).collect())
+            .get_or_init(|| self.live().iter().map(|&i| CelString::from(self.0.entries[i].key.clone())).collect())
     }
 
     fn position(&self, key: &str) -> Option<usize> {
         let entries = &self.0.entries;
         if entries.len() < INDEXED_MAP {
-            return entries.iter().rposition(|e| &*e.key == key);
+            // Told apart by length and first byte before the keys are compared.
+            let first = key.as_bytes().first();
+            return entries
+                .iter()
+                .rposition(|e| e.key.len() == key.len() && e.key.as_bytes().first() == first && &*e.key == key);
         }
         let index = self.0.index.get_or_init(|| {
             let mut index = HashMap::with_capacity(entries.len());
@@ -169,6 +183,12 @@ impl DocMap {
             let e = &self.0.entries[i];
             (&*e.key, &*values[i], Loc::of(&e.value))
         })
+    }
+
+    /// The entries that count, as located nodes, in source order: for walks that need no CEL
+    /// values.
+    pub(crate) fn nodes(&self) -> Vec<&Entry> {
+        self.live().iter().map(|&i| &self.0.entries[i]).collect()
     }
 
     /// Location of the value under `key`.
@@ -202,10 +222,41 @@ impl DocList {
         self.0.values.get_or_init(|| self.0.items.iter().map(to_cel).collect())
     }
 
+    /// The elements as located nodes.
+    pub(crate) fn nodes(&self) -> &[Node] {
+        &self.0.items
+    }
+
     /// The elements with their locations.
     pub fn items(&self) -> impl std::iter::Iterator<Item = (&(dyn Val + 'static), Loc)> {
         self.values().iter().zip(self.0.items.iter()).map(|(v, n)| (&**v, Loc::of(n)))
     }
+}
+
+/// The entries of a mapping that count: the last of each key, in source order.
+pub(crate) fn live_entries(entries: &[Entry]) -> Vec<&Entry> {
+    match repeated_keys(entries) {
+        None => entries.iter().collect(),
+        Some(live) => live.into_iter().map(|i| &entries[i]).collect(),
+    }
+}
+
+/// The indices of the entries that count when a key is repeated (`.env` files may repeat
+/// one): the last of each key. `None` when every key is distinct, as in most mappings.
+fn repeated_keys(entries: &[Entry]) -> Option<Vec<usize>> {
+    let distinct = if entries.len() < INDEXED_MAP {
+        entries.iter().enumerate().all(|(i, e)| entries[..i].iter().all(|f| f.key != e.key))
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(entries.len());
+        entries.iter().all(|e| seen.insert(&*e.key))
+    };
+    if distinct {
+        return None;
+    }
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    let mut live: Vec<usize> = (0..entries.len()).rev().filter(|&i| seen.insert(&*entries[i].key)).collect();
+    live.reverse();
+    Some(live)
 }
 
 /// The location a CEL value carries, if it is one of ours.

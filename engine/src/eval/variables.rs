@@ -98,9 +98,11 @@ impl LazyVariables {
             ctx.add_variable_as_val(&**name, value.clone_as_boxed());
         }
         ctx.add_variable_as_val("variables", Box::new(self.clone()));
-        Value::resolve_val(variable.program.expression(), &ctx)
-            .map(CowVal::into_owned)
-            .map_err(|e| ExecutionError::function_error(&format!("variables.{}", variable.name), e))
+        Value::resolve_val(variable.program.expression(), &ctx).map(CowVal::into_owned).map_err(|e| match e {
+            // A stopped evaluation stays one, whichever expression it was in.
+            ExecutionError::BudgetExceeded(_) => e,
+            e => ExecutionError::function_error(&format!("variables.{}", variable.name), e),
+        })
     }
 
     fn position(&self, key: &str) -> Option<usize> {

@@ -756,18 +756,20 @@ mod tests {
         assert_eq!(&text[err.span.range()], "*a");
     }
 
+    /// 100,000 keys, half of them merged in: quadratic merging would take minutes here (its
+    /// time is measured by `cargo bench --bench load`, not asserted: tests assert no timings).
     #[test]
-    fn many_keys_and_merges_load_in_linear_time() {
+    fn many_keys_and_merges_load() {
         let mut text = String::from("base: &b {");
         text.push_str(&(0..50_000).map(|i| format!("k{i}: {i}")).collect::<Vec<_>>().join(", "));
         text.push_str("}\nderived:\n  <<: *b\n");
         for i in 0..50_000 {
             text.push_str(&format!("  d{i}: {i}\n"));
         }
-        let started = std::time::Instant::now();
         let root = &load(&text)[0].root;
-        assert_eq!(root.get("derived").unwrap().as_map().unwrap().len(), 100_000);
-        assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+        let derived = root.get("derived").unwrap().as_map().unwrap();
+        assert_eq!(derived.len(), 100_000);
+        assert_eq!(root.path(&["derived", "k49999"]).and_then(Node::scalar_text).as_deref(), Some("49999"));
     }
 
     #[test]

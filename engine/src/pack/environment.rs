@@ -447,6 +447,7 @@ pub const CELADOR_FUNCTIONS: &[&str] = &[
     "lookup(x: dyn, path: list) -> dyn",
     "lookup(x: dyn, path: string) -> dyn",
     "paths(x: dyn) -> list(list)",
+    "paths(x: dyn, key: string) -> list(list)",
     "camelCase(s: string) -> string",
     "snakeCase(s: string) -> string",
     "cidrContains(cidr: string, ipOrCidr: string) -> bool",

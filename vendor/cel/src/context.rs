@@ -5,7 +5,6 @@ use crate::objects::{TryIntoValue, Value};
 use crate::parser::Expression;
 use crate::{DeclarationError, Env, ExecutionError};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Context is a collection of variables and functions that can be used
@@ -43,14 +42,22 @@ use std::sync::Arc;
 pub enum Context<'p, 'v> {
     Root {
         functions: FunctionRegistry,
-        variables: BTreeMap<String, Box<dyn Val + 'v>>,
+        variables: Variables<'v>,
         resolver: Option<&'v dyn VariableResolver>,
         env: Arc<Env>,
+        /// Whether a variable's name is qualified (`a.b`): without one, a
+        /// qualified name is looked up by its first segment alone.
+        dotted: bool,
     },
     Child {
         parent: &'p Context<'p, 'v>,
-        variables: BTreeMap<String, Box<dyn Val + 'v>>,
+        /// The root's, looked up on every name and call: kept here rather than
+        /// found by walking up the scopes.
+        env: &'p Env,
+        variables: Variables<'v>,
         resolver: Option<&'v dyn VariableResolver>,
+        /// As for `Root`.
+        dotted: bool,
     },
 }
 
@@ -61,7 +68,7 @@ impl<'p, 'v> Context<'p, 'v> {
         value: V,
     ) -> Result<(), <V as TryIntoValue>::Error>
     where
-        S: Into<String>,
+        S: AsRef<str> + Into<String>,
         V: TryIntoValue,
     {
         let value = value.try_into_value()?;
@@ -72,7 +79,7 @@ impl<'p, 'v> Context<'p, 'v> {
 
     pub fn add_variable_from_value<S, V>(&mut self, name: S, value: V)
     where
-        S: Into<String>,
+        S: AsRef<str> + Into<String>,
         V: Into<Value>,
     {
         let value = value.into();
@@ -113,14 +120,20 @@ impl<'p, 'v> Context<'p, 'v> {
     /// ```
     pub fn add_variable_as_val<S>(&mut self, name: S, value: Box<dyn Val + 'v>)
     where
-        S: Into<String>,
+        S: AsRef<str> + Into<String>,
     {
-        match self {
-            Context::Root { variables, .. } => {
-                variables.insert(name.into(), value);
-            }
-            Context::Child { variables, .. } => {
-                variables.insert(name.into(), value);
+        let (Context::Root {
+            variables, dotted, ..
+        }
+        | Context::Child {
+            variables, dotted, ..
+        }) = self;
+        // A comprehension rebinds its variables on every iteration: reuse the name.
+        match variables.get_mut(name.as_ref()) {
+            Some(slot) => *slot = value,
+            None => {
+                *dotted |= name.as_ref().contains('.');
+                variables.0.push((name.into(), value));
             }
         }
     }
@@ -186,7 +199,7 @@ impl<'p, 'v> Context<'p, 'v> {
     pub(crate) fn env(&self) -> &Env {
         match self {
             Context::Root { env, .. } => env.as_ref(),
-            Context::Child { parent, .. } => parent.env(),
+            Context::Child { env, .. } => env,
         }
     }
 
@@ -206,6 +219,12 @@ impl<'p, 'v> Context<'p, 'v> {
     /// container candidate in turn, most specific first. An absolute name
     /// skips the inner scopes.
     pub(crate) fn resolve_ident(&self, name: &str) -> Option<CowVal<'_, 'v>> {
+        if self.env().container().is_empty() && !name.starts_with('.') {
+            return self
+                .scopes()
+                .find_map(|scope| scope.resolve_plain(std::slice::from_ref(&name), None))
+                .map(|(value, _)| value);
+        }
         self.scopes_for(name)
             .find_map(|scope| scope.resolve_own(name, true))
     }
@@ -222,6 +241,17 @@ impl<'p, 'v> Context<'p, 'v> {
         &'b self,
         segments: &'s [&'b str],
     ) -> Result<(CowVal<'b, 'v>, &'s [&'b str]), ExecutionError> {
+        if self.env().container().is_empty() && !segments[0].starts_with('.') {
+            let mut whole = None;
+            for scope in self.scopes() {
+                if let Some((value, selected)) = scope.resolve_plain(segments, Some(&mut whole)) {
+                    return Ok((value, &segments[selected..]));
+                }
+            }
+            return Err(ExecutionError::UndeclaredReference(Arc::new(
+                segments[0].to_owned(),
+            )));
+        }
         let name = segments.join(".");
         for scope in self.scopes_for(&name) {
             let mut len = name.len();
@@ -237,6 +267,69 @@ impl<'p, 'v> Context<'p, 'v> {
         Err(ExecutionError::UndeclaredReference(Arc::new(
             segments[0].to_owned(),
         )))
+    }
+
+    /// [`Context::resolve_qualified`] within this scope, without a container:
+    /// the value and how many segments it names. A scope whose variables have
+    /// plain names, as comprehension scopes always do, is looked up by the
+    /// first segment alone, without joining the name; only the whole name can
+    /// be a type, and only one under a namespace some type has is looked up.
+    /// `whole` caches the joined name across scopes.
+    fn resolve_plain<'b>(
+        &'b self,
+        segments: &[&str],
+        whole: Option<&mut Option<String>>,
+    ) -> Option<(CowVal<'b, 'v>, usize)> {
+        let (Context::Root {
+            variables,
+            resolver,
+            dotted,
+            ..
+        }
+        | Context::Child {
+            variables,
+            resolver,
+            dotted,
+            ..
+        }) = self;
+        if resolver.is_some() || *dotted {
+            let name = segments.join(".");
+            let mut len = name.len();
+            for prefix in (1..=segments.len()).rev() {
+                let whole = prefix == segments.len();
+                if let Some(value) = self.resolve_own(&name[..len], whole) {
+                    return Some((value, prefix));
+                }
+                len = len.saturating_sub(segments[prefix - 1].len() + 1);
+            }
+            return None;
+        }
+        if let Context::Root { env, .. } = self {
+            let types = env.types();
+            let t = match segments {
+                [name] => {
+                    if let Some(v) = variables.get(*name) {
+                        return Some((CowVal::Borrowed(v.as_ref()), 1));
+                    }
+                    types.find_type(name)
+                }
+                [root, ..] if types.has_namespace(root) => {
+                    let mut joined = None;
+                    let name = match whole {
+                        Some(whole) => whole.get_or_insert_with(|| segments.join(".")),
+                        None => joined.insert(segments.join(".")),
+                    };
+                    types.find_type(name)
+                }
+                _ => None,
+            };
+            if let Some(t) = t {
+                return Some((CowVal::owned(CelType::from(t)), segments.len()));
+            }
+        }
+        variables
+            .get(segments[0])
+            .map(|v| (CowVal::Borrowed(v.as_ref()), 1))
     }
 
     /// The variable of this scope named by a container candidate of `name`,
@@ -375,8 +468,10 @@ impl<'p, 'v> Context<'p, 'v> {
     pub fn new_inner_scope<'b>(&'b self) -> Context<'b, 'v> {
         Context::Child {
             parent: self,
+            env: self.env(),
             variables: Default::default(),
             resolver: None,
+            dotted: false,
         }
     }
 
@@ -397,6 +492,7 @@ impl<'p, 'v> Context<'p, 'v> {
             variables: Default::default(),
             functions: Default::default(),
             resolver: None,
+            dotted: false,
         }
     }
 
@@ -406,6 +502,7 @@ impl<'p, 'v> Context<'p, 'v> {
             variables: Default::default(),
             functions: Default::default(),
             resolver: None,
+            dotted: false,
         }
     }
 }
@@ -417,7 +514,31 @@ impl Default for Context<'_, '_> {
             variables: Default::default(),
             functions: Default::default(),
             resolver: None,
+            dotted: false,
         }
+    }
+}
+
+/// The variables of one scope: a handful (a comprehension's one or two, a
+/// program's inputs), looked up on every reference, so searched in order,
+/// telling names apart by length and first byte before comparing them.
+#[derive(Default)]
+pub struct Variables<'v>(Vec<(String, Box<dyn Val + 'v>)>);
+
+impl<'v> Variables<'v> {
+    fn position(&self, name: &str) -> Option<usize> {
+        let (len, first) = (name.len(), name.as_bytes().first());
+        self.0
+            .iter()
+            .position(|(k, _)| k.len() == len && k.as_bytes().first() == first && k == name)
+    }
+
+    fn get(&self, name: &str) -> Option<&Box<dyn Val + 'v>> {
+        self.position(name).map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Box<dyn Val + 'v>> {
+        self.position(name).map(|i| &mut self.0[i].1)
     }
 }
 

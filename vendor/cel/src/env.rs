@@ -9,10 +9,8 @@ use crate::parser::{Macro, Macros, Parser};
 use crate::registry::{TypeDecl, TypeRegistry};
 use crate::{common::types::CelStruct, common::value::Val, ExecutionError, StructType};
 use crate::{DeclarationError, ParseErrors, Program};
-use std::collections::{
-    btree_map::Entry::{Occupied, Vacant},
-    BTreeMap, BTreeSet,
-};
+use std::collections::hash_map::Entry::{Occupied, Vacant};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 /// An environment for the CEL execution.
@@ -52,8 +50,10 @@ use std::sync::Arc;
 /// }).unwrap();
 /// ```
 pub struct Env {
-    functions: BTreeMap<String, FunctionDecl>,
-    namespaces: BTreeSet<String>,
+    /// Looked up on every call: hashed with foldhash, not SipHash (the names
+    /// are the program's own, not an attacker's input to flood).
+    functions: HashMap<String, FunctionDecl, foldhash::fast::FixedState>,
+    namespaces: HashSet<String, foldhash::fast::FixedState>,
     types: TypeRegistry,
     macros: Arc<Macros>,
     error_on_duplicate_map_keys: bool,
@@ -64,8 +64,8 @@ pub struct Env {
 impl Default for Env {
     fn default() -> Self {
         Env {
-            functions: BTreeMap::new(),
-            namespaces: BTreeSet::new(),
+            functions: HashMap::default(),
+            namespaces: HashSet::default(),
             types: TypeRegistry::default(),
             macros: Arc::default(),
             error_on_duplicate_map_keys: true,

@@ -1286,29 +1286,34 @@ impl Value {
                     match call.func_name.as_str() {
                         operators::LOGICAL_NOT => {
                             let expr = Value::resolve_val(&call.args[0], ctx)?;
-                            let overload_error = ExecutionError::overload_for_values(
-                                &call.func_name,
-                                [expr.as_ref()],
-                                false,
-                            );
                             return expr
                                 .downcast_ref::<CelBool>()
                                 .map(Bool::negate)
-                                .ok_or(overload_error)
+                                .ok_or_else(|| {
+                                    ExecutionError::overload_for_values(
+                                        &call.func_name,
+                                        [expr.as_ref()],
+                                        false,
+                                    )
+                                })
                                 .map(|b| bool(b.into_inner()));
                         }
                         operators::NEGATE => {
                             let val = Value::resolve_val(&call.args[0], ctx)?;
-                            let overload_error = ExecutionError::overload_for_values(
-                                &call.func_name,
-                                [val.as_ref()],
-                                false,
-                            );
+                            let overload_error = || {
+                                ExecutionError::overload_for_values(
+                                    &call.func_name,
+                                    [val.as_ref()],
+                                    false,
+                                )
+                            };
                             return Ok(CowVal::Owned(
                                 val.as_negator()
-                                    .ok_or_else(|| overload_error.clone())?
+                                    .ok_or_else(overload_error)?
                                     .negate()
-                                    .map_err(|error| error.with_overload_context(overload_error))?,
+                                    .map_err(|error| {
+                                        error.with_lazy_overload_context(overload_error)
+                                    })?,
                             ));
                         }
                         operators::NOT_STRICTLY_FALSE => {
@@ -1542,11 +1547,11 @@ fn compare_values(
     lhs: &dyn Val,
     rhs: &dyn Val,
 ) -> Result<Ordering, ExecutionError> {
-    let context = ExecutionError::overload_for_values(operator, [lhs, rhs], false);
+    let context = || ExecutionError::overload_for_values(operator, [lhs, rhs], false);
     lhs.as_comparer()
-        .ok_or_else(|| context.clone())
+        .ok_or_else(context)
         .and_then(|comparer| comparer.compare(rhs))
-        .map_err(|error| error.with_overload_context(context))
+        .map_err(|error| error.with_lazy_overload_context(context))
 }
 
 fn boolean_operator_error(
@@ -1726,6 +1731,25 @@ impl<'e> AppendStep<'e> {
             ctx.add_variable_as_val(&comprehension.iter_var, item.clone_as_boxed());
             if let Some(guard) = self.guard {
                 if !try_bool(Value::resolve_val(guard, &ctx))? {
+                    continue;
+                }
+            }
+            // `map` and `filter` append a one-element list literal: its element is
+            // appended without building the list, charged as if it had been.
+            if let Expr::List(list) = &self.items.expr {
+                if list.optional_indices.is_empty() {
+                    crate::budget::charge(1)?;
+                    for element in &list.elements {
+                        let value = Value::resolve_val(element, &ctx)?;
+                        crate::budget::allocate(
+                            crate::budget::ELEMENT_BYTES + crate::budget::bytes_of(value.as_ref()),
+                        )?;
+                        accu.push(value.into_owned());
+                    }
+                    crate::budget::allocate(
+                        crate::budget::ELEMENT_BYTES
+                            + list.elements.len() as u64 * crate::budget::ELEMENT_BYTES,
+                    )?;
                     continue;
                 }
             }

@@ -82,6 +82,21 @@ impl TypeRegistry {
         self.types.get(name)
     }
 
+    /// Whether some type's qualified name starts with `root.`: without one,
+    /// no name starting with `root.` can be a type, and is not joined to look.
+    pub(crate) fn has_namespace(&self, root: &str) -> bool {
+        use std::ops::Bound::{Excluded, Unbounded};
+        // Type names are identifiers, so `root.…` sorts right after `root`,
+        // before `root0…` or `root_…`.
+        self.types
+            .range::<str, _>((Excluded(root), Unbounded))
+            .next()
+            .is_some_and(|(name, _)| {
+                name.strip_prefix(root)
+                    .is_some_and(|rest| rest.starts_with('.'))
+            })
+    }
+
     /// Registers `decl`'s type under its name, and a struct type's
     /// constructor with it.
     ///

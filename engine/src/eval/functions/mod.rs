@@ -329,6 +329,16 @@ mod tests {
         assert!(yes("paths(1) == [] && paths({}) == [] && paths([]) == []"));
         assert!(yes("paths({'a': {'b': 1}}).all(p, lookup({'a': {'b': 1}}, p) == 1)"));
         assert!(yes("{'a': 1}.paths() == [['a']]"));
+        let plaintexts =
+            "paths({'a': {'plaintext': 's', 'b': [{'plaintext': 1}, 'plaintext']}, 'plaintext': {}}, 'plaintext')";
+        let expected = "[['a', 'plaintext'], ['a', 'b', 0, 'plaintext'], ['plaintext']]";
+        assert!(yes(&format!("size({plaintexts}) == 3 && {expected}.all(p, p in {plaintexts})")));
+        let on_doc =
+            eval_doc("paths(doc, 'y')", r#"{"z": {"y": 1, "b": [{"y": [true]}, "y"]}, "y": {}, "x": {"y": {"z": 2}}}"#);
+        assert_eq!(on_doc, eval("[['z', 'y'], ['y']]"), "leaves only, in document order");
+        let walked = eval_doc("paths(doc)", r#"{"a": {"b": [1, {}], "c": []}, "d": "e"}"#);
+        assert_eq!(walked, eval("[['a', 'b', 0], ['a', 'b', 1], ['a', 'c'], ['d']]"), "document order");
+        assert!(yes("paths({'a': 1}, 'a') == [['a']] && paths([1], 'a') == []"));
     }
 
     #[test]

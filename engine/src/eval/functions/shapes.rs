@@ -1,6 +1,8 @@
 //! Shapes: values nested in documents, however they are written.
 
 use super::*;
+use crate::eval::value::{DocList, DocMap, live_entries};
+use crate::tree::{Entry, Node, Value as NodeValue};
 
 /// A function that receives and returns raw values (cel's `Function` type): what a function
 /// needs to hand back a document value itself, location included.
@@ -177,24 +179,67 @@ pub(super) fn lookup<'c, 'v>(ftx: &mut FunctionContext<'c, 'v>) -> Result<CowVal
     Ok(CowVal::Owned(current))
 }
 
-/// `paths(x: dyn) -> list`: the path of every leaf below `x`, as `lookup` takes it: a list of
-/// map keys and list indexes, depth-first in document order. A leaf is a value that is not a
+/// `paths(x: dyn) -> list(list)`: the path of every leaf below `x`, as `lookup` takes it: a list
+/// of map keys and list indexes, depth-first in document order. A leaf is a value that is not a
 /// map or a list, or an empty one; `x` itself is not one of its leaves. Walks at most 64
 /// levels deep. With `lookup`, walks two trees that mirror each other (a Terraform plan's
 /// `after_sensitive` mask and the values it marks).
 ///
+/// `paths(x: dyn, key: string) -> list(list)`: those of them that end with the map key `key`,
+/// `paths(x).filter(p, p[size(p) - 1] == key)` without building the others.
+///
 /// `paths({'a': {'b': true}, 'c': [1]})` → `[['a', 'b'], ['c', 0]]`
 pub(super) fn paths(ftx: &FunctionContext<'_, '_>) -> Result<Value, ExecutionError> {
-    fn walk(v: &dyn Val, path: &mut Vec<Value>, depth: usize, out: &mut Vec<Value>) {
+    let args = all_args(ftx);
+    let (x, last) = match args.as_slice() {
+        [x] => (*x, None),
+        [x, key] => match as_str(*key) {
+            Some(key) => (*x, Some(key)),
+            None => return Err(ExecutionError::function_error("paths", "the key must be a string")),
+        },
+        _ => return Err(ExecutionError::invalid_argument_count(2, args.len())),
+    };
+    let mut walk = Paths { last, path: Vec::new(), out: Vec::new() };
+    walk.val(x, 0);
+    Ok(Value::List(Arc::new(walk.out)))
+}
+
+/// The walk of [`paths`]: document values are walked on their located tree, converting
+/// nothing it passes to CEL; other values through their CEL interface.
+struct Paths<'k> {
+    last: Option<&'k str>,
+    path: Vec<Value>,
+    out: Vec<Value>,
+}
+
+impl Paths<'_> {
+    /// Levels walked below `x`, at most.
+    const MAX_DEPTH: usize = 64;
+
+    fn leaf(&mut self) {
+        let wanted = match (self.last, self.path.last()) {
+            (None, Some(_)) => true,
+            (Some(key), Some(Value::String(last))) => last.as_str() == key,
+            _ => false,
+        };
+        if wanted {
+            self.out.push(Value::List(Arc::new(self.path.clone())));
+        }
+    }
+
+    fn val(&mut self, v: &dyn Val, depth: usize) {
+        if let Some(map) = v.downcast_ref::<DocMap>() {
+            return self.map_node(map.nodes(), depth);
+        }
+        if let Some(list) = v.downcast_ref::<DocList>() {
+            return self.list_node(list.nodes(), depth);
+        }
         let kind = v.get_type().name();
         let size = v.as_sizer().map_or(0, |s| *s.size().inner());
         if !matches!(kind, "map" | "list") || size == 0 {
-            if !path.is_empty() {
-                out.push(Value::List(Arc::new(path.clone())));
-            }
-            return;
+            return self.leaf();
         }
-        if depth > 64 {
+        if depth > Self::MAX_DEPTH {
             return;
         }
         let (Some(iterable), Some(indexer)) = (v.as_iterable(), v.as_indexer()) else { return };
@@ -204,18 +249,50 @@ pub(super) fn paths(ftx: &FunctionContext<'_, '_>) -> Result<Value, ExecutionErr
             if kind == "map" {
                 let Ok(key) = Value::try_from(item) else { continue };
                 let Ok(child) = indexer.get(item) else { continue };
-                path.push(key);
-                walk(&*child, path, depth + 1, out);
+                self.path.push(key);
+                self.val(&*child, depth + 1);
             } else {
-                path.push(Value::Int(index));
-                walk(item, path, depth + 1, out);
+                self.path.push(Value::Int(index));
+                self.val(item, depth + 1);
                 index += 1;
             }
-            path.pop();
+            self.path.pop();
         }
     }
-    let v = only_arg(ftx)?;
-    let mut out = Vec::new();
-    walk(v, &mut Vec::new(), 0, &mut out);
-    Ok(Value::List(Arc::new(out)))
+
+    fn node(&mut self, node: &Node, depth: usize) {
+        match &node.value {
+            NodeValue::Map(entries) => self.map_node(live_entries(entries), depth),
+            NodeValue::List(items) => self.list_node(items, depth),
+            _ => self.leaf(),
+        }
+    }
+
+    fn map_node<'e>(&mut self, entries: Vec<&'e Entry>, depth: usize) {
+        if entries.is_empty() {
+            return self.leaf();
+        }
+        if depth > Self::MAX_DEPTH {
+            return;
+        }
+        for entry in entries {
+            self.path.push(Value::String(string(&*entry.key)));
+            self.node(&entry.value, depth + 1);
+            self.path.pop();
+        }
+    }
+
+    fn list_node(&mut self, items: &[Node], depth: usize) {
+        if items.is_empty() {
+            return self.leaf();
+        }
+        if depth > Self::MAX_DEPTH {
+            return;
+        }
+        for (index, item) in items.iter().enumerate() {
+            self.path.push(Value::Int(index as i64));
+            self.node(item, depth + 1);
+            self.path.pop();
+        }
+    }
 }

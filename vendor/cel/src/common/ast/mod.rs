@@ -57,8 +57,8 @@ impl Expr {
     /// The segments of the qualified name this expression spells, root first:
     /// `a.b.c` is `["a", "b", "c"]`. Only an identifier, or field selections on
     /// one, spells a name: anything else, a presence test included, is `None`.
-    pub(crate) fn qualified_name_segments(&self) -> Option<Vec<&str>> {
-        let mut segments = Vec::new();
+    pub(crate) fn qualified_name_segments(&self) -> Option<QualifiedName<'_>> {
+        let mut segments = QualifiedName::new();
         let mut expr = self;
         loop {
             match expr {
@@ -76,6 +76,10 @@ impl Expr {
         }
     }
 }
+
+/// The segments of a qualified name, root first; most names are short enough to
+/// be kept without allocating.
+pub(crate) type QualifiedName<'a> = smallvec::SmallVec<[&'a str; 8]>;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum LiteralValue {
@@ -320,8 +324,8 @@ mod tests {
         };
         assert!(select.test);
         assert_eq!(
-            select.operand.expr.qualified_name_segments(),
-            Some(vec!["a", "b"])
+            select.operand.expr.qualified_name_segments().as_deref(),
+            Some(&["a", "b"][..])
         );
     }
 }

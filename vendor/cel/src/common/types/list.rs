@@ -340,6 +340,11 @@ impl<'v> MutableList<'v> {
         Ok(())
     }
 
+    /// Appends `item`.
+    pub fn push(&mut self, item: Box<dyn Val + 'v>) {
+        self.0.push(item);
+    }
+
     /// Converts the mutable list into an immutable [`DefaultList`], reusing
     /// the backing storage.
     pub fn to_immutable(self) -> DefaultList<'v> {

@@ -10,30 +10,76 @@ use std::ops::Deref;
 use std::string::String as StdString;
 use std::sync::Arc;
 
-/// A CEL string. Owns its bytes, or borrows them for `'a`.
+/// A CEL string. Shares its bytes, or borrows them for `'a`.
 ///
 /// Of type [`STRING_TYPE`](super::STRING_TYPE). `+` concatenates it with
 /// another `string`, into a new string; it only compares, and is only equal,
 /// to another `string`, by code point. `size()` counts code points.
 /// [`From`] a `&str` borrows it, [`From`] a [`String`](std::string::String)
-/// owns it.
-#[derive(Clone, Debug, Default, Eq, Hash, PartialEq, PartialOrd, Ord)]
-pub struct String<'a>(Cow<'a, str>);
+/// or an `Arc<str>` owns it. Owned bytes are shared: a clone (binding a
+/// comprehension variable, passing a string to a function) copies a pointer,
+/// not the text.
+#[derive(Clone, Debug)]
+pub struct String<'a>(Repr<'a>);
+
+#[derive(Clone, Debug)]
+enum Repr<'a> {
+    Borrowed(&'a str),
+    Shared(Arc<str>),
+}
+
+impl Default for String<'_> {
+    fn default() -> Self {
+        Self(Repr::Borrowed(""))
+    }
+}
+
+impl PartialEq for String<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner() == other.inner()
+    }
+}
+
+impl Eq for String<'_> {}
+
+impl PartialOrd for String<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for String<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.inner().cmp(other.inner())
+    }
+}
+
+impl std::hash::Hash for String<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.inner().hash(state)
+    }
+}
 
 impl<'a> String<'a> {
-    /// The string, copied out if it was borrowed.
+    /// The string, copied out.
     pub fn into_inner(self) -> StdString {
-        self.0.into_owned()
+        self.inner().to_owned()
     }
 
     /// The string, borrowed from `self`.
     pub fn inner(&self) -> &str {
-        &self.0
+        match &self.0 {
+            Repr::Borrowed(s) => s,
+            Repr::Shared(s) => s,
+        }
     }
 
-    /// Copies the bytes out if they were borrowed, so the result owns them.
+    /// Owns the bytes, copying them out if they were borrowed.
     pub fn into_static(self) -> String<'static> {
-        String(Cow::Owned(self.0.into_owned()))
+        match self.0 {
+            Repr::Borrowed(s) => String(Repr::Shared(Arc::from(s))),
+            Repr::Shared(s) => String(Repr::Shared(s)),
+        }
     }
 
     /// The bytes, with the lifetime of the borrow itself, if they are borrowed
@@ -45,13 +91,16 @@ impl<'a> String<'a> {
     /// re-borrowed, without a copy, for as long as the container's own data.
     pub fn as_borrowed(&self) -> Option<&'a str> {
         match &self.0 {
-            Cow::Borrowed(s) => Some(s),
-            Cow::Owned(_) => None,
+            Repr::Borrowed(s) => Some(s),
+            Repr::Shared(_) => None,
         }
     }
 
     pub(crate) fn into_cow(self) -> Cow<'a, str> {
-        self.0
+        match self.0 {
+            Repr::Borrowed(s) => Cow::Borrowed(s),
+            Repr::Shared(s) => Cow::Owned(s.to_string()),
+        }
     }
 }
 
@@ -94,7 +143,7 @@ impl<'a> Val for String<'a> {
     fn equals(&self, other: &dyn Val) -> bool {
         other
             .downcast_ref::<String>()
-            .is_some_and(|other| self.0 == other.0)
+            .is_some_and(|other| self.inner() == other.inner())
     }
 
     fn clone_as_boxed<'v>(&self) -> Box<dyn Val + 'v>
@@ -125,9 +174,9 @@ impl<'a> Adder for String<'a> {
         Self: 'v,
     {
         if let Some(rhs) = rhs.downcast_ref::<String>() {
-            let mut s = StdString::with_capacity(rhs.0.len() + self.0.len());
-            s.push_str(&self.0);
-            s.push_str(&rhs.0);
+            let mut s = StdString::with_capacity(rhs.inner().len() + self.inner().len());
+            s.push_str(self.inner());
+            s.push_str(rhs.inner());
             Ok(CowVal::owned(String::from(s)))
         } else {
             Err(ExecutionError::UnsupportedBinaryOperator(
@@ -142,7 +191,7 @@ impl<'a> Adder for String<'a> {
 impl Comparer for String<'_> {
     fn compare(&self, rhs: &dyn Val) -> Result<Ordering, ExecutionError> {
         if let Some(rhs) = rhs.downcast_ref::<String>() {
-            Ok(self.0.cmp(&rhs.0))
+            Ok(self.inner().cmp(rhs.inner()))
         } else {
             Err(ExecutionError::values_not_comparable(self, rhs))
         }
@@ -163,7 +212,14 @@ impl Zeroer for String<'_> {
 
 impl From<StdString> for String<'_> {
     fn from(v: StdString) -> Self {
-        Self(Cow::Owned(v))
+        Self(Repr::Shared(Arc::from(v)))
+    }
+}
+
+/// Shares the bytes: no copy is made.
+impl From<Arc<str>> for String<'_> {
+    fn from(v: Arc<str>) -> Self {
+        Self(Repr::Shared(v))
     }
 }
 
@@ -176,22 +232,22 @@ impl From<String<'_>> for StdString {
 /// Borrows the `str`: no copy is made.
 impl<'a> From<&'a str> for String<'a> {
     fn from(value: &'a str) -> Self {
-        Self(Cow::Borrowed(value))
+        Self(Repr::Borrowed(value))
     }
 }
 
 impl From<Arc<StdString>> for String<'_> {
     fn from(v: Arc<StdString>) -> Self {
-        match Arc::try_unwrap(v) {
-            Ok(s) => Self(Cow::Owned(s)),
-            Err(v) => Self(Cow::Owned((*v).clone())),
-        }
+        Self(Repr::Shared(Arc::from(v.as_str())))
     }
 }
 
 impl<'a> From<Cow<'a, str>> for String<'a> {
     fn from(value: Cow<'a, str>) -> Self {
-        Self(value)
+        match value {
+            Cow::Borrowed(s) => Self(Repr::Borrowed(s)),
+            Cow::Owned(s) => Self::from(s),
+        }
     }
 }
 
@@ -216,7 +272,7 @@ impl<'a, 'v> TryFrom<&'a (dyn Val + 'v)> for &'a str {
 }
 
 /// Takes the string out of `arg`: a move for an owned box, a cheap clone of
-/// the `Cow` for a borrowed one. Hands `arg` back when it is not a string.
+/// the string for a borrowed one. Hands `arg` back when it is not a string.
 pub(crate) fn take_string<'b, 'v>(arg: CowVal<'b, 'v>) -> Result<String<'v>, CowVal<'b, 'v>> {
     match arg {
         CowVal::Borrowed(v) => v

@@ -29,6 +29,7 @@ use crate::suppress;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Rules and suppressions, prepared once and run on any number of input sets.
 pub struct Pipeline {
@@ -44,6 +45,8 @@ pub struct Pipeline {
     quoting: bool,
     /// Input bytes a batch is filled up to ([`batches::BATCH_BYTES`]).
     batch_bytes: u64,
+    /// A rule compiled when used did not compile: nothing more is checked.
+    broken: AtomicBool,
     /// Shown each batch's documents once they are loaded, before they are checked.
     #[cfg(test)]
     observer: Option<Observer>,
@@ -111,6 +114,7 @@ impl Pipeline {
             kind: None,
             inline_suppressions: true,
             quoting: true,
+            broken: AtomicBool::new(false),
             batch_bytes: batches::BATCH_BYTES,
             #[cfg(test)]
             observer: None,
@@ -249,6 +253,23 @@ impl Pipeline {
     /// secrets (in their text, parsed or not) and, when checked, for suppression comments.
     fn check_batch(&self, loaded: &Loaded, files: &[FileId], sources: &SourceMap, cancel: &Cancel) -> Part {
         let mut problems = loaded.problems.clone();
+        // Rules loaded to be compiled when used (the built-in pack's) are compiled for the first
+        // batch with a document of their kinds; one that does not compile stops the run's
+        // checking, as a broken pack stops it before any input is read.
+        let compile_problems = self.compile_rules_for(&loaded.documents);
+        if !compile_problems.is_empty() || self.broken.load(Ordering::Relaxed) {
+            self.broken.store(true, Ordering::Relaxed);
+            problems.extend(compile_problems);
+            let secrets = Secrets::collect_in(sources, files, &loaded.documents, &[]);
+            return Part {
+                diagnostics: Vec::new(),
+                problems,
+                stopped: None,
+                secrets,
+                requested: Vec::new(),
+                suppressions: suppress::Found::default(),
+            };
+        }
         let mut diagnostics = self.checker.check_until(&loaded.documents, sources, cancel);
         // Before anything is suppressed, baselined or dropped: a suppressed secret stays secret.
         let secrets = Secrets::collect_in(sources, files, &loaded.documents, &diagnostics);
@@ -268,6 +289,17 @@ impl Pipeline {
         };
         let suppressions = suppress::Found::in_files(sources, &commented);
         Part { diagnostics, problems, stopped, secrets, requested, suppressions }
+    }
+
+    /// Compiles the rules of the kinds of `documents` not compiled yet; the problems of those
+    /// that do not compile.
+    fn compile_rules_for(&self, documents: &[crate::document::Document]) -> Vec<Problem> {
+        let mut kinds: Vec<InputKind> = documents.iter().map(|d| d.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let used: Vec<Arc<Rule>> =
+            self.rules().iter().filter(|r| r.kinds.iter().any(|k| kinds.contains(k))).cloned().collect();
+        crate::pack::compile_rules(&used)
     }
 
     /// Applies suppressions to the findings of every batch, as one run.

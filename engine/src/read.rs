@@ -236,6 +236,24 @@ impl ReadScope {
         Ok(meta.len())
     }
 
+    /// [`ReadScope::measure`] of a path already resolved (see [`ReadScope::read_resolved`]).
+    ///
+    /// # Errors
+    /// As [`ReadScope::measure`].
+    pub fn measure_resolved(&self, resolved: &Path) -> Result<u64, ReadError> {
+        if !self.canonical.iter().any(|root| resolved.starts_with(root)) {
+            return Err(ReadError::Outside);
+        }
+        let meta = std::fs::symlink_metadata(resolved).map_err(ReadError::Io)?;
+        if !meta.is_file() {
+            return Err(ReadError::NotRegular);
+        }
+        if meta.len() > self.max_file_size {
+            return Err(ReadError::TooLarge { size: Some(meta.len()), limit: self.max_file_size });
+        }
+        Ok(meta.len())
+    }
+
     /// Reads a regular file inside the scope, of at most the size limit.
     ///
     /// # Errors
@@ -244,6 +262,18 @@ impl ReadScope {
     pub fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
         let canonical = self.resolve(path)?;
         read_regular(&canonical, self.max_file_size)
+    }
+
+    /// [`ReadScope::read`] of a path already resolved (by a walk that follows no link, below a
+    /// directory [`ReadScope::resolve`] gave): checked against the scope, not resolved again.
+    ///
+    /// # Errors
+    /// As [`ReadScope::read`].
+    pub fn read_resolved(&self, resolved: &Path) -> Result<Vec<u8>, ReadError> {
+        if !self.canonical.iter().any(|root| resolved.starts_with(root)) {
+            return Err(ReadError::Outside);
+        }
+        read_regular(resolved, self.max_file_size)
     }
 }
 

@@ -205,3 +205,30 @@ fn damaged_inputs_never_panic() {
     let diagnostics = checker.check(&loaded.documents, &sources);
     assert!(!diagnostics.is_empty());
 }
+
+/// `celador check` loads the built-in pack with its rules compiled when used: each compiles to
+/// what a load compiling every rule makes (its variables in the same order, what it reads, its
+/// cost), from the files `celador check` embeds.
+#[test]
+fn builtin_rules_compiled_when_used_are_those_compiled_at_load() {
+    use celador_engine::pack::{Compile, compile_rules, load_pack_compiling};
+    let sources = SourceMap::new();
+    let files = celador_rules::builtin_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let at_load = load_pack(files, &sources).expect("compiles");
+    let files = celador_rules::builtin_rule_files(celador_rules::DEFAULT_PACK).expect("embedded");
+    let when_used = load_pack_compiling(files, &sources, Compile::WhenUsed).expect("loads");
+    assert!(compile_rules(&when_used.rules).is_empty());
+    assert_eq!(at_load.rules.len(), when_used.rules.len());
+    for (eager, lazy) in at_load.rules.iter().zip(&when_used.rules) {
+        assert_eq!(eager.id, lazy.id);
+        let variables = |r: &celador_engine::pack::Rule| {
+            r.variables.iter().map(|v| (v.name.to_string(), v.per_element)).collect::<Vec<_>>()
+        };
+        assert_eq!(variables(eager), variables(lazy), "{}", eager.id);
+        assert_eq!(eager.uses, lazy.uses, "{}", eager.id);
+        assert_eq!(eager.when_reads_element, lazy.when_reads_element, "{}", eager.id);
+        assert_eq!(eager.cost.describe(eager.scope), lazy.cost.describe(lazy.scope), "{}", eager.id);
+        assert_eq!(eager.fixtures.len(), lazy.fixtures.len(), "{}", eager.id);
+        assert_eq!(eager.pack, lazy.pack);
+    }
+}

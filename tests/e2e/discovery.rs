@@ -165,6 +165,23 @@ fn the_same_file_spelled_two_ways_is_checked_once() {
     assert_eq!(report["summary"]["files"], 1, "{report:#}");
 }
 
+/// A walk resolves the files it reaches from the directory it walks: a directory and a link
+/// to it, both walked, reach each file once, under the name it was first reached by.
+#[cfg(unix)]
+#[test]
+fn a_directory_walked_also_through_a_link_to_it_is_checked_once() {
+    let p = Project::new();
+    p.dir(".git");
+    p.file("d/api.env", API_ENV);
+    std::os::unix::fs::symlink(p.path("d"), p.path("link")).expect("create a symbolic link");
+    let report = p.run(&["check", "--format", "json", "d", "link"]).assert_code(1).report();
+    assert_eq!(positions_of(&report, &["PSH-TLS-008", "PSH-SEC-001"]), [at("PSH-TLS-008", "d/api.env", 1, 1)]);
+    assert_eq!(report["summary"]["files"], 1, "{report:#}");
+    let report = p.run(&["check", "--format", "json", "link", "d"]).assert_code(1).report();
+    assert_eq!(positions_of(&report, &["PSH-TLS-008", "PSH-SEC-001"]), [at("PSH-TLS-008", "link/api.env", 1, 1)]);
+    assert_eq!(report["summary"]["files"], 1, "{report:#}");
+}
+
 #[test]
 fn default_path_is_the_working_directory() {
     let p = Project::new();

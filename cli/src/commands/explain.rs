@@ -3,13 +3,13 @@
 use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::ExplainArgs;
-use crate::packs::load_packs;
-use celador_engine::pack::rule_markdown;
+use crate::packs::{Builtin, load_packs};
+use celador_engine::pack::{compile_rules, rule_markdown};
 use celador_engine::source::SourceMap;
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
-    let (packs, problems) = load_packs(&args.packs, &[], &sources);
+    let (packs, problems) = load_packs(&args.packs, &[], &sources, Builtin::RulesWhenUsed);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, false);
     }
@@ -17,6 +17,10 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let Some(rule) = packs.iter().flat_map(|p| p.rules.iter()).find(|r| r.id.to_ascii_uppercase() == wanted) else {
         anyhow::bail!("no rule `{}` (run `celador rules` to list them)", args.rule);
     };
+    let problems = compile_rules(std::slice::from_ref(rule));
+    if !problems.is_empty() {
+        return emit_problems(&sources, &problems, false);
+    }
     // The estimate follows the header lines (severity, inputs, guide, docs).
     let markdown = rule_markdown(rule);
     let header_end = markdown.find("\n\n## ").map_or(markdown.len(), |i| i + 1);

@@ -3,14 +3,14 @@
 use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::{ListFormat, RulesArgs};
-use crate::packs::load_packs;
+use crate::packs::{Builtin, load_packs};
 use celador_engine::pack::reference_markdown;
 use celador_engine::source::SourceMap;
 use std::fmt::Write as _;
 
 pub fn run(args: &RulesArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
-    let (packs, problems) = load_packs(&args.packs, &[], &sources);
+    let (packs, problems) = load_packs(&args.packs, &[], &sources, Builtin::RulesWhenUsed);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, args.format == ListFormat::Json);
     }

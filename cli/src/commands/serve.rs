@@ -2,7 +2,7 @@
 
 use crate::ExitStatus;
 use crate::args::{OnErrorChoice, ServeArgs, ServeMode};
-use crate::packs::load_packs;
+use crate::packs::{Builtin, load_packs};
 use anyhow::Context as _;
 use celador_engine::check::display_name;
 use celador_engine::config::{self, Config};
@@ -31,7 +31,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         }),
         None => Config::default(),
     };
-    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources);
+    let (packs, mut pack_problems) = load_packs(&args.packs, &config.packs, &sources, Builtin::Rules);
     problems.append(&mut pack_problems);
     if problems.is_empty() {
         let rules: Vec<_> = packs.iter().flat_map(|p| p.rules.iter().cloned()).collect();

@@ -3,7 +3,7 @@
 use super::{emit, emit_problems};
 use crate::ExitStatus;
 use crate::args::{PackArgs, TestArgs};
-use crate::packs::load_packs;
+use crate::packs::{Builtin, load_packs};
 use celador_engine::fixture_snapshots::{SnapshotMismatch, update_snapshots};
 use celador_engine::fixtures::{FixtureOutcome, run_fixtures};
 use celador_engine::report::escape_controls;
@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitStatus> {
     let sources = SourceMap::new();
     let pack_args = PackArgs { packs: args.packs.clone(), no_builtin: !args.packs.is_empty() };
-    let (packs, problems) = load_packs(&pack_args, &[], &sources);
+    let (packs, problems) = load_packs(&pack_args, &[], &sources, Builtin::WithFixtures);
     if !problems.is_empty() {
         return emit_problems(&sources, &problems, false);
     }

@@ -30,6 +30,9 @@ pub struct FoundFile {
     pub name: String,
     /// Where it is read from.
     pub path: PathBuf,
+    /// Where it is with every link resolved, when the walk that found it knew that without
+    /// asking the file system (it is then read without resolving it again).
+    pub resolved: Option<PathBuf>,
     /// Its size in bytes when it was found, which batches are measured by.
     pub size: u64,
     /// Whether the user named this file explicitly (then an unknown kind is an error).
@@ -78,16 +81,18 @@ impl Pending {
     pub fn read(self, scope: &ReadScope) -> Result<Input, Problem> {
         match self {
             Self::Read(input) => Ok(input),
-            Self::File(file) => match scope.read(&file.path) {
-                Ok(bytes) => Ok(Input {
-                    name: file.name,
-                    path: Some(file.path),
-                    bytes,
-                    explicit: file.explicit,
-                    kind: file.kind,
-                }),
-                Err(e) => Err(Problem::file(Some(file.name), e.to_string())),
-            },
+            Self::File(file) => {
+                match file.resolved.as_deref().map_or_else(|| scope.read(&file.path), |r| scope.read_resolved(r)) {
+                    Ok(bytes) => Ok(Input {
+                        name: file.name,
+                        path: Some(file.path),
+                        bytes,
+                        explicit: file.explicit,
+                        kind: file.kind,
+                    }),
+                    Err(e) => Err(Problem::file(Some(file.name), e.to_string())),
+                }
+            }
         }
     }
 }
@@ -136,16 +141,22 @@ pub const IGNORE_FILE: &str = ".celadorignore";
 /// or (when named explicitly) is not a regular file is a problem, and is never opened. A walk
 /// passes over FIFOs, sockets and devices.
 pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadScope) -> Discovered {
-    let mut found: Vec<(PathBuf, bool)> = Vec::new();
+    // Each file found, whether it was named, and where it is with every link resolved when the
+    // walk knows that without asking the file system.
+    let mut found: Vec<(PathBuf, bool, Option<PathBuf>)> = Vec::new();
     let mut discovered = Discovered::default();
     for path in paths {
         if path.is_dir() {
             // A directory that is a link leading out of the scope is not walked: even the names
             // of what it holds are not ours to list.
-            if let Err(e @ ReadError::Outside) = scope.resolve(path) {
-                discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
-                continue;
-            }
+            let root = match scope.resolve(path) {
+                Ok(root) => Some(root),
+                Err(e @ ReadError::Outside) => {
+                    discovered.problems.push(Problem::file(Some(display_name(path, cwd)), e.to_string()));
+                    continue;
+                }
+                Err(_) => None,
+            };
             let mut builder = ignore::WalkBuilder::new(path);
             builder
                 .hidden(false)
@@ -162,14 +173,24 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
             builder.build_parallel().run(|| {
                 let tx = tx.clone();
                 Box::new(move |entry| {
-                    let _ = tx.send(entry.map(ignore::DirEntry::into_path));
+                    let _ = tx.send(entry.map(|e| {
+                        let regular = !e.path_is_symlink() && e.file_type().is_some_and(|t| t.is_file());
+                        (regular, e.into_path())
+                    }));
                     ignore::WalkState::Continue
                 })
             });
             drop(tx);
             for entry in rx {
                 match entry {
-                    Ok(p) if p.is_file() => found.push((p, false)),
+                    // The walk follows no link: a regular file it reached that is no link itself
+                    // is where the resolved directory and the path below it say (resolving each
+                    // file found cost ten `readlink`s, a tenth of a run on 100 small files).
+                    Ok((true, p)) => {
+                        let resolved = root.as_ref().zip(p.strip_prefix(path).ok()).map(|(r, below)| r.join(below));
+                        found.push((p, false, resolved));
+                    }
+                    Ok((false, p)) if p.is_file() => found.push((p, false, None)),
                     Ok(_) => {}
                     Err(e) => discovered
                         .problems
@@ -177,7 +198,7 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
                 }
             }
         } else if path.exists() {
-            found.push((path.clone(), true));
+            found.push((path.clone(), true, None));
         } else {
             discovered.problems.push(Problem::file(Some(display_name(path, cwd)), "no such file or directory"));
         }
@@ -185,11 +206,13 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
     // One file reached twice (`d/x` and `./d/x`, or a directory and a file in it) is read once,
     // under the first name it was reached by.
     let mut seen = std::collections::HashSet::new();
-    found.retain(|(p, _)| seen.insert(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())));
+    found.retain(|(p, _, resolved)| {
+        seen.insert(resolved.clone().unwrap_or_else(|| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())))
+    });
     found.sort();
-    let candidates: Vec<(PathBuf, String, bool, Option<InputKind>)> = found
+    let candidates: Vec<Candidate> = found
         .into_iter()
-        .filter_map(|(path, explicit)| {
+        .filter_map(|(path, explicit, resolved)| {
             let name = display_name(&path, cwd);
             let configured = kinds.kind_of(&name, &path);
             let readable = match classify_name(&path) {
@@ -198,20 +221,29 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
                 None => false,
             };
             if explicit || configured.is_some() || readable {
-                Some((path, name, explicit, configured))
+                Some(Candidate { path, resolved, name, explicit, kind: configured })
             } else {
                 discovered.skipped += 1;
                 None
             }
         })
         .collect();
-    let measured: Vec<Result<FoundFile, Problem>> = candidates
-        .into_par_iter()
-        .map(|(path, name, explicit, kind)| match scope.measure(&path) {
-            Ok(size) => Ok(FoundFile { name, path, size, explicit, kind }),
-            Err(e) => Err(Problem::file(Some(name), e.to_string())),
-        })
-        .collect();
+    // On the threads that load and check afterwards, not on a pool of their own.
+    let measured: Vec<Result<FoundFile, Problem>> = super::on_pool(|| {
+        candidates
+            .into_par_iter()
+            .map(|Candidate { path, resolved, name, explicit, kind }| {
+                let size = match &resolved {
+                    Some(resolved) => scope.measure_resolved(resolved),
+                    None => scope.measure(&path),
+                };
+                match size {
+                    Ok(size) => Ok(FoundFile { name, path, resolved, size, explicit, kind }),
+                    Err(e) => Err(Problem::file(Some(name), e.to_string())),
+                }
+            })
+            .collect()
+    });
     for r in measured {
         match r {
             Ok(file) => discovered.inputs.push(Pending::File(file)),
@@ -219,6 +251,16 @@ pub fn discover(paths: &[PathBuf], cwd: &Path, kinds: &KindGlobs, scope: &ReadSc
         }
     }
     discovered
+}
+
+/// A file discovery reads.
+struct Candidate {
+    path: PathBuf,
+    /// Where it is with every link resolved, when the walk knows it.
+    resolved: Option<PathBuf>,
+    name: String,
+    explicit: bool,
+    kind: Option<InputKind>,
 }
 
 fn is_chart_templates(dir: &Path) -> bool {

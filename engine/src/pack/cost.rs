@@ -474,7 +474,7 @@ impl VariableSources {
 
 /// Estimates every expression of `rule` (its `each`, variables, element expressions and
 /// message), and returns the costliest, with the loop of `each` counted.
-pub fn rule_cost(rule: &super::Rule) -> RuleCost {
+pub fn rule_cost(rule: &super::CompiledRule, bind: &str) -> RuleCost {
     let mut costliest = RuleCost::default();
     let mut consider = |growth: Growth, part: Part| {
         if growth.degree > costliest.growth.degree {
@@ -492,7 +492,7 @@ pub fn rule_cost(rule: &super::Rule) -> RuleCost {
             if selected.size == Source::Constant { Value::of(selected.content) } else { Value::of(Source::Part(0)) };
         let mut element_names = Names::default();
         element_names.loops.push(Loop { iterating: selected.size != Source::Constant, multiplies, absorbed: false });
-        element_names.bound.push((rule.bind.to_string(), element));
+        element_names.bound.push((bind.to_owned(), element));
         element_names.bound.push(("key".to_owned(), Value::CONSTANT));
         estimate_element(rule, &mut unit, &mut element_names, &mut consider);
     } else {
@@ -504,7 +504,7 @@ pub fn rule_cost(rule: &super::Rule) -> RuleCost {
 
 /// Estimates the variables (each at its level) and the expressions evaluated per element.
 fn estimate_element(
-    rule: &super::Rule,
+    rule: &super::CompiledRule,
     unit: &mut Names,
     element: &mut Names,
     consider: &mut impl FnMut(Growth, Part),

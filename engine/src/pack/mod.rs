@@ -34,7 +34,7 @@ use crate::tree::Node;
 use cel::Program;
 use schema::{PackFileToml, RuleToml};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A file of a pack, read into memory (from disk or embedded in the binary).
 #[derive(Clone, Debug)]
@@ -134,7 +134,8 @@ pub struct Fixture {
     pub span: Span,
 }
 
-/// One compiled rule.
+/// One rule of a pack: what it is, and its compiled expressions ([`CompiledRule`], which a rule
+/// dereferences to).
 #[derive(Debug)]
 pub struct Rule {
     /// Rule id, e.g. `PSH-TLS-008`.
@@ -147,27 +148,8 @@ pub struct Rule {
     pub kinds: Vec<InputKind>,
     /// Per document or per deployment.
     pub scope: Scope,
-    /// Precondition, evaluated with the element bound; the element is skipped when false.
-    pub when: Option<Arc<Program>>,
-    /// Whether `when` may read the element (`as`, `key`, or a variable that reads it). When it
-    /// cannot (`deployment.complete`), it is evaluated once per unit, before `each`: a rule
-    /// that does not apply to the admission webhook's one object never selects its elements.
-    pub when_reads_element: bool,
-    /// Selector of the elements to check; `None` checks the scope once.
-    pub each: Option<Arc<Program>>,
     /// The name the element is bound to.
     pub bind: Arc<str>,
-    /// Must hold for every element.
-    pub assert: Arc<Program>,
-    /// Where to report a failure; defaults to the element.
-    pub locate: Option<Arc<Program>>,
-    /// Places reported as `related`: a list of values.
-    pub related: Option<Arc<Program>>,
-    /// Named expressions read as `variables.NAME`: the pack's `[[variables]]` the rule reads
-    /// (directly or through others), then its `[[rule.variables]]`, each after those it reads.
-    pub variables: Vec<Variable>,
-    /// The finding's message.
-    pub message: Template,
     /// Short remediation shown with each finding.
     pub help: Option<Arc<str>>,
     /// Documentation URL.
@@ -176,8 +158,6 @@ pub struct Rule {
     pub docs: RuleDocs,
     /// Tags (e.g. `security`, `tls`).
     pub tags: Vec<String>,
-    /// Whether the located value is a secret that must never be shown.
-    pub secret: Secret,
     /// Default parameters, bound as `params`.
     pub params: Node,
     /// Fixtures.
@@ -189,14 +169,181 @@ pub struct Rule {
     pub components: Arc<ComponentCatalog>,
     /// The span of the rule's `id` in its pack file.
     pub span: Span,
-    /// Which of the expensive variables the rule's expressions read, so a document only
-    /// prepares those.
-    pub uses: Uses,
     /// For a rule compiled from a Kubernetes ValidatingAdmissionPolicy: the binding's scope,
     /// params and actions (see [`crate::vap`]).
     pub admission: Option<Arc<crate::vap::Admission>>,
+    /// Its expressions, compiled at load or when first used; shared by its copies
+    /// ([`Rule::clone_with`]).
+    pub(crate) programs: Programs,
+}
+
+/// A rule's compiled expressions and what is derived from them.
+#[derive(Clone, Debug)]
+pub struct CompiledRule {
+    /// Precondition, evaluated with the element bound; the element is skipped when false.
+    pub when: Option<Arc<Program>>,
+    /// Whether `when` may read the element (`as`, `key`, or a variable that reads it). When it
+    /// cannot (`deployment.complete`), it is evaluated once per unit, before `each`: a rule
+    /// that does not apply to the admission webhook's one object never selects its elements.
+    pub when_reads_element: bool,
+    /// Selector of the elements to check; `None` checks the scope once.
+    pub each: Option<Arc<Program>>,
+    /// Must hold for every element.
+    pub assert: Arc<Program>,
+    /// Where to report a failure; defaults to the element.
+    pub locate: Option<Arc<Program>>,
+    /// Places reported as `related`: a list of values.
+    pub related: Option<Arc<Program>>,
+    /// Named expressions read as `variables.NAME`: the pack's `[[variables]]` the rule reads
+    /// (directly or through others), then its `[[rule.variables]]`, each after those it reads.
+    pub variables: Vec<Variable>,
+    /// The finding's message.
+    pub message: Template,
+    /// Whether the located value is a secret that must never be shown.
+    pub secret: Secret,
+    /// Which of the expensive variables the rule's expressions read, so a document only
+    /// prepares those.
+    pub uses: Uses,
     /// Its estimated cost on one unit, as a degree in the unit's size ([`cost`]).
     pub cost: cost::RuleCost,
+}
+
+/// When a pack's rules are compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compile {
+    /// At load, every rule: each problem of every expression is reported by [`load_pack`].
+    /// What a pack a user wrote needs.
+    AtLoad,
+    /// Each rule when first used ([`Rule::compiled`], [`compile_rules`]); loading reports only
+    /// the problems of the TOML itself. For the built-in pack, which the test suite compiles
+    /// and checks whole: a run compiles only the rules of the kinds it reads (on one stack
+    /// file, 11 of 39), where compiling every rule was most of a cold `celador check`.
+    WhenUsed,
+}
+
+/// A rule's expressions: compiled, or what to compile them from.
+#[derive(Clone)]
+pub(crate) struct Programs(Arc<ProgramsCell>);
+
+struct ProgramsCell {
+    compiled: OnceLock<Result<CompiledRule, Vec<Problem>>>,
+    /// The rule's TOML, for [`Compile::WhenUsed`].
+    pending: Option<(RuleToml, RuleContext)>,
+}
+
+impl Programs {
+    pub(crate) fn compiled(compiled: CompiledRule) -> Programs {
+        Programs(Arc::new(ProgramsCell { compiled: OnceLock::from(Ok(compiled)), pending: None }))
+    }
+
+    fn pending(rule: &RuleToml, context: &RuleContext) -> Programs {
+        Programs(Arc::new(ProgramsCell { compiled: OnceLock::new(), pending: Some((rule.clone(), context.clone())) }))
+    }
+
+    /// Compiles the expressions on this thread, unless they are already.
+    fn compile_here(&self) -> Result<&CompiledRule, &[Problem]> {
+        let cell = &*self.0;
+        let compiled = cell.compiled.get_or_init(|| match &cell.pending {
+            Some((rule, context)) => compile_rule(rule, context, Compile::AtLoad)
+                .and_then(|rule| rule.compiled().cloned().map_err(<[Problem]>::to_vec)),
+            // Never: a rule's programs are made compiled or pending.
+            None => Err(Vec::new()),
+        });
+        compiled.as_ref().map_err(Vec::as_slice)
+    }
+
+    fn is_compiled(&self) -> bool {
+        self.0.compiled.get().is_some()
+    }
+}
+
+impl std::fmt::Debug for Programs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.compiled.get() {
+            Some(Ok(compiled)) => compiled.fmt(f),
+            Some(Err(problems)) => f.debug_tuple("Failed").field(problems).finish(),
+            None => f.write_str("NotYetCompiled"),
+        }
+    }
+}
+
+impl Rule {
+    /// Its compiled expressions, compiling them first if they are not yet
+    /// ([`Compile::WhenUsed`]), on a thread with the compiler's stack.
+    ///
+    /// # Errors
+    /// The problems of its expressions (syntax, types, cost), located in its pack file; the
+    /// same ones each time.
+    pub fn compiled(&self) -> Result<&CompiledRule, &[Problem]> {
+        if self.programs.is_compiled() {
+            return self.programs.compile_here();
+        }
+        on_compiler_stack(|| {
+            // Compiles and leaves the result in the rule, read below.
+            let _ = self.programs.compile_here();
+        });
+        self.programs.compile_here()
+    }
+}
+
+/// A rule reads as its compiled expressions: evaluation reads `rule.assert`, `rule.uses`, …
+///
+/// # Panics
+/// When its expressions do not compile. Only a rule loaded with [`Compile::WhenUsed`] can get
+/// there (one loaded with [`Compile::AtLoad`] failed to load instead), and only the built-in
+/// pack is, which `cargo test -p celador-rules` compiles and checks whole; front ends compile
+/// the rules they run with [`compile_rules`] first, which reports the problems.
+impl std::ops::Deref for Rule {
+    type Target = CompiledRule;
+
+    fn deref(&self) -> &CompiledRule {
+        match self.compiled() {
+            Ok(compiled) => compiled,
+            Err(problems) => panic!(
+                "rule {} does not compile (compile_rules reports why): {:?}",
+                self.id,
+                problems.iter().map(|p| &p.message).collect::<Vec<_>>()
+            ),
+        }
+    }
+}
+
+/// Compiles the rules not compiled yet (loaded with [`Compile::WhenUsed`]), on two threads with
+/// the compiler's stack; returns the problems of those that do not compile, in rule order.
+pub fn compile_rules(rules: &[Arc<Rule>]) -> Vec<Problem> {
+    let pending: Vec<&Rule> = rules.iter().map(|r| &**r).filter(|r| !r.programs.is_compiled()).collect();
+    // Rules alternate between the threads (sizes vary along a pack).
+    let halves: [Vec<&Rule>; 2] =
+        [pending.iter().step_by(2).copied().collect(), pending.iter().skip(1).step_by(2).copied().collect()];
+    std::thread::scope(|scope| {
+        for half in halves.into_iter().filter(|h| !h.is_empty()) {
+            // A thread that cannot start leaves its rules to be compiled below, on this one.
+            let _ = std::thread::Builder::new()
+                .name("celador-pack".into())
+                .stack_size(crate::limits::COMPILER_STACK)
+                .spawn_scoped(scope, move || {
+                    for rule in half {
+                        let _ = rule.programs.compile_here();
+                    }
+                });
+        }
+    });
+    pending.iter().flat_map(|rule| rule.programs.compile_here().err().unwrap_or_default().to_vec()).collect()
+}
+
+/// Runs `f` on a thread with [`crate::limits::COMPILER_STACK`]: the CEL parser recurses, up to
+/// the nesting [`crate::limits::MAX_EXPRESSION_NESTING`] allows. When no thread can be started,
+/// `f` does not run (the caller then compiles on its own thread).
+fn on_compiler_stack(f: impl FnOnce() + Send) {
+    std::thread::scope(|scope| {
+        let started = std::thread::Builder::new()
+            .name("celador-pack".into())
+            .stack_size(crate::limits::COMPILER_STACK)
+            .spawn_scoped(scope, f);
+        if let Ok(thread) = started {
+            thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+    });
 }
 
 /// A named expression of a pack (`[[variables]]`) or a rule (`[[rule.variables]]`), the shape of
@@ -251,7 +398,8 @@ impl Uses {
 }
 
 impl Rule {
-    /// A copy of the rule, for configuration overrides.
+    /// A copy of the rule, for configuration overrides; it shares the rule's expressions
+    /// (compiled once for both).
     pub fn clone_with(rule: &Rule) -> Rule {
         Rule {
             id: rule.id.clone(),
@@ -259,28 +407,18 @@ impl Rule {
             severity: rule.severity,
             kinds: rule.kinds.clone(),
             scope: rule.scope,
-            when: rule.when.clone(),
-            when_reads_element: rule.when_reads_element,
-            each: rule.each.clone(),
             bind: rule.bind.clone(),
-            assert: rule.assert.clone(),
-            locate: rule.locate.clone(),
-            related: rule.related.clone(),
-            variables: rule.variables.clone(),
-            message: rule.message.clone(),
             help: rule.help.clone(),
             docs_url: rule.docs_url.clone(),
             docs: rule.docs.clone(),
             tags: rule.tags.clone(),
-            secret: rule.secret.clone(),
             params: rule.params.clone(),
             fixtures: rule.fixtures.clone(),
             pack: rule.pack.clone(),
             components: rule.components.clone(),
             span: rule.span,
-            uses: rule.uses,
             admission: rule.admission.clone(),
-            cost: rule.cost.clone(),
+            programs: rule.programs.clone(),
         }
     }
 }
@@ -323,15 +461,14 @@ pub fn read_pack_files(path: &Path, display: &str) -> Result<Vec<PackFile>, Prob
 }
 
 /// Whether `relative` is a rule file of the pack rather than a fixture: a `.toml` file that no
-/// rule file's fixture directory contains.
-fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
+/// rule file's fixture directory contains. `tomls` are the `.toml` files of the pack.
+fn is_rule_file(relative: &str, tomls: &std::collections::HashSet<&str>) -> bool {
     if !relative.ends_with(".toml") {
         return false;
     }
     let mut dir = relative;
     while let Some((parent, _)) = dir.rsplit_once('/') {
-        let owner = format!("{parent}.toml");
-        if files.iter().any(|f| f.relative == owner) {
+        if tomls.contains(format!("{parent}.toml").as_str()) {
             return false;
         }
         dir = parent;
@@ -348,11 +485,20 @@ fn is_rule_file(relative: &str, files: &[PackFile]) -> bool {
 /// Syntax errors, unknown keys, invalid values, CEL compile errors and CEL expressions nested
 /// too deep, located in `sources`.
 pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+    load_pack_compiling(files, sources, Compile::AtLoad)
+}
+
+/// [`load_pack`], compiling its rules' expressions at load or when first used ([`Compile`]).
+///
+/// # Errors
+/// As [`load_pack`]; with [`Compile::WhenUsed`], the problems of the rules' expressions are
+/// left to [`compile_rules`] (the pack's own `[[variables]]` are still compiled here).
+pub fn load_pack_compiling(files: Vec<PackFile>, sources: &SourceMap, when: Compile) -> Result<Pack, Vec<Problem>> {
     std::thread::scope(|scope| {
         let compiler = std::thread::Builder::new()
             .name("celador-pack".into())
             .stack_size(crate::limits::COMPILER_STACK)
-            .spawn_scoped(scope, || load_pack_here(files, sources));
+            .spawn_scoped(scope, || load_pack_here(files, sources, when));
         match compiler {
             Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             Err(_) => Err(vec![Problem::file(None, "cannot start a thread to compile the rule packs")]),
@@ -360,10 +506,10 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
     })
 }
 
-/// A rule to compile: its TOML, its file, the pack's id and the rule file's directory.
+/// A rule to read: its TOML, its file, the pack's id and the rule file's directory.
 type CompileJob = (RuleToml, FileId, Arc<SourceFile>, String, String);
 
-fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<Problem>> {
+fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap, when: Compile) -> Result<Pack, Vec<Problem>> {
     if crate::vap::is_admission_pack(&files) {
         return crate::vap::load_pack(files, sources);
     }
@@ -375,10 +521,18 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
     let mut declared = Vec::new();
     let mut pack_variables: Vec<(schema::VariableToml, FileId, Arc<SourceFile>)> = Vec::new();
     let single_file = files.len() == 1;
-    for file in files.iter().filter(|f| is_rule_file(&f.relative, &files)) {
-        let id = sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text));
+    // A set: the built-in pack has hundreds of files, most of them fixtures.
+    let tomls: std::collections::HashSet<&str> =
+        files.iter().map(|f| f.relative.as_str()).filter(|r| r.ends_with(".toml")).collect();
+    let rule_files: Vec<(&PackFile, FileId)> = files
+        .iter()
+        .filter(|f| is_rule_file(&f.relative, &tomls))
+        .map(|file| (file, sources.add(SourceFile::new(file.display.clone(), file.path.clone(), &file.text))))
+        .collect();
+    let parsed_files = parse_rule_files(&rule_files, sources);
+    for ((file, id), parsed) in rule_files.into_iter().zip(parsed_files) {
         let source = sources.get(id);
-        let parsed: PackFileToml = match toml::from_str(&source.text) {
+        let parsed: PackFileToml = match parsed {
             Ok(parsed) => parsed,
             Err(e) => {
                 let span = e.span().map_or(Span::new(id, 0, 0), |r| Span::new(id, r.start, r.end));
@@ -404,32 +558,47 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
         let base_dir = file.relative.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
         jobs.extend(parsed.rule.into_iter().map(|rule| (rule, id, source.clone(), pack_id.clone(), base_dir.clone())));
     }
-    let pack_variables = compile_pack_variables(pack_variables, &env, &mut problems);
-    // Compiling CEL is most of a cold start (the built-in pack: ~70% of `celador check` on one
-    // file): the rules are compiled on two threads, both on the compiler's large stack.
-    // Rules alternate between the threads (sizes vary along a pack), then return to pack order.
-    type Compiled = (usize, Result<Rule, Vec<Problem>>);
-    let compile = |jobs: Vec<(usize, CompileJob)>| -> Vec<Compiled> {
+    let pack_variables = Arc::new(compile_pack_variables(pack_variables, &env, &mut problems));
+    type Read = (usize, Result<Rule, Vec<Problem>>);
+    let compile = |jobs: Vec<(usize, CompileJob)>| -> Vec<Read> {
         jobs.into_iter()
-            .map(|(i, (rule, id, source, pack_id, base_dir))| {
-                (i, compile_rule(rule, id, &source, &env, &pack_id, &base_dir, &pack_variables))
+            .map(|(i, (rule, file, source, pack, base_dir))| {
+                let context = RuleContext {
+                    file,
+                    source,
+                    pack,
+                    base_dir,
+                    env: Arc::clone(&env),
+                    variables: Arc::clone(&pack_variables),
+                };
+                (i, compile_rule(&rule, &context, when))
             })
             .collect()
     };
-    let (mine, theirs): (Vec<_>, Vec<_>) = jobs.into_iter().enumerate().partition(|(i, _)| i % 2 == 0);
-    let mut compiled: Vec<Compiled> = std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .name("celador-pack".into())
-            .stack_size(crate::limits::COMPILER_STACK)
-            .spawn_scoped(scope, || compile(theirs));
-        let mut compiled = compile(mine);
-        match other {
-            Ok(thread) => compiled.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
-            Err(_) => compiled
-                .push((usize::MAX, Err(vec![Problem::file(None, "cannot start a thread to compile the rule packs")]))),
-        }
-        compiled
-    });
+    let jobs: Vec<(usize, CompileJob)> = jobs.into_iter().enumerate().collect();
+    let mut compiled: Vec<Read> = if when == Compile::WhenUsed {
+        compile(jobs)
+    } else {
+        // Compiling CEL is most of loading a pack: the rules are compiled on two threads, both
+        // on the compiler's large stack. Rules alternate between the threads (sizes vary along
+        // a pack), then return to pack order.
+        let (mine, theirs): (Vec<_>, Vec<_>) = jobs.into_iter().partition(|(i, _)| i % 2 == 0);
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new()
+                .name("celador-pack".into())
+                .stack_size(crate::limits::COMPILER_STACK)
+                .spawn_scoped(scope, || compile(theirs));
+            let mut compiled = compile(mine);
+            match other {
+                Ok(thread) => compiled.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+                Err(_) => compiled.push((
+                    usize::MAX,
+                    Err(vec![Problem::file(None, "cannot start a thread to compile the rule packs")]),
+                )),
+            }
+            compiled
+        })
+    };
     compiled.sort_by_key(|(i, _)| *i);
     for (_, result) in compiled {
         match result {
@@ -473,6 +642,40 @@ fn load_pack_here(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec
         }
     }
     Ok(Pack { meta, rules, files, notes: Vec::new(), components })
+}
+
+/// Parses the TOML of rule files, in their order, on two threads (the built-in pack's 400 KB of
+/// TOML took a few milliseconds on one).
+fn parse_rule_files(files: &[(&PackFile, FileId)], sources: &SourceMap) -> Vec<Result<PackFileToml, toml::de::Error>> {
+    let parse = |files: &[(&PackFile, FileId)]| -> Vec<Result<PackFileToml, toml::de::Error>> {
+        files.iter().map(|(_, id)| toml::from_str(&sources.get(*id).text)).collect()
+    };
+    // Halves of equal bytes rather than of equal counts: rule files differ a lot in size.
+    let total: usize = files.iter().map(|(f, _)| f.text.len()).sum();
+    let mut bytes = 0;
+    let half = files
+        .iter()
+        .position(|(f, _)| {
+            bytes += f.text.len();
+            bytes * 2 >= total
+        })
+        .map_or(files.len(), |i| i + 1);
+    let (first, second) = files.split_at(half);
+    if second.is_empty() {
+        return parse(first);
+    }
+    std::thread::scope(|scope| {
+        let other = std::thread::Builder::new()
+            .name("celador-pack".into())
+            .stack_size(crate::limits::COMPILER_STACK)
+            .spawn_scoped(scope, || parse(second));
+        let mut parsed = parse(first);
+        match other {
+            Ok(thread) => parsed.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            Err(_) => parsed.extend(parse(second)),
+        }
+        parsed
+    })
 }
 
 /// Compiles one expression, reporting syntax errors and expressions nested too deep at their
@@ -589,18 +792,32 @@ fn compile_pack_variables(
     PackVariables { compiled, types, spans }
 }
 
-fn compile_rule(
-    rule: RuleToml,
+/// What compiling a rule needs besides its TOML: its file and what its pack declares.
+#[derive(Clone)]
+struct RuleContext {
     file: FileId,
-    source: &SourceFile,
-    env: &cel::Env,
-    pack: &str,
-    base_dir: &str,
-    pack_variables: &PackVariables,
-) -> Result<Rule, Vec<Problem>> {
+    source: Arc<SourceFile>,
+    /// The pack's id as known when the rule was read (the rule gets the final one at load).
+    pack: String,
+    /// The rule file's directory, relative to the pack root: where its fixtures are.
+    base_dir: String,
+    env: Arc<cel::Env>,
+    variables: Arc<PackVariables>,
+}
+
+/// Reads a rule: its metadata, and with [`Compile::AtLoad`] its expressions, compiled and
+/// checked against its scope's environment, with their estimated cost. With
+/// [`Compile::WhenUsed`] the expressions are left to [`Rule::compiled`], and only problems of
+/// the TOML itself are found here.
+fn compile_rule(rule: &RuleToml, context: &RuleContext, when: Compile) -> Result<Rule, Vec<Problem>> {
+    let RuleContext { file, source, pack, base_dir, env, variables: pack_variables } = context;
+    let (file, source, env) = (*file, &**source, &**env);
+    let now = when == Compile::AtLoad;
     let mut problems = Vec::new();
     let span = |r: std::ops::Range<usize>| Span::new(file, r.start, r.end);
-    let mut compile = |expr: &toml::Spanned<String>| compile_expression(env, source, file, expr, &mut problems);
+    let mut compile = |expr: &toml::Spanned<String>| {
+        if now { compile_expression(env, source, file, expr, &mut problems) } else { None }
+    };
     let mut variables: Vec<(&str, Arc<Program>, &toml::Spanned<String>)> = Vec::new();
     let mut variable_problems = Vec::new();
     let bind = rule.bind.clone().unwrap_or_else(|| "it".to_owned());
@@ -650,7 +867,7 @@ fn compile_rule(
     if let Some(at) = bad_secret {
         problems.push(Problem::at(span(at), "`secret` must be true, false or a CEL expression"));
     }
-    let message = Template::compile(&rule.message, source, file, env);
+    let message = now.then(|| Template::compile(&rule.message, source, file, env));
 
     let severity = Severity::parse(rule.severity.get_ref()).ok_or_else(|| {
         Problem::at(
@@ -733,32 +950,112 @@ fn compile_rule(
         }
     };
     let message = match message {
-        Ok(m) => Some(m),
-        Err(mut errs) => {
+        Some(Ok(m)) => Some(m),
+        Some(Err(mut errs)) => {
             problems.append(&mut errs);
             None
         }
+        None => None,
     };
     if !problems.is_empty() {
         return Err(problems);
     }
-    let (Some(assert), Some(severity), Some(message)) = (assert, severity, message) else {
+    let Some(severity) = severity else {
         return Err(problems);
     };
+    let docs = rule.docs.clone().unwrap_or_default();
+    let params = rule.params.as_ref().map_or_else(
+        || Node::map(Vec::new(), id_span),
+        |t| schema::toml_to_node(&toml::Value::Table(t.clone()), id_span),
+    );
+    let programs = if now {
+        let (Some(assert), Some(message)) = (assert, message) else {
+            return Err(problems);
+        };
+        let expressions = CompiledExpressions {
+            when: when.flatten(),
+            each: each.flatten(),
+            assert,
+            locate: locate.flatten(),
+            related: related.flatten(),
+            secret: secret.unwrap_or(Secret::Never),
+            secret_token,
+            variables,
+            message,
+        };
+        Programs::compiled(check_and_estimate(rule, scope, &bind, expressions, context)?)
+    } else {
+        Programs::pending(rule, context)
+    };
+    Ok(Rule {
+        id: Arc::from(rule.id.get_ref().as_str()),
+        title: Arc::from(rule.title.as_str()),
+        severity,
+        kinds,
+        scope,
+        bind: Arc::from(bind),
+        help: rule.help.as_deref().map(Arc::from),
+        docs_url: rule.url.as_deref().map(Arc::from),
+        docs: RuleDocs {
+            what: docs.what,
+            why: docs.why,
+            fix: docs.fix,
+            guide: docs.guide,
+            references: docs.references,
+        },
+        tags: rule.tags.clone(),
+        params,
+        fixtures,
+        pack: pack.clone(),
+        components: Arc::default(),
+        span: id_span,
+        admission: None,
+        programs,
+    })
+}
+
+/// A rule's expressions compiled from its TOML, before they are checked.
+struct CompiledExpressions<'a> {
+    when: Option<Program>,
+    each: Option<Program>,
+    assert: Program,
+    locate: Option<Program>,
+    related: Option<Program>,
+    secret: Secret,
+    /// The `secret` expression's string, when it is one.
+    secret_token: Option<toml::Spanned<String>>,
+    variables: Vec<(&'a str, Arc<Program>, &'a toml::Spanned<String>)>,
+    message: Template,
+}
+
+/// Checks a rule's compiled expressions against its scope's environment, orders its
+/// variables, finds which unit variables it reads and estimates its cost, refusing it past
+/// [`crate::limits::MAX_COST_DEGREE`].
+fn check_and_estimate(
+    rule: &RuleToml,
+    scope: Scope,
+    bind: &str,
+    expressions: CompiledExpressions<'_>,
+    context: &RuleContext,
+) -> Result<CompiledRule, Vec<Problem>> {
+    let (file, source) = (context.file, &*context.source);
+    let mut problems = Vec::new();
+    let CompiledExpressions { when, each, assert, locate, related, secret, secret_token, variables, message } =
+        expressions;
     let secret_program = match &secret {
-        Some(Secret::When(p)) => Some(&**p),
+        Secret::When(p) => Some(&**p),
         _ => None,
     };
     let variables = check_rule_expressions(
         &RuleExpressions {
             scope,
-            bind: &bind,
+            bind,
             params: rule.params.as_ref().map(|t| t.keys().map(String::as_str).collect()).unwrap_or_default(),
             variables: &variables,
-            each: each.as_ref().zip(rule.each.as_ref()).and_then(|(p, t)| p.as_ref().map(|p| (p, t))),
+            each: each.as_ref().zip(rule.each.as_ref()),
             element: [(&when, &rule.when), (&locate, &rule.locate), (&related, &rule.related)]
                 .into_iter()
-                .filter_map(|(p, t)| Some((p.as_ref()?.as_ref()?, t.as_ref()?)))
+                .filter_map(|(p, t)| Some((p.as_ref()?, t.as_ref()?)))
                 .chain([(&assert, &rule.assert)])
                 .chain(secret_program.zip(secret_token.as_ref()))
                 .collect(),
@@ -767,7 +1064,7 @@ fn compile_rule(
         },
         source,
         file,
-        pack_variables,
+        &context.variables,
         &mut problems,
     );
     if !problems.is_empty() {
@@ -775,7 +1072,6 @@ fn compile_rule(
     }
     let programs: Vec<&Program> = [&when, &each, &locate, &related]
         .into_iter()
-        .flatten()
         .flatten()
         .chain([&assert])
         .chain(variables.iter().map(|v| &*v.program))
@@ -793,14 +1089,9 @@ fn compile_rule(
         k8s: uses_var("k8s"),
         deployment: uses_var("deployment"),
     };
-    let docs = rule.docs.unwrap_or_default();
-    let params = rule
-        .params
-        .map_or_else(|| Node::map(Vec::new(), id_span), |t| schema::toml_to_node(&toml::Value::Table(t), id_span));
-    let bind = rule.bind.unwrap_or_else(|| "it".to_owned());
-    let when_reads_element = when.as_ref().and_then(Option::as_ref).is_some_and(|when| {
+    let when_reads_element = when.as_ref().is_some_and(|when| {
         let reads = when.references();
-        reads.has_variable(&bind)
+        reads.has_variable(bind)
             || reads.has_variable("key")
             || (reads.has_variable("variables") && variables.iter().any(|v| v.per_element))
     });
@@ -814,44 +1105,23 @@ fn compile_rule(
         message: &rule.message,
         variables: &rule.variables,
     };
-    let mut compiled = Rule {
-        id: Arc::from(rule.id.clone().into_inner()),
-        title: Arc::from(rule.title),
-        severity,
-        kinds,
-        scope,
-        when: when.flatten().map(Arc::new),
+    let mut compiled = CompiledRule {
+        when: when.map(Arc::new),
         when_reads_element,
-        each: each.flatten().map(Arc::new),
-        bind: Arc::from(bind),
+        each: each.map(Arc::new),
         assert: Arc::new(assert),
-        locate: locate.flatten().map(Arc::new),
-        related: related.flatten().map(Arc::new),
+        locate: locate.map(Arc::new),
+        related: related.map(Arc::new),
         variables,
         message,
-        help: rule.help.map(Arc::from),
-        docs_url: rule.url.map(Arc::from),
-        docs: RuleDocs {
-            what: docs.what,
-            why: docs.why,
-            fix: docs.fix,
-            guide: docs.guide,
-            references: docs.references,
-        },
-        tags: rule.tags,
-        secret: secret.unwrap_or(Secret::Never),
-        params,
-        fixtures,
-        pack: pack.to_owned(),
-        components: Arc::default(),
-        span: id_span,
+        secret,
         uses,
-        admission: None,
         cost: cost::RuleCost::default(),
     };
-    compiled.cost = cost::rule_cost(&compiled);
+    compiled.cost = cost::rule_cost(&compiled, bind);
     if compiled.cost.too_costly() {
-        return Err(vec![cost_problem(&compiled, &tokens, source, file)]);
+        let id_span = Span::new(file, rule.id.span().start, rule.id.span().end);
+        return Err(vec![cost_problem(&compiled, id_span, &tokens, source, file)]);
     }
     Ok(compiled)
 }
@@ -870,7 +1140,13 @@ struct ExpressionTokens<'a> {
 
 /// The problem of a rule refused for its estimated cost, at the innermost multiplying loop of
 /// its costliest expression.
-fn cost_problem(compiled: &Rule, rule: &ExpressionTokens<'_>, source: &SourceFile, file: FileId) -> Problem {
+fn cost_problem(
+    compiled: &CompiledRule,
+    id_span: Span,
+    rule: &ExpressionTokens<'_>,
+    source: &SourceFile,
+    file: FileId,
+) -> Problem {
     use cost::Part;
     let message_hole = |i: usize| compiled.message.holes().nth(i);
     let (program, token, offset): (Option<&Program>, Option<&toml::Spanned<String>>, usize) = match &compiled.cost.part
@@ -903,7 +1179,7 @@ fn cost_problem(compiled: &Rule, rule: &ExpressionTokens<'_>, source: &SourceFil
             Problem::at(place.span(start as usize, start as usize + 1), message)
         }
         // A pack variable, refused where the pack's variables are compiled.
-        _ => Problem::at(compiled.span, message),
+        _ => Problem::at(id_span, message),
     }
 }
 
@@ -1079,5 +1355,55 @@ mod tests {
     fn expressions_as_deep_as_real_rules_compile() {
         let (_, found) = problems(&format!("assert = '{} == 50'\nmessage = 'x'\n", vec!["1"; 50].join(" + ")));
         assert!(found.is_empty(), "{found:?}");
+    }
+
+    /// A pack of a rule that compiles and one whose expression is of the wrong type.
+    fn good_and_broken() -> PackFile {
+        let text = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n\
+            [[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\n\
+            assert = 'has(doc.kind)'\nmessage = 'm {{ doc.kind }}'\n\
+            [[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\"]\n\
+            assert = '1 + \"a\"'\nmessage = 'm'\n";
+        PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) }
+    }
+
+    fn located(sources: &SourceMap, problems: &[Problem]) -> Vec<(usize, usize, String)> {
+        problems
+            .iter()
+            .map(|p| {
+                let at = sources.start(p.span.expect("located"));
+                (at.line, at.column, p.message.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rules_compiled_when_used_report_the_problems_a_load_reports_and_only_when_used() {
+        let sources = SourceMap::new();
+        let at_load = located(&sources, &load_pack(vec![good_and_broken()], &sources).unwrap_err());
+        assert_eq!(at_load.len(), 1, "{at_load:?}");
+        assert_eq!((at_load[0].0, at_load[0].1), (17, 13), "at the `+`");
+
+        let sources = SourceMap::new();
+        let pack =
+            load_pack_compiling(vec![good_and_broken()], &sources, Compile::WhenUsed).expect("the TOML is valid");
+        let [good, broken] = [&pack.rules[0], &pack.rules[1]];
+        assert!(!good.programs.is_compiled() && !broken.programs.is_compiled());
+        assert!(compile_rules(std::slice::from_ref(good)).is_empty());
+        assert!(good.programs.is_compiled() && !broken.programs.is_compiled());
+        assert!(good.uses.doc && !good.uses.k8s);
+        assert_eq!(located(&sources, &compile_rules(&pack.rules)), at_load);
+        // Compiled once: asked again, the same problems.
+        assert_eq!(located(&sources, broken.compiled().unwrap_err()), at_load);
+    }
+
+    #[test]
+    fn a_copy_of_a_rule_shares_its_compilation() {
+        let sources = SourceMap::new();
+        let pack =
+            load_pack_compiling(vec![good_and_broken()], &sources, Compile::WhenUsed).expect("the TOML is valid");
+        let copy = Rule::clone_with(&pack.rules[0]);
+        assert!(copy.compiled().is_ok());
+        assert!(pack.rules[0].programs.is_compiled());
     }
 }

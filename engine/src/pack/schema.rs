@@ -40,7 +40,7 @@ pub(super) struct PackMetaToml {
     pub docs: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RuleToml {
     pub id: Spanned<String>,
@@ -71,14 +71,14 @@ pub(super) struct RuleToml {
 
 /// `[[variables]]` of a pack or `[[rule.variables]]`: a named expression, read as
 /// `variables.NAME`.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct VariableToml {
     pub name: Spanned<String>,
     pub expression: Spanned<String>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RuleDocsToml {
     #[serde(default)]
@@ -92,7 +92,7 @@ pub(super) struct RuleDocsToml {
     pub references: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FixtureToml {
     pub file: Spanned<String>,

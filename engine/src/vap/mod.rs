@@ -33,7 +33,9 @@ use crate::document::Document;
 use crate::eval::value::to_cel;
 use crate::kind::InputKind;
 use crate::load::load_yaml;
-use crate::pack::{Fixture, Pack, PackFile, PackMeta, Rule, RuleDocs, Scope, Secret, Template, Uses, Variable};
+use crate::pack::{
+    CompiledRule, Fixture, Pack, PackFile, PackMeta, Programs, Rule, RuleDocs, Scope, Secret, Template, Uses, Variable,
+};
 use crate::source::{SourceFile, SourceMap, Span};
 use crate::tree::Node;
 use cel::Program;
@@ -420,21 +422,27 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                 scope: scope.clone(),
             };
             let span = validation.expression.span;
-            let mut rule = Rule {
-                id: Arc::from(id.as_str()),
-                title: Arc::from(format!("ValidatingAdmissionPolicy '{}' validation {index}", policy.name)),
-                severity: severity(binding.actions),
-                kinds: vec![InputKind::Kubernetes],
-                scope: Scope::Document,
+            let mut programs = CompiledRule {
                 when: compiled.when.clone(),
                 when_reads_element: true,
                 each: None,
-                bind: Arc::from("it"),
                 assert: assert.clone(),
                 locate: None,
                 related: None,
                 variables: compiled.variables.clone(),
                 message: Template::text(&message),
+                secret: Secret::Never,
+                uses: Uses { doc: true, ..Uses::default() },
+                cost: crate::pack::cost::RuleCost::default(),
+            };
+            programs.cost = crate::pack::cost::rule_cost(&programs, "it");
+            let rule = Rule {
+                id: Arc::from(id.as_str()),
+                title: Arc::from(format!("ValidatingAdmissionPolicy '{}' validation {index}", policy.name)),
+                severity: severity(binding.actions),
+                kinds: vec![InputKind::Kubernetes],
+                scope: Scope::Document,
+                bind: Arc::from("it"),
                 help: Some(Arc::from(format!(
                     "ValidatingAdmissionPolicy '{}' with binding '{}' ({})",
                     policy.name,
@@ -450,7 +458,6 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                     references: Vec::new(),
                 },
                 tags: vec!["kubernetes".to_owned(), "admission-policy".to_owned()],
-                secret: Secret::Never,
                 params: Node::map(Vec::new(), span),
                 fixtures: fixtures
                     .iter()
@@ -467,12 +474,10 @@ pub fn load_pack(files: Vec<PackFile>, sources: &SourceMap) -> Result<Pack, Vec<
                     .collect(),
                 pack: pack_id.clone(),
                 span,
-                uses: Uses { doc: true, ..Uses::default() },
                 admission: Some(Arc::new(admission)),
+                programs: Programs::compiled(programs),
                 components: Arc::default(),
-                cost: crate::pack::cost::RuleCost::default(),
             };
-            rule.cost = crate::pack::cost::rule_cost(&rule);
             rules.push(Arc::new(rule));
         }
     }

@@ -1482,6 +1482,11 @@ impl<'a> PrattParserWorker<'a> {
         }
     }
 
+    /// Whether a macro expands calls of `func_name` with this target and these arguments.
+    fn has_macro(&self, func_name: &str, target: Option<&IdedExpr>, args: &[IdedExpr]) -> bool {
+        self.macros.find(func_name, target, args).is_some()
+    }
+
     fn expand_macro(
         &mut self,
         id: u64,
@@ -1706,8 +1711,12 @@ impl<'a> PrattParserWorker<'a> {
                         let lparen = self.next_token();
                         let call_id = self.next_id(&lparen);
                         let args = self.parse_arguments(TokenKind::TokRightParen);
-                        if let Some(expr) =
-                            self.expand_macro(call_id, &field, Some(lhs.clone()), args.clone())
+                        // celador patch: copy the receiver and arguments only for a macro
+                        // (a chain of calls copied its whole receiver at every call).
+                        if let Some(expr) = self
+                            .has_macro(&field, Some(&lhs), &args)
+                            .then(|| self.expand_macro(call_id, &field, Some(lhs.clone()), args.clone()))
+                            .flatten()
                         {
                             lhs = expr;
                         } else {
@@ -2172,7 +2181,11 @@ impl<'a> PrattParserWorker<'a> {
         if self.peek_tok.kind == TokenKind::TokLeftParen {
             self.next_token();
             let args = self.parse_arguments(TokenKind::TokRightParen);
-            if let Some(expr) = self.expand_macro(id, &name, None, args.clone()) {
+            if let Some(expr) = self
+                .has_macro(&name, None, &args)
+                .then(|| self.expand_macro(id, &name, None, args.clone()))
+                .flatten()
+            {
                 return expr;
             }
             return IdedExpr {

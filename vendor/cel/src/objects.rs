@@ -1678,8 +1678,9 @@ impl<'e> AppendStep<'e> {
             _ => None,
         };
 
-        if !is_accu(&comprehension.result)
-            || !matches!(comprehension.loop_cond.expr, Expr::Literal(_))
+        // The cheap test first: `all`/`exists` loops have a condition, `map`/`filter` none.
+        if !matches!(comprehension.loop_cond.expr, Expr::Literal(_))
+            || !is_accu(&comprehension.result)
         {
             return None;
         }

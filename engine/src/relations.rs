@@ -224,7 +224,8 @@ pub(crate) fn kubernetes(objects: Vec<Node>, anchor: Span, catalog: &ComponentCa
 /// matches, not workloads × policies.
 fn workload_relations(objects: &[Node], workloads: &[Workload], anchor: Span) -> Vec<Node> {
     // Each policy, its namespace, and the first `matchLabels` pair of its selector, if any.
-    let policies: Vec<(&Node, String, Option<(String, String)>)> = objects
+    type Policy<'a> = (&'a Node, String, Option<(String, String)>);
+    let policies: Vec<Policy> = objects
         .iter()
         .filter(|o| o.get("kind").and_then(Node::as_str) == Some("NetworkPolicy"))
         .map(|o| {

@@ -102,6 +102,23 @@ impl Drop for Slot {
     }
 }
 
+/// Lowers the calling thread's scheduling priority by `niceness` (Linux: a thread's own nice
+/// value); nothing elsewhere, or when it is 0.
+#[allow(unsafe_code)]
+fn lower_priority(niceness: i32) {
+    #[cfg(target_os = "linux")]
+    if niceness > 0 {
+        // SAFETY: gettid and setpriority only read their arguments; a failure leaves the
+        // thread at its priority, which is harmless.
+        unsafe {
+            let thread = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, niceness);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = niceness;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,21 +136,4 @@ mod tests {
         drop(second);
         assert_eq!(slots.busy(), 0);
     }
-}
-
-/// Lowers the calling thread's scheduling priority by `niceness` (Linux: a thread's own nice
-/// value); nothing elsewhere, or when it is 0.
-#[allow(unsafe_code)]
-fn lower_priority(niceness: i32) {
-    #[cfg(target_os = "linux")]
-    if niceness > 0 {
-        // SAFETY: gettid and setpriority only read their arguments; a failure leaves the
-        // thread at its priority, which is harmless.
-        unsafe {
-            let thread = libc::gettid();
-            libc::setpriority(libc::PRIO_PROCESS, thread as libc::id_t, niceness);
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = niceness;
 }

@@ -268,7 +268,7 @@ impl Paths<'_> {
         }
     }
 
-    fn map_node<'e>(&mut self, entries: Vec<&'e Entry>, depth: usize) {
+    fn map_node(&mut self, entries: Vec<&Entry>, depth: usize) {
         if entries.is_empty() {
             return self.leaf();
         }

@@ -391,6 +391,35 @@ mod tests {
         assert_eq!(outcome.files, ["s.yaml"]);
     }
 
+    /// Rules loaded to be compiled when used (the built-in pack's) are compiled for the inputs
+    /// of their kinds; one that does not compile is a located problem of the run, and nothing
+    /// more is checked.
+    #[test]
+    fn rules_are_compiled_when_a_batch_has_their_kinds() {
+        use crate::pack::{Compile, load_pack_compiling};
+        let sources = SourceMap::new();
+        let rules = format!(
+            "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n{EVERY_PORT}[[rule]]\nid = \"T-2\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"env\"]\nassert = '1 + \"a\"'\nmessage = 'm'\n"
+        );
+        let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(rules) };
+        let rules = load_pack_compiling(vec![file], &sources, Compile::WhenUsed).expect("the TOML is valid").rules;
+        let pipeline = Pipeline::new(rules.clone(), Config::default(), rules.iter().map(|r| r.id.clone()).collect());
+        let service = "apiVersion: v1\nkind: Service\nspec:\n  ports:\n  - port: 8080\n";
+        let outcome = pipeline.run(vec![input("s.yaml", service)], &sources, &ReadScope::nothing());
+        assert_eq!(outcome.kept.len(), 1, "{:?}", outcome.problems);
+        assert!(rules[0].programs.is_compiled() && !rules[1].programs.is_compiled(), "only the kinds loaded");
+        let outcome =
+            pipeline.run(vec![input("a.env", "A=1\n"), input("t.yaml", service)], &sources, &ReadScope::nothing());
+        assert!(outcome.kept.is_empty(), "{:?}", outcome.kept);
+        let problems: Vec<(usize, usize)> = outcome
+            .problems
+            .iter()
+            .map(|p| sources.start(p.span.expect("located")))
+            .map(|at| (at.line, at.column))
+            .collect();
+        assert_eq!(problems, [(20, 13)], "at the `+` of T-2's assert");
+    }
+
     #[test]
     fn the_webhook_ignores_comments() {
         let sources = SourceMap::new();

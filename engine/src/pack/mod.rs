@@ -252,7 +252,8 @@ impl Programs {
         compiled.as_ref().map_err(Vec::as_slice)
     }
 
-    fn is_compiled(&self) -> bool {
+    /// Whether the expressions were compiled (or failed to), not left for later.
+    pub(crate) fn is_compiled(&self) -> bool {
         self.0.compiled.get().is_some()
     }
 }

@@ -198,6 +198,19 @@ impl Names {
     }
 }
 
+/// A list, map or struct literal of `parts`: of constant size, holding what its parts hold,
+/// and costing what its costliest part costs.
+fn literal<'e>(parts: impl Iterator<Item = &'e IdedExpr>, names: &mut Names, list: bool) -> (Growth, Value) {
+    let mut growth = Growth::default();
+    let mut content = Source::Constant;
+    for part in parts {
+        let (g, v) = estimate(part, names);
+        growth = growth.max(g);
+        content = content.join(v.flat());
+    }
+    (growth, Value { size: Source::Constant, content, list })
+}
+
 /// Estimates `expr`. `names` holds the element of `each` and the variables' sources.
 fn estimate(expr: &IdedExpr, names: &mut Names) -> (Growth, Value) {
     match &expr.expr {
@@ -221,46 +234,23 @@ fn estimate(expr: &IdedExpr, names: &mut Names) -> (Growth, Value) {
             let (growth, value) = estimate(&select.operand, names);
             (growth, Value::of(value.content))
         }
-        Expr::List(list) => {
-            let mut growth = Growth::default();
-            let mut content = Source::Constant;
-            for element in &list.elements {
-                let (g, v) = estimate(element, names);
-                growth = growth.max(g);
-                content = content.join(v.flat());
-            }
-            (growth, Value { size: Source::Constant, content, list: true })
-        }
-        Expr::Map(map) => {
-            let mut growth = Growth::default();
-            let mut content = Source::Constant;
-            for entry in &map.entries {
-                let parts: Vec<&IdedExpr> = match &entry.expr {
-                    EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
-                    EntryExpr::StructField(f) => vec![&f.value],
-                };
-                for part in parts {
-                    let (g, v) = estimate(part, names);
-                    growth = growth.max(g);
-                    content = content.join(v.flat());
-                }
-            }
-            (growth, Value { size: Source::Constant, content, list: false })
-        }
-        Expr::Struct(s) => {
-            let mut growth = Growth::default();
-            let mut content = Source::Constant;
-            for entry in &s.entries {
-                let value = match &entry.expr {
-                    EntryExpr::MapEntry(m) => &m.value,
-                    EntryExpr::StructField(f) => &f.value,
-                };
-                let (g, v) = estimate(value, names);
-                growth = growth.max(g);
-                content = content.join(v.flat());
-            }
-            (growth, Value { size: Source::Constant, content, list: false })
-        }
+        Expr::List(list) => literal(list.elements.iter(), names, true),
+        Expr::Map(map) => literal(
+            map.entries.iter().flat_map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+                EntryExpr::StructField(f) => vec![&f.value],
+            }),
+            names,
+            false,
+        ),
+        Expr::Struct(s) => literal(
+            s.entries.iter().map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(m) => &m.value,
+                EntryExpr::StructField(f) => &f.value,
+            }),
+            names,
+            false,
+        ),
         Expr::Call(call) => {
             if is_literal_range(call) {
                 return (Growth::default(), Value::CONSTANT);
@@ -607,15 +597,9 @@ mod tests {
             "{HEADER}[[rule]]\nid = \"T-1\"\ntitle = \"t\"\nseverity = \"low\"\nkinds = [\"kubernetes\"]\nscope = \"deployment\"\nmessage = 'm'\n{rule}"
         );
         let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
-        load_pack(vec![file], &sources).map(|p| p.rules).map_err(|problems| {
-            problems
-                .into_iter()
-                .map(|p| {
-                    let at = sources.start(p.span.expect("located"));
-                    (at.line, at.column, p.message)
-                })
-                .collect()
-        })
+        load_pack(vec![file], &sources)
+            .map(|p| p.rules)
+            .map_err(|problems| crate::pack::located_problems(&sources, &problems))
     }
 
     #[test]

@@ -373,6 +373,18 @@ mod tests {
         Pipeline::new(rules, Config::default(), known)
     }
 
+    /// Where the kept findings are, as `file:line:column`.
+    fn placed(outcome: &Outcome, sources: &SourceMap) -> Vec<String> {
+        outcome
+            .kept
+            .iter()
+            .map(|d| {
+                let at = sources.start(d.primary.span);
+                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
+            })
+            .collect()
+    }
+
     fn input(name: &str, text: &str) -> Input {
         Input { name: name.into(), path: None, bytes: text.as_bytes().to_vec(), explicit: true, kind: None }
     }
@@ -485,14 +497,7 @@ mod tests {
         assert_eq!(sizes, [2, 1, 2], "one batch per directory");
         assert_eq!(*live_at_load.lock().unwrap(), [0, 0, 0], "no document of an earlier batch is alive");
         assert!(batches.lock().unwrap().iter().flatten().all(|w| w.strong_count() == 0), "nor of the last");
-        let found: Vec<String> = outcome
-            .kept
-            .iter()
-            .map(|d| {
-                let at = sources.start(d.primary.span);
-                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
-            })
-            .collect();
+        let found = placed(&outcome, &sources);
         assert_eq!(found, ["a/1.yaml:5:11", "b/1.yaml:5:11", "c/1.yaml:5:11", "c/1.yaml:11:11"]);
         assert_eq!(outcome.counts.documents, 5);
         assert_eq!(outcome.files, ["a/1.yaml", "a/2.yaml", "b/1.yaml", "c/1.yaml"]);
@@ -524,14 +529,7 @@ mod tests {
             &sources,
             &ReadScope::nothing(),
         );
-        let found: Vec<String> = outcome
-            .kept
-            .iter()
-            .map(|d| {
-                let at = sources.start(d.primary.span);
-                format!("{}:{}:{}", sources.get(d.primary.span.file).name, at.line, at.column)
-            })
-            .collect();
+        let found = placed(&outcome, &sources);
         assert_eq!(found, ["a/shared/api.env:1:20"]);
         assert_eq!(outcome.counts.files, 3);
     }

@@ -1322,6 +1322,18 @@ pub(crate) fn cel_position(source: &SourceFile, token: std::ops::Range<usize>, p
     content_start
 }
 
+/// Pack problems as `(line, column, message)`, for tests to assert where each is.
+#[cfg(test)]
+pub(crate) fn located_problems(sources: &SourceMap, problems: &[Problem]) -> Vec<(usize, usize, String)> {
+    problems
+        .iter()
+        .map(|p| {
+            let at = sources.start(p.span.expect("located"));
+            (at.line, at.column, p.message.clone())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1369,13 +1381,7 @@ mod tests {
     }
 
     fn located(sources: &SourceMap, problems: &[Problem]) -> Vec<(usize, usize, String)> {
-        problems
-            .iter()
-            .map(|p| {
-                let at = sources.start(p.span.expect("located"));
-                (at.line, at.column, p.message.clone())
-            })
-            .collect()
+        super::located_problems(sources, problems)
     }
 
     #[test]

@@ -255,13 +255,7 @@ mod tests {
         let sources = SourceMap::new();
         let file = PackFile { relative: "p.toml".into(), display: "p.toml".into(), path: None, text: Arc::from(text) };
         let problems = load_pack(vec![file], &sources).err().unwrap_or_default();
-        problems
-            .into_iter()
-            .map(|p| {
-                let at = sources.start(p.span.expect("located"));
-                (at.line, at.column, p.message)
-            })
-            .collect()
+        crate::pack::located_problems(&sources, &problems)
     }
 
     const HEADER: &str = "[pack]\nid = \"t\"\nversion = \"0\"\ntitle = \"t\"\n";
